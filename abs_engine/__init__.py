@@ -1,0 +1,58 @@
+"""abs_engine: asset-securitisation cash-flow analytics.
+
+The pipeline runs one way::
+
+    tape -> pool -> projection -> waterfall -> analytics -> reports / stress
+
+>>> import abs_engine as ae
+>>> pool = ae.Pool.from_frame(ae.sample_pool(n=200, seed=1))
+>>> cf = ae.project(pool, ae.Assumptions(default=ae.curves.cdr(0.05), prepay=ae.curves.cpr(0.10)))
+>>> cf.n_scenarios
+1
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from abs_engine import curves
+from abs_engine.curves import (
+    Assumptions,
+    GradedAssumptions,
+    RollRates,
+    Scenario,
+    ScenarioSet,
+    load_assumptions,
+)
+from abs_engine.errors import AbsError, AssumptionError, ScenarioError, SpecError, TapeError
+from abs_engine.pool import Cohorts, Pool, ValidationReport, load_pool, sample_pool, validate_pool
+from abs_engine.projection import PoolCashflows, project
+
+try:
+    __version__ = version("abs_engine")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "AbsError",
+    "AssumptionError",
+    "Assumptions",
+    "Cohorts",
+    "GradedAssumptions",
+    "Pool",
+    "PoolCashflows",
+    "RollRates",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioSet",
+    "SpecError",
+    "TapeError",
+    "ValidationReport",
+    "__version__",
+    "curves",
+    "load_assumptions",
+    "load_pool",
+    "project",
+    "sample_pool",
+    "validate_pool",
+]

@@ -1,0 +1,275 @@
+"""Sub-commands of ``abs-engine``.  Each module-level ``add_*`` registers one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from abs_engine.errors import AbsError, TapeError
+
+Registrar = Callable[[Any], None]
+REGISTRY: list[Registrar] = []
+
+DEFAULT_ASSUMPTIONS = Path("pools/sample_assumptions.toml")
+
+
+def command(fn: Registrar) -> Registrar:
+    """Register a sub-command."""
+    REGISTRY.append(fn)
+    return fn
+
+
+def one_line(exc: BaseException) -> str:
+    """The error as one line: the head, and for a tape the first problem."""
+    text = str(exc).strip()
+    if isinstance(exc, TapeError) and exc.report is not None and not exc.report.ok:
+        first = exc.report.problems.iloc[0]
+        head = text.splitlines()[0].rstrip(":")
+        if first["row"] >= 0:
+            where = f"loan {first['loan_id']!r} (row {first['row']}), column {first['column']!r}, value {first['value']}"
+            return f"{head}; first: {where}: {first['problem']} (abs-engine validate lists all)"
+        return f"{head}; {first['problem']}"
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _parser(sub: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog="example:\n  " + example,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return p
+
+
+def _money_table(frame: pd.DataFrame) -> str:
+    def fmt(col: str) -> Callable[[Any], str]:
+        if col.startswith("pct") or col in ("wa_apr", "wa_fee_rate", "cumulative_default_rate", "cumulative_net_loss"):
+            return lambda v: "" if pd.isna(v) else f"{v:.2%}"
+        if col in ("count", "receivables", "period"):
+            return lambda v: f"{int(v):,}"
+        if col.startswith("wa_") and col.endswith(("term", "age")):
+            return lambda v: "" if pd.isna(v) else f"{v:.1f}"
+        return lambda v: "" if pd.isna(v) else f"{v:,.2f}"
+
+    return frame.to_string(formatters={c: fmt(str(c)) for c in frame.columns})
+
+
+# --- sample-pool -----------------------------------------------------------------------
+
+
+@command
+def add_sample_pool(sub: Any) -> None:
+    p = _parser(
+        sub,
+        "sample-pool",
+        "Generate the deterministic sample tape of consumer receivables.",
+        "abs-engine sample-pool --n 100000 --seed 7 --out pools/sample_pool.parquet",
+    )
+    p.add_argument("--n", type=int, default=100_000, help="number of receivables (default 100000)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--out", required=True, type=Path, help="output tape: .parquet, .csv or .xlsx")
+    p.set_defaults(func=run_sample_pool)
+
+
+def run_sample_pool(args: argparse.Namespace) -> int:
+    from abs_engine.pool.sample import sample_pool, write_tape
+
+    frame = sample_pool(args.n, args.seed)
+    write_tape(frame, args.out)
+    print(f"wrote {len(frame):,} receivables (seed {args.seed}) to {args.out}")
+    return 0
+
+
+# --- validate ------------------------------------------------------------------------------
+
+
+@command
+def add_validate(sub: Any) -> None:
+    p = _parser(
+        sub,
+        "validate",
+        "Validate a tape and list every problem (exit 1 if there are any).",
+        "abs-engine validate pools/sample_pool.parquet",
+    )
+    p.add_argument("tape", type=Path, help="tape file (.parquet, .csv, .xlsx)")
+    p.add_argument("--grades", default="A,B,C", help="allowed grades, comma separated (default A,B,C)")
+    p.add_argument("--max", type=int, default=50, help="problems to print (default 50)")
+    p.set_defaults(func=run_validate)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from abs_engine.pool import validate_pool
+
+    report = validate_pool(args.tape, grades=args.grades.split(","))
+    if report.ok:
+        print(report.summary())
+        return 0
+    print(report.summary(max_items=0).splitlines()[0])
+    print(report.problems.head(args.max).to_string(index=False))
+    if report.n_problems > args.max:
+        print(f"... {report.n_problems - args.max:,} more")
+    return 1
+
+
+# --- strats --------------------------------------------------------------------------------
+
+
+@command
+def add_strats(sub: Any) -> None:
+    p = _parser(
+        sub,
+        "strats",
+        "Print stratification tables of a tape (aggregates only).",
+        "abs-engine strats pools/sample_pool.parquet --by grade --by payment_type",
+    )
+    p.add_argument("tape", type=Path)
+    p.add_argument("--by", action="append", help="table to print (repeatable; default all)")
+    p.add_argument("--exclude-bad", action="store_true", help="set invalid rows aside instead of failing")
+    p.set_defaults(func=run_strats)
+
+
+def run_strats(args: argparse.Namespace) -> int:
+    from abs_engine.pool import load_pool
+
+    pool = load_pool(args.tape, on_error="exclude" if args.exclude_bad else "raise")
+    try:
+        tables = pool.strats(args.by)
+    except KeyError as exc:
+        raise AbsError(str(exc).strip("'\"")) from None
+    assert isinstance(tables, dict)
+    print(f"{pool!r}\n")
+    for name, table in tables.items():
+        print(f"== by {name} ==")
+        print(_money_table(table))
+        print()
+    return 0
+
+
+# --- project -------------------------------------------------------------------------------
+
+
+@command
+def add_project(sub: Any) -> None:
+    p = _parser(
+        sub,
+        "project",
+        "Project pool cash flows under an assumptions file (base case, or a scenario grid).",
+        "abs-engine project pools/sample_pool.parquet --assumptions pools/sample_assumptions.toml",
+    )
+    p.add_argument("tape", type=Path)
+    p.add_argument("--assumptions", type=Path, default=DEFAULT_ASSUMPTIONS, help="assumptions TOML")
+    p.add_argument("--default-mult", type=float, default=1.0, help="default multiplier (default 1)")
+    p.add_argument("--prepay-mult", type=float, default=1.0, help="prepayment multiplier (default 1)")
+    p.add_argument("--by-grade", action="store_true", help="print the life totals by grade too")
+    p.add_argument("--out", type=Path, help="write the cash flows to this parquet or CSV file")
+    p.set_defaults(func=run_project)
+
+
+def run_project(args: argparse.Namespace) -> int:
+    from abs_engine.curves import Scenario, load_assumptions
+    from abs_engine.io import atomic_path
+    from abs_engine.pool import load_pool
+    from abs_engine.projection import project
+
+    pool = load_pool(args.tape)
+    assumptions = load_assumptions(args.assumptions)
+    scenario = Scenario("base", default_mult=args.default_mult, prepay_mult=args.prepay_mult)
+    cf = project(pool, assumptions, scenario, by="grade")
+    print(f"{pool!r}\n")
+    print(_cashflow_table(cf.pool_total().to_frame()))
+    print()
+    totals = cf.totals().T.rename(columns={"base": "life total"})
+    print(_money_table(totals))
+    if args.out:
+        frame = cf.pool_total().to_frame()
+        with atomic_path(args.out) as tmp:
+            if args.out.suffix.lower() == ".csv":
+                frame.to_csv(tmp, index=False)
+            else:
+                frame.to_parquet(tmp, index=False)
+        print(f"\nwrote {args.out}")
+    return 0
+
+
+def _cashflow_table(frame: pd.DataFrame) -> str:
+    cols = [
+        "period",
+        "begin_balance",
+        "scheduled_principal",
+        "prepayment",
+        "default",
+        "interest",
+        "fee",
+        "recovery",
+        "loss",
+        "end_balance",
+    ]
+    view = frame[cols].copy()
+    view = view[(view["begin_balance"] > 0.005) | (view["recovery"] > 0.005)]
+    return _money_table(view.set_index("period"))
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+
+@command
+def add_demo(sub: Any) -> None:
+    p = _parser(
+        sub,
+        "demo",
+        "Run the sample end to end: tape, stratification, base-case projection.",
+        "abs-engine demo --pool pools/sample_pool.parquet --out outputs",
+    )
+    p.add_argument("--pool", type=Path, default=Path("pools/sample_pool.parquet"))
+    p.add_argument("--assumptions", type=Path, default=DEFAULT_ASSUMPTIONS)
+    p.add_argument("--out", type=Path, default=Path("outputs"))
+    p.set_defaults(func=run_demo)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from abs_engine.curves import load_assumptions
+    from abs_engine.io import atomic_path
+    from abs_engine.pool import load_pool
+    from abs_engine.pool.sample import sample_pool, write_tape
+    from abs_engine.projection import project
+
+    if not args.pool.exists():
+        write_tape(sample_pool(100_000, 7), args.pool)
+        print(f"generated the sample tape {args.pool}")
+    pool = load_pool(args.pool)
+    print(f"{pool!r}\n")
+    tables = pool.strats()
+    assert isinstance(tables, dict)
+    for name in ("grade", "payment_type", "pf_status", "dpd"):
+        print(f"== by {name} ==")
+        print(_money_table(tables[name]))
+        print()
+    assumptions = load_assumptions(args.assumptions)
+    cf = project(pool, assumptions)
+    print("== base-case pool cash flows ==")
+    print(_cashflow_table(cf.to_frame()))
+    print()
+    totals = cf.totals().T.rename(columns={"base": "life total"})
+    print(_money_table(totals))
+    args.out.mkdir(parents=True, exist_ok=True)
+    target = args.out / "demo_pool_cashflows.csv"
+    with atomic_path(target) as tmp:
+        cf.to_frame().to_csv(tmp, index=False)
+    print(f"\nwrote {target}")
+    return 0
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=100)
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)

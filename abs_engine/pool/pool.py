@@ -1,0 +1,377 @@
+"""The validated pool of receivables."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from abs_engine.errors import TapeError
+from abs_engine.pool.cohorts import Cohorts
+from abs_engine.pool.schema import COLUMN_BY_NAME, DEFAULT_GRADES, PAYMENT_TYPES, PF_COLUMNS, PF_STATUSES
+from abs_engine.pool.validate import CheckedTape, ValidationReport, check_table, dpd_bucket
+
+__all__ = ["Pool", "load_pool", "read_tape", "validate_pool"]
+
+log = logging.getLogger(__name__)
+
+OnError = Literal["raise", "exclude"]
+_ENGINE_ARRAYS = (
+    "grade_code",
+    "type_code",
+    "balance",
+    "rate",
+    "fee_rate",
+    "original_balance",
+    "original_term",
+    "remaining_term",
+    "age",
+    "dpd",
+)
+
+
+def _check_grades(grades: Sequence[str]) -> tuple[str, ...]:
+    out = tuple(str(g) for g in grades)
+    if not out or len(set(out)) != len(out) or len(out) > 127:
+        raise TapeError(f"grades must be 1 to 127 distinct names; got {list(grades)!r}")
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Pool:
+    """A validated pool of receivables.
+
+    Build it with :func:`load_pool` or :meth:`Pool.from_frame`.  ``len(pool)``
+    is the number of receivables kept; rows that failed validation under
+    ``on_error="exclude"`` are in :attr:`excluded` with a ``reason`` column.
+
+    Attributes
+    ----------
+    table : pyarrow.Table
+        The kept receivables with normalised columns (grade and payment type
+        as dictionary columns, terms as integers).
+    arrays : mapping of str to ndarray
+        The engine's columns as NumPy arrays (read-only views).
+    excluded : pandas.DataFrame
+        Rows set aside, with the tape's columns and ``reason``.
+    grades : tuple of str
+        Allowed grades, in order.
+    report : ValidationReport
+        The validation report of the tape.
+    source : str or None
+        Where the tape came from.
+    """
+
+    table: pa.Table
+    arrays: Mapping[str, NDArray[Any]]
+    excluded: pd.DataFrame
+    grades: tuple[str, ...]
+    report: ValidationReport
+    source: str | None = None
+    extra_columns: tuple[str, ...] = field(default=())
+
+    # --- construction ------------------------------------------------------------------
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        grades: Sequence[str] = DEFAULT_GRADES,
+        on_error: OnError = "raise",
+        source: str | None = None,
+    ) -> Pool:
+        """Validate a DataFrame tape and build the pool.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            One row per receivable with the tape columns (see ``pool.schema``).
+        grades : sequence of str
+            Allowed credit grades (A, B, C by default).
+        on_error : {"raise", "exclude"}
+            ``"raise"`` (default): any problem raises :class:`TapeError` listing
+            them.  ``"exclude"``: keep the good rows and put the others, with a
+            ``reason``, in :attr:`excluded`.
+        source : str, optional
+            Name for messages.
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise TapeError(f"expected a pandas DataFrame; got {type(frame).__name__}")
+        return cls.from_table(_frame_to_table(frame), grades=grades, on_error=on_error, source=source)
+
+    @classmethod
+    def from_table(
+        cls,
+        table: pa.Table,
+        *,
+        grades: Sequence[str] = DEFAULT_GRADES,
+        on_error: OnError = "raise",
+        source: str | None = None,
+    ) -> Pool:
+        """Validate an Arrow table tape and build the pool (see :meth:`from_frame`)."""
+        if on_error not in ("raise", "exclude"):
+            raise TapeError(f"on_error must be 'raise' or 'exclude'; got {on_error!r}")
+        grades = _check_grades(grades)
+        checked = check_table(table, grades, source)
+        report = checked.report
+        if report.fatal or (on_error == "raise" and not report.ok):
+            raise TapeError(report.summary(), report)
+        keep = ~checked.bad
+        n_keep = int(keep.sum())
+        if n_keep == 0:
+            raise TapeError(
+                f"{report.summary()}\nNo row passed validation; nothing to build a pool from.", report
+            )
+        excluded = _excluded_frame(table, checked)
+        pool_table, arrays = _normalised(table, checked, keep, grades)
+        if len(excluded):
+            log.warning(
+                "%s: %d of %d receivables excluded (see pool.excluded)",
+                source or "tape",
+                len(excluded),
+                checked.n_rows,
+            )
+        return cls(pool_table, arrays, excluded, grades, report, source, tuple(checked.extra_columns))
+
+    # --- basic facts ---------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def __repr__(self) -> str:
+        src = f" from {self.source!r}" if self.source else ""
+        return (
+            f"Pool({len(self):,} receivables, balance {self.balance:,.2f}{src}"
+            f"{f', {len(self.excluded):,} excluded' if len(self.excluded) else ''})"
+        )
+
+    @property
+    def balance(self) -> float:
+        """Total current principal."""
+        return float(self.arrays["balance"].sum())
+
+    def column(self, name: str) -> NDArray[Any]:
+        """One column of the pool as a NumPy array."""
+        if name in self.arrays:
+            return self.arrays[name]
+        if name not in self.table.column_names:
+            raise KeyError(f"no column {name!r}; the pool has {', '.join(self.table.column_names)}")
+        return np.asarray(self.table.column(name).to_numpy(zero_copy_only=False))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The kept receivables as a DataFrame (normalised columns)."""
+        return self.table.to_pandas()
+
+    def cohorts(self, *, loan_level: bool = False) -> Cohorts:
+        """Exact cohort aggregation of the pool (see :class:`Cohorts`).
+
+        ``loan_level=True`` keeps one cohort per receivable, in pool order.
+        """
+        a = self.arrays
+        return Cohorts.from_loans(
+            self.grades,
+            a["grade_code"],
+            a["type_code"],
+            a["remaining_term"],
+            a["age"],
+            dpd_bucket(a["dpd"]),
+            a["balance"],
+            a["rate"],
+            a["fee_rate"],
+            a["original_balance"],
+            loan_level=loan_level,
+        )
+
+    def strats(self, by: str | Sequence[str] | None = None) -> pd.DataFrame | dict[str, pd.DataFrame]:
+        """Stratification tables (see :func:`abs_engine.pool.strats.stratify`)."""
+        from abs_engine.pool.strats import stratify
+
+        return stratify(self, by)
+
+    def summary(self) -> pd.Series:
+        """Pool-level aggregates: count, balance, weighted averages."""
+        from abs_engine.pool.strats import pool_summary
+
+        return pool_summary(self)
+
+    def select(self, mask: NDArray[np.bool_]) -> Pool:
+        """The sub-pool of receivables where ``mask`` is true."""
+        m = np.asarray(mask, dtype=bool)
+        if m.shape != (len(self),):
+            raise TapeError(f"select() takes a boolean mask of length {len(self)}; got shape {m.shape}")
+        idx = pa.array(np.flatnonzero(m))
+        arrays = MappingProxyType({k: _readonly(v[m]) for k, v in self.arrays.items()})
+        return Pool(self.table.take(idx), arrays, self.excluded, self.grades, self.report, self.source, self.extra_columns)
+
+    def _repr_html_(self) -> str:
+        from abs_engine.pool.strats import stratify
+
+        grade = stratify(self, "grade")
+        assert isinstance(grade, pd.DataFrame)
+        return f"<p>{self!r}</p>" + grade.to_html(float_format=lambda v: f"{v:,.2f}")
+
+
+def _readonly(a: NDArray[Any]) -> NDArray[Any]:
+    a.setflags(write=False)
+    return a
+
+
+def _frame_to_table(frame: pd.DataFrame) -> pa.Table:
+    """Arrow table from a DataFrame; mixed-type text columns become strings, never errors."""
+    data: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for col in frame.columns:
+        s = frame[col]
+        name = str(col)
+        try:
+            data[name] = pa.array(s, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            as_text = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+            data[name] = pa.array(as_text.astype(object), type=pa.string(), from_pandas=True)
+    if not data:
+        return pa.table({})
+    return pa.table(data)
+
+
+def _excluded_frame(table: pa.Table, checked: CheckedTape) -> pd.DataFrame:
+    if not checked.bad.any():
+        cols = [*table.column_names, "reason"]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    rows = np.flatnonzero(checked.bad)
+    frame = table.take(pa.array(rows)).to_pandas()
+    probs = checked.report.problems
+    probs = probs[probs["row"] >= 0]
+    reasons = (probs["column"] + ": " + probs["problem"]).groupby(probs["row"]).agg("; ".join)
+    frame.insert(0, "row", rows)
+    frame["reason"] = reasons.reindex(rows).to_numpy()
+    return frame.reset_index(drop=True)
+
+
+def _normalised(
+    table: pa.Table, checked: CheckedTape, keep: NDArray[np.bool_], grades: tuple[str, ...]
+) -> tuple[pa.Table, Mapping[str, NDArray[Any]]]:
+    """Arrow table and NumPy views of the kept rows, with engine types."""
+    a = checked.arrays
+    all_kept = bool(keep.all())
+
+    def kept(x: NDArray[Any]) -> NDArray[Any]:
+        return x if all_kept else x[keep]
+
+    arrays: dict[str, NDArray[Any]] = {k: _readonly(np.ascontiguousarray(kept(a[k]))) for k in _ENGINE_ARRAYS}
+    names = [str(c).strip() for c in table.column_names]
+    src = table.rename_columns(names)
+    if not all_kept:
+        src = src.filter(pa.array(keep))
+    cols: dict[str, pa.Array | pa.ChunkedArray] = {}
+    loan_ids = src.column("loan_id")
+    if not (pa.types.is_string(loan_ids.type) or pa.types.is_integer(loan_ids.type) or pa.types.is_large_string(loan_ids.type)):
+        loan_ids = loan_ids.cast(pa.string())
+    cols["loan_id"] = loan_ids
+    cols["grade"] = pa.DictionaryArray.from_arrays(pa.array(arrays["grade_code"]), pa.array(list(grades)))
+    cols["balance"] = pa.array(arrays["balance"])
+    cols["rate"] = pa.array(arrays["rate"])
+    cols["original_term"] = pa.array(arrays["original_term"])
+    cols["remaining_term"] = pa.array(arrays["remaining_term"])
+    cols["payment_type"] = pa.DictionaryArray.from_arrays(pa.array(arrays["type_code"]), pa.array(list(PAYMENT_TYPES)))
+    cols["fee_rate"] = pa.array(arrays["fee_rate"])
+    cols["original_balance"] = pa.array(arrays["original_balance"])
+    cols["age"] = pa.array(arrays["age"])
+    cols["dpd"] = pa.array(arrays["dpd"])
+    if "origination_date" in a:
+        cols["origination_date"] = pa.array(kept(a["origination_date"]).astype("datetime64[D]"))
+    for nm in PF_COLUMNS:
+        if nm == "pf_status" and "pf_status_code" in a:
+            codes = kept(a["pf_status_code"]).astype(np.int8)
+            mask = codes < 0
+            cols["pf_status"] = pa.DictionaryArray.from_arrays(
+                pa.array(np.where(mask, 0, codes), mask=mask), pa.array(list(PF_STATUSES))
+            )
+            arrays["pf_status_code"] = _readonly(np.ascontiguousarray(codes))
+        elif nm in a:
+            vals = np.ascontiguousarray(kept(a[nm]))
+            arrays[nm] = _readonly(vals)
+            cols[nm] = pa.array(vals, from_pandas=True)
+    for nm in checked.extra_columns:
+        if nm not in COLUMN_BY_NAME and nm not in cols:
+            cols[nm] = src.column(nm)
+    return pa.table(cols), MappingProxyType(arrays)
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def read_tape(path: str | os.PathLike[str]) -> pa.Table:
+    """Read a tape file into an Arrow table: parquet, CSV (``.csv``, ``.txt``) or Excel.
+
+    ``loan_id`` is read as text from CSV and Excel so leading zeros survive.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise TapeError(f"tape not found: {p}")
+    if p.is_dir():
+        raise TapeError(f"tape path is a directory, not a file: {p}")
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pq.read_table(p)
+        if suffix in (".csv", ".txt", ".gz"):
+            opts = pacsv.ConvertOptions(column_types={"loan_id": pa.string()}, strings_can_be_null=True)
+            return pacsv.read_csv(p, convert_options=opts)
+        if suffix in (".xlsx", ".xlsm", ".xls"):
+            frame = pd.read_excel(p, dtype={"loan_id": str})
+            return _frame_to_table(frame)
+    except (pa.ArrowInvalid, OSError, ValueError) as exc:
+        raise TapeError(f"cannot read tape {p}: {exc}") from exc
+    raise TapeError(f"unknown tape format {suffix!r} for {p}; use .parquet, .csv or .xlsx")
+
+
+def load_pool(
+    path: str | os.PathLike[str],
+    *,
+    grades: Sequence[str] = DEFAULT_GRADES,
+    on_error: OnError = "raise",
+) -> Pool:
+    """Read and validate a tape file (parquet, CSV or Excel) into a :class:`Pool`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The tape.
+    grades : sequence of str
+        Allowed credit grades.
+    on_error : {"raise", "exclude"}
+        See :meth:`Pool.from_frame`.
+
+    Raises
+    ------
+    TapeError
+        The file is missing or unreadable, or (``on_error="raise"``) any
+        receivable fails validation; the message names the first few by
+        loan id, column and value, and ``err.report`` holds them all.
+    """
+    table = read_tape(path)
+    return Pool.from_table(table, grades=grades, on_error=on_error, source=str(path))
+
+
+def validate_pool(
+    tape: str | os.PathLike[str] | pd.DataFrame | pa.Table, *, grades: Sequence[str] = DEFAULT_GRADES
+) -> ValidationReport:
+    """Validate a tape (path, DataFrame or Arrow table) and return the report without raising."""
+    if isinstance(tape, pd.DataFrame):
+        table, source = _frame_to_table(tape), None
+    elif isinstance(tape, pa.Table):
+        table, source = tape, None
+    else:
+        table, source = read_tape(tape), str(tape)
+    return check_table(table, _check_grades(grades), source).report

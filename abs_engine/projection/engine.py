@@ -1,0 +1,469 @@
+"""The collateral cash-flow engine.
+
+Mechanics (SIFMA Standard Formulas, 1999, section C.3, pp. SF-18 to SF-19)
+for one cohort in month ``k``, with performing balance ``P`` at the start,
+contractual amortisation fraction ``f``, monthly default rate ``d`` and
+single monthly mortality ``s``:
+
+.. math::
+
+    D = d P,\\quad
+    \\mathit{SP} = f (P - D),\\quad
+    \\mathit{PP} = s (P - f P),\\quad
+    P' = P - D - \\mathit{SP} - \\mathit{PP} = (1 - f)(1 - d - s) P,
+
+with ``s`` capped at ``1 - d``; interest is ``rate/12 x (P - D)``.  Defaults
+are liquidated ``L = recovery_lag`` months later: loss ``min(severity x D,
+balance then)`` and the rest recovered.  With servicer *advancing*, defaulted
+loans keep paying scheduled principal and interest (advanced) until
+liquidation, and no new defaults are taken in a loan's final ``L`` months.
+
+Because ``P_k = B_0 A_k G_k`` — the contractual balance factor ``A`` of the
+cohort times a survival factor ``G`` that depends only on the scenario, the
+grade and the loan's age — every flow of every cohort sharing grade and age
+is a scenario-free schedule aggregate times scenario rates.  The engine
+therefore works on *rate classes* ``(grade, age)`` with arrays shaped
+``(scenario, class, period)``: exact, and the period loop becomes a
+cumulative product.  The delinquency pipeline (roll rates) mixes states with
+different amortisation, so it runs cohort by cohort with a loop over
+periods, still vectorised across scenarios and cohorts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
+from abs_engine.curves.curve import Curve
+from abs_engine.curves.rates import scale_monthly
+from abs_engine.curves.scenarios import Scenario, ScenarioSet
+from abs_engine.errors import AssumptionError, ScenarioError
+from abs_engine.pool.cohorts import Cohorts
+from abs_engine.pool.pool import Pool
+from abs_engine.projection.results import FIELDS, PoolCashflows
+from abs_engine.projection.schedule import balance_factors
+
+__all__ = ["GroupBy", "as_scenario_set", "project"]
+
+log = logging.getLogger(__name__)
+
+GroupBy = Literal["pool", "grade", "cohort", "loan"]
+F64 = NDArray[np.float64]
+_CHUNK_BYTES = 96 * 2**20  # working memory per scenario chunk
+
+
+def as_scenario_set(scenarios: ScenarioSet | Scenario | Sequence[Scenario] | None) -> ScenarioSet:
+    """Accept ``None`` (base case), one scenario, a list, or a set."""
+    if scenarios is None:
+        return ScenarioSet.base()
+    if isinstance(scenarios, ScenarioSet):
+        return scenarios
+    if isinstance(scenarios, Scenario):
+        return ScenarioSet([scenarios])
+    return ScenarioSet(list(scenarios))
+
+
+@dataclass(frozen=True)
+class _GradeTerms:
+    """Per-grade assumptions as arrays, indexed by grade code."""
+
+    default_tab: F64  # (G, M) base MDR by month index
+    prepay_tab: F64  # (G, M) base SMM by month index
+    default_by_age: NDArray[np.bool_]  # (G,)
+    prepay_by_age: NDArray[np.bool_]
+    severity: F64  # (G,)
+    lag: NDArray[np.int64]  # (G,)
+    advancing: bool
+    roll: NDArray[np.bool_]  # (G,) grade uses the delinquency pipeline
+    roll_matrix: F64  # (G, 4, 5)
+
+
+def _grade_terms(
+    grades: Sequence[str], present: NDArray[np.int64], assumptions: Assumptions | GradedAssumptions, months: int
+) -> _GradeTerms:
+    G = len(grades)
+    m = np.arange(1, months + 1)
+    default_tab = np.zeros((G, months))
+    prepay_tab = np.zeros((G, months))
+    d_age = np.ones(G, dtype=bool)
+    p_age = np.ones(G, dtype=bool)
+    sev = np.ones(G)
+    lag = np.zeros(G, dtype=np.int64)
+    roll = np.zeros(G, dtype=bool)
+    roll_m = np.zeros((G, 4, 5))
+    adv: set[bool] = set()
+    for g in present:
+        a = assumptions.for_grade(grades[g])
+        default_tab[g] = a.default.monthly_rates(m)
+        prepay_tab[g] = a.prepay.monthly_rates(m)
+        d_age[g] = _by_age(a.default)
+        p_age[g] = _by_age(a.prepay)
+        sev[g] = a.severity
+        lag[g] = a.recovery_lag
+        adv.add(a.advancing)
+        if a.roll_rates is not None:
+            roll[g] = True
+            roll_m[g] = a.roll_rates.matrix
+    if len(adv) > 1:
+        raise AssumptionError("advancing must be the same for every grade of a pool")
+    advancing = adv.pop() if adv else False
+    if advancing and roll.any():
+        raise AssumptionError(
+            "advancing (SIFMA foreclosure pipeline) and roll_rates (delinquency pipeline) "
+            "cannot be combined; choose one default mechanic"
+        )
+    return _GradeTerms(default_tab, prepay_tab, d_age, p_age, sev, lag, advancing, roll, roll_m)
+
+
+def _by_age(curve: Curve) -> bool:
+    return curve.by == "age"
+
+
+def _scaled_table(tab: F64, mult: F64) -> F64:
+    """(G, M) base monthly rates stressed by (S, G) multipliers -> (S, G, M)."""
+    if np.all(mult == 1.0):
+        return np.broadcast_to(tab, (mult.shape[0], *tab.shape))
+    return scale_monthly(tab[None, :, :], mult[:, :, None])
+
+
+def _group_sum(arr: F64, starts: NDArray[np.int64] | None) -> F64:
+    """Sum consecutive classes into groups along axis 1 (``None``: classes are the groups)."""
+    if starts is None:
+        return arr
+    return np.add.reduceat(arr, starts, axis=1)
+
+
+def project(
+    pool: Pool | Cohorts,
+    assumptions: Assumptions | GradedAssumptions,
+    scenarios: ScenarioSet | Scenario | Sequence[Scenario] | None = None,
+    *,
+    by: GroupBy = "pool",
+    chunk_size: int | None = None,
+) -> PoolCashflows:
+    """Project the pool's monthly cash flows for every scenario at once.
+
+    Parameters
+    ----------
+    pool : Pool or Cohorts
+        The receivables (a :class:`Pool` is aggregated into cohorts first).
+    assumptions : Assumptions or GradedAssumptions
+        Base-case curves, severity and recovery lag (per grade or for all).
+    scenarios : ScenarioSet, Scenario, list of Scenario, or None
+        Stresses applied on the base case; ``None`` is the base case alone.
+    by : {"pool", "grade", "cohort", "loan"}
+        Group of the result: the whole pool, per grade, per cohort, or per
+        receivable (``"loan"``, for small pools; groups are loan ids).
+    chunk_size : int, optional
+        Scenarios per vectorised batch; by default sized so the working
+        memory stays near 100 MB whatever the number of scenarios.
+
+    Returns
+    -------
+    PoolCashflows
+        Arrays shaped ``(scenario, group, period)``.
+    """
+    if by not in ("pool", "grade", "cohort", "loan"):
+        raise AssumptionError(f"by must be 'pool', 'grade', 'cohort' or 'loan'; got {by!r}")
+    if by == "loan":
+        if not isinstance(pool, Pool):
+            raise AssumptionError("by='loan' needs a Pool (loan ids), not Cohorts")
+        cohorts = pool.cohorts(loan_level=True)
+        labels: tuple[str, ...] = tuple(str(x) for x in pool.table.column("loan_id").to_pylist())
+    else:
+        cohorts = pool.cohorts() if isinstance(pool, Pool) else pool
+        labels = ()
+    if len(cohorts) == 0:
+        raise AssumptionError("the pool has no receivables to project")
+    sset = as_scenario_set(scenarios)
+    unknown = sset.grades_named() - set(cohorts.grades) - {"*"}
+    if unknown:
+        raise ScenarioError(
+            f"scenarios name grade(s) {sorted(unknown)} that the pool does not have "
+            f"(grades: {', '.join(cohorts.grades)})"
+        )
+
+    grades = cohorts.grades
+    G = len(grades)
+    present = np.unique(cohorts.grade).astype(np.int64)
+    shift_all = sset.recovery_lag_shift
+    lag_probe = np.zeros(G, dtype=np.int64)
+    for g in present:
+        lag_probe[g] = assumptions.for_grade(grades[g]).recovery_lag
+    max_lag = int(np.maximum(lag_probe[present][None, :] + shift_all[:, None], 0).max())
+    roll_any = any(assumptions.for_grade(grades[g]).roll_rates is not None for g in present)
+    max_rem = int(cohorts.remaining_term.max())
+    horizon = max_rem + max_lag + (4 if roll_any else 0)
+    months = int(cohorts.age.max()) + horizon + 1
+    terms = _grade_terms(grades, present, assumptions, months)
+
+    # --- rate classes -------------------------------------------------------------------
+    per_cohort = terms.advancing or roll_any or by in ("cohort", "loan")
+    if per_cohort:
+        cls = np.arange(len(cohorts))
+    else:
+        key = cohorts.grade.astype(np.int64) * (1 << 20) + cohorts.age.astype(np.int64)
+        _, cls = np.unique(key, return_inverse=True)
+    order = np.argsort(cls, kind="stable")
+    cls_sorted = cls[order]
+    starts_c = np.flatnonzero(np.r_[True, cls_sorted[1:] != cls_sorted[:-1]])
+    R = starts_c.size
+    rep = order[starts_c]  # a representative cohort per class
+    g_r = cohorts.grade[rep].astype(np.int64)
+    age_r = cohorts.age[rep].astype(np.int64)
+
+    A = balance_factors(cohorts, horizon)  # (C, H+1)
+    B0 = cohorts.balance[:, None]
+    SB_c = B0 * A
+    SI_c = np.zeros_like(SB_c)
+    SI_c[:, 1:] = (cohorts.rate[:, None] / 12.0) * SB_c[:, :-1]
+    k = np.arange(horizon + 1)
+    SF_c = np.where((k[None, :] >= 1) & (k[None, :] <= cohorts.remaining_term[:, None]), cohorts.fee[:, None], 0.0)
+
+    def by_class(x: F64) -> F64:
+        return x if per_cohort else np.add.reduceat(x[order], starts_c, axis=0)
+
+    SB, SI, SF = by_class(SB_c), by_class(SI_c), by_class(SF_c)
+
+    # --- output groups ------------------------------------------------------------------
+    # Recoveries depend on each grade's lag and severity, so flows are first summed
+    # into groups of a single grade ("pool" sums the grade groups at the end).
+    if by in ("cohort", "loan"):
+        group_of_class = np.arange(R)
+        group_grade = g_r
+        group_names = labels if by == "loan" else tuple(f"cohort {i}" for i in range(R))
+    else:
+        group_of_class = g_r
+        group_grade = np.arange(G)
+        group_names = grades
+    corder = np.argsort(group_of_class, kind="stable")
+    g_sorted = group_of_class[corder]
+    gstarts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+    groups_present = g_sorted[gstarts]
+    identity_groups = by in ("cohort", "loan")
+
+    # Re-order the classes so each group is contiguous.
+    g_r, age_r = g_r[corder], age_r[corder]
+    SB, SI, SF = SB[corder], SI[corder], SF[corder]
+    rem_r = cohorts.remaining_term[rep][corder].astype(np.int64) if per_cohort else None
+    class_cohort = rep[corder]
+
+    H = horizon
+    kk = np.arange(1, H + 1)
+    d_idx = np.where(terms.default_by_age[g_r][:, None], age_r[:, None], 0) + kk[None, :] - 1
+    p_idx = np.where(terms.prepay_by_age[g_r][:, None], age_r[:, None], 0) + kk[None, :] - 1
+
+    S = len(sset)
+    per_scenario = R * H * 8 * (40 if roll_any else 14)
+    chunk = chunk_size or max(1, min(S, _CHUNK_BYTES // max(per_scenario, 1)))
+    n_groups = len(groups_present)
+    out = {f: np.zeros((S, n_groups, H)) for f in FIELDS}
+    dm_all = sset.multipliers("default_mult", grades)
+    pm_all = sset.multipliers("prepay_mult", grades)
+    sm_all = sset.multipliers("severity_mult", grades)
+
+    for lo in range(0, S, chunk):
+        hi = min(S, lo + chunk)
+        dm, pm = dm_all[lo:hi], pm_all[lo:hi]
+        sev = np.minimum(1.0, terms.severity[None, :] * sm_all[lo:hi])  # (s, G)
+        lag = np.maximum(terms.lag[None, :] + shift_all[lo:hi, None], 0)  # (s, G)
+        mdr_tab = _scaled_table(terms.default_tab, dm)
+        smm_tab = _scaled_table(terms.prepay_tab, pm)
+        mdr = mdr_tab[:, g_r[:, None], d_idx]  # (s, R, H)
+        smm = smm_tab[:, g_r[:, None], p_idx]
+        gs = None if identity_groups else gstarts
+        if roll_any:
+            flows = _roll_chunk(cohorts, class_cohort, g_r, terms, dm, mdr, smm, A, H)
+        elif terms.advancing:
+            assert rem_r is not None
+            flows = _advancing_chunk(mdr, smm, SB, SI, SF, rem_r, lag[:, g_r], sev[:, g_r])
+        else:
+            flows = _factorised_chunk(mdr, smm, SB, SI, SF)
+        for f, arr in flows.items():
+            out[f][lo:hi] = _group_sum(arr, gs)
+        if not terms.advancing:
+            rec, loss = _liquidate(out["default"][lo:hi], lag[:, group_grade[groups_present]], sev[:, group_grade[groups_present]])
+            out["recovery"][lo:hi] = rec
+            out["loss"][lo:hi] = loss
+
+    initial = np.add.reduceat(SB[:, 0], gstarts) if not identity_groups else SB[:, 0].copy()
+    names = tuple(group_names[i] for i in groups_present) if not identity_groups else tuple(
+        group_names[i] for i in range(R)
+    )
+    result = PoolCashflows(out, sset.names, names, "grade" if by in ("pool", "grade") else by, initial)
+    return result.pool_total() if by == "pool" else result
+
+
+def _survival(mdr: F64, smm: F64) -> tuple[F64, F64, F64]:
+    """Capped SMM, survival ``G_k`` and ``G_{k-1}`` of the cut-off schedule, all (s, R, H)."""
+    smm = np.minimum(smm, 1.0 - mdr)
+    G = np.cumprod(1.0 - mdr - smm, axis=2)
+    Gm1 = np.empty_like(G)
+    Gm1[:, :, 0] = 1.0
+    Gm1[:, :, 1:] = G[:, :, :-1]
+    return smm, G, Gm1
+
+
+def _factorised_chunk(mdr: F64, smm: F64, SB: F64, SI: F64, SF: F64) -> dict[str, F64]:
+    """Closed form per rate class: flows = survival x scenario rates x schedule aggregates."""
+    smm, G, Gm1 = _survival(mdr, smm)
+    return _flows(mdr, smm, G, Gm1, SB, SI, SF)
+
+
+def _flows(mdr: F64, smm: F64, G: F64, Gm1: F64, SB: F64, SI: F64, SF: F64) -> dict[str, F64]:
+    X = mdr * Gm1  # defaulting share of the cut-off schedule
+    paying = Gm1 - X
+    SB0, SB1 = SB[None, :, :-1], SB[None, :, 1:]
+    end = G * SB1
+    return {
+        "begin_balance": Gm1 * SB0,
+        "default": X * SB0,
+        "scheduled_principal": paying * (SB0 - SB1),
+        "prepayment": smm * Gm1 * SB1,
+        "end_balance": end,
+        "interest": paying * SI[None, :, 1:],
+        "fee": paying * SF[None, :, 1:],
+        "current": end,
+    }
+
+
+def _advancing_chunk(
+    mdr: F64, smm: F64, SB: F64, SI: F64, SF: F64, rem: NDArray[np.int64], lag: NDArray[np.int64], sev: F64
+) -> dict[str, F64]:
+    """SIFMA advancing: defaulted loans pay scheduled P&I for ``L`` months, then liquidate.
+
+    The defaults of month ``k`` are ``X_k SB_{k-1}`` with ``X_k = d_k G_{k-1}``;
+    in months ``k .. k+L-1`` they amortise on schedule (advanced principal
+    ``X_k (SB_{t-1} - SB_t)``, advanced interest ``X_k SI_t``) and in month
+    ``k + L`` the balance left, ``X_k SB_{k+L-1}``, is liquidated with loss
+    ``min(severity x X_k SB_{k-1}, X_k SB_{k+L-1})``.
+    """
+    s_n, R, H = mdr.shape
+    t = np.arange(1, H + 1)
+    mdr = np.where(t[None, None, :] <= (rem[None, :, None] - lag[:, :, None]), mdr, 0.0)
+    smm, G, Gm1 = _survival(mdr, smm)
+    flows = _flows(mdr, smm, G, Gm1, SB, SI, SF)
+    X = mdr * Gm1
+    CX = np.zeros((s_n, R, H + 1))
+    CX[:, :, 1:] = np.cumsum(X, axis=2)
+    window_start = np.maximum(t[None, None, :] - lag[:, :, None], 0)
+    window = CX[:, :, 1:] - np.take_along_axis(CX, window_start, axis=2)  # defaults k in (t-L, t]
+    flows["advanced_principal"] = window * (SB[None, :, :-1] - SB[None, :, 1:])
+    flows["advanced_interest"] = window * SI[None, :, 1:]
+    src = t[None, None, :] - lag[:, :, None]  # month of default liquidated in month t
+    valid = src >= 1
+    srci = np.clip(src - 1, 0, H - 1)
+    Xk = np.where(valid, np.take_along_axis(X, srci, axis=2), 0.0)
+    defaulted = Xk * np.take_along_axis(np.broadcast_to(SB[None, :, :-1], Xk.shape), srci, axis=2)
+    liquidated = Xk * SB[None, :, :-1]
+    loss = np.minimum(sev[:, :, None] * defaulted, liquidated)
+    flows["loss"] = loss
+    flows["recovery"] = liquidated - loss
+    return flows
+
+
+def _liquidate(default: F64, lag: NDArray[np.int64], sev: F64) -> tuple[F64, F64]:
+    """Recoveries and losses ``lag`` months after default, per (scenario, group)."""
+    s_n, K, H = default.shape
+    t = np.arange(H)
+    src = t[None, None, :] - lag[:, :, None]
+    valid = src >= 0
+    moved = np.where(valid, np.take_along_axis(default, np.clip(src, 0, H - 1), axis=2), 0.0)
+    loss = sev[:, :, None] * moved
+    return moved - loss, loss
+
+
+def _roll_chunk(
+    cohorts: Cohorts,
+    cohort_of_class: NDArray[np.int64],
+    g_r: NDArray[np.int64],
+    terms: _GradeTerms,
+    dm: F64,
+    mdr: F64,
+    smm: F64,
+    A: F64,
+    H: int,
+) -> dict[str, F64]:
+    """Delinquency pipeline: current -> 1-30 -> 31-60 -> 61-90 -> default, cures to current.
+
+    Delinquent balances pay nothing; cured balances rejoin the current
+    balance and resume its schedule.  After maturity a delinquent balance
+    either cures (and is repaid) or rolls on, so the pipeline empties
+    within four months of the last maturity.
+    """
+    s_n, R, _ = mdr.shape
+    c = cohort_of_class
+    B0 = cohorts.balance[c]
+    rem = cohorts.remaining_term[c].astype(np.int64)
+    rate = cohorts.rate[c] / 12.0
+    fee = cohorts.fee[c]
+    bucket = cohorts.dpd_bucket[c].astype(np.int64)
+    Ac = A[c]  # (R, H+1)
+    roll = terms.roll[g_r]
+    P = terms.roll_matrix[g_r].copy()  # (R, 4, 5)
+    # After maturity a delinquent balance cannot stay in its bucket: it rolls on.
+    P_post = P.copy()
+    for i in range(1, 4):
+        P_post[:, i, i + 1] += P_post[:, i, i]
+        P_post[:, i, i] = 0.0
+    entry = np.minimum(P[None, :, 0, 1] * dm[:, g_r], 1.0)  # stressed current -> 1-30
+    p0_other = P[:, 0, 2:].sum(axis=1)
+    p00 = np.clip(1.0 - entry - p0_other[None, :], 0.0, 1.0)
+
+    state = np.zeros((4, s_n, R))
+    start_bucket = np.where(roll, bucket, 0)
+    for b in range(4):
+        state[b] = np.where(start_bucket == b, B0, 0.0)[None, :]
+    out = {f: np.zeros((s_n, R, H)) for f in FIELDS}
+    # 90+ days past due at cut-off: defaults in the first month.
+    seriously_late = np.where(roll & (bucket == 4), B0, 0.0)[None, :]
+
+    for k in range(1, H + 1):
+        cur, d1, d2, d3 = state
+        begin = cur + d1 + d2 + d3
+        f = np.where(Ac[:, k - 1] > 0, 1.0 - Ac[:, k] / np.where(Ac[:, k - 1] > 0, Ac[:, k - 1], 1.0), 1.0)
+        Pk = np.where((k > rem)[:, None, None], P_post, P)
+        m_k, s_k = mdr[:, :, k - 1], smm[:, :, k - 1]
+        # Roll-rate grades.
+        new_cur = cur * p00 + d1 * Pk[:, 1, 0] + d2 * Pk[:, 2, 0] + d3 * Pk[:, 3, 0]
+        new_d1 = cur * entry + d1 * Pk[:, 1, 1] + d2 * Pk[:, 2, 1] + d3 * Pk[:, 3, 1]
+        new_d2 = cur * Pk[:, 0, 2] + d1 * Pk[:, 1, 2] + d2 * Pk[:, 2, 2] + d3 * Pk[:, 3, 2]
+        new_d3 = cur * Pk[:, 0, 3] + d1 * Pk[:, 1, 3] + d2 * Pk[:, 2, 3] + d3 * Pk[:, 3, 3]
+        dflt = cur * Pk[:, 0, 4] + d1 * Pk[:, 1, 4] + d2 * Pk[:, 2, 4] + d3 * Pk[:, 3, 4]
+        prepay_base = new_cur * (1.0 - f)
+        smm_r = np.minimum(s_k, 1.0)
+        # Curve grades (no pipeline): SIFMA mechanics on the current balance.
+        m_dflt = m_k * cur
+        smm_c = np.minimum(s_k, 1.0 - m_k)
+        new_cur = np.where(roll, new_cur, cur - m_dflt)
+        dflt = np.where(roll, dflt, m_dflt)
+        prepay = np.where(roll, smm_r * prepay_base, smm_c * (1.0 - f) * cur)
+        new_d1 = np.where(roll, new_d1, 0.0)
+        new_d2 = np.where(roll, new_d2, 0.0)
+        new_d3 = np.where(roll, new_d3, 0.0)
+        sched = f * new_cur
+        end_cur = new_cur - sched - prepay
+        contractual = B0 * Ac[:, k - 1]
+        live = k <= rem
+        if k == 1:
+            begin = begin + seriously_late
+            dflt = dflt + seriously_late
+        out["begin_balance"][:, :, k - 1] = begin
+        out["default"][:, :, k - 1] = dflt
+        out["scheduled_principal"][:, :, k - 1] = sched
+        out["prepayment"][:, :, k - 1] = prepay
+        out["interest"][:, :, k - 1] = rate * new_cur
+        out["fee"][:, :, k - 1] = np.where(live, fee * new_cur / np.where(contractual > 0, contractual, 1.0), 0.0)
+        out["current"][:, :, k - 1] = end_cur
+        out["dpd_1_30"][:, :, k - 1] = new_d1
+        out["dpd_31_60"][:, :, k - 1] = new_d2
+        out["dpd_61_90"][:, :, k - 1] = new_d3
+        out["end_balance"][:, :, k - 1] = end_cur + new_d1 + new_d2 + new_d3
+        state = np.stack([end_cur, new_d1, new_d2, new_d3])
+    return out
