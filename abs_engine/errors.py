@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AbsError",
     "AssumptionError",
+    "GradingError",
+    "HistoryError",
     "ScenarioError",
     "SpecError",
     "TapeError",
@@ -67,3 +69,14 @@ class AssumptionError(AbsError, ValueError):
 
 class ScenarioError(AbsError, ValueError):
     """A scenario or scenario set is invalid (unknown lever, duplicate id, ...)."""
+
+
+class GradingError(AbsError, ValueError):
+    """Borrower data cannot be graded (missing column, value no scorecard rule covers)."""
+
+
+class HistoryError(AbsError, ValueError):
+    """A static-pool history is inconsistent (gap in months, payment after default, ...).
+
+    Messages name the loan and the month.
+    """
