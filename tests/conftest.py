@@ -26,11 +26,16 @@ def graded_assumptions() -> ae.GradedAssumptions:
     return ae.Assumptions.by_grade(
         {
             "A": ae.Assumptions(
-                default=curves.vector([0.01, 0.02, 0.03], "cdr"), prepay=curves.cpr(0.10),
-                severity=0.8, recovery_lag=3,
+                default=curves.vector([0.01, 0.02, 0.03], "cdr"),
+                prepay=curves.cpr(0.10),
+                severity=0.8,
+                recovery_lag=3,
             ),
             "B": ae.Assumptions(
-                default=curves.cdr(0.05), prepay=curves.abs_prepay(0.015), severity=0.85, recovery_lag=4
+                default=curves.cdr(0.05),
+                prepay=curves.abs_prepay(0.015),
+                severity=0.85,
+                recovery_lag=4,
             ),
             "C": ae.Assumptions(
                 default=curves.cdr(0.12), prepay=curves.cpr(0.05), severity=0.9, recovery_lag=6

@@ -57,7 +57,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
-    except (AbsError, FileNotFoundError, PermissionError, IsADirectoryError, FileExistsError) as exc:
+    except (
+        AbsError,
+        FileNotFoundError,
+        PermissionError,
+        IsADirectoryError,
+        FileExistsError,
+    ) as exc:
         if args.debug:
             raise
         print(f"abs-engine {args.command}: error: {commands.one_line(exc)}", file=sys.stderr)

@@ -32,7 +32,10 @@ def one_line(exc: BaseException) -> str:
         first = exc.report.problems.iloc[0]
         head = text.splitlines()[0].rstrip(":")
         if first["row"] >= 0:
-            where = f"loan {first['loan_id']!r} (row {first['row']}), column {first['column']!r}, value {first['value']}"
+            where = (
+                f"loan {first['loan_id']!r} (row {first['row']}), "
+                f"column {first['column']!r}, value {first['value']}"
+            )
             return f"{head}; first: {where}: {first['problem']} (abs-engine validate lists all)"
         return f"{head}; {first['problem']}"
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
@@ -51,7 +54,12 @@ def _parser(sub: Any, name: str, help_text: str, example: str) -> argparse.Argum
 
 def _money_table(frame: pd.DataFrame) -> str:
     def fmt(col: str) -> Callable[[Any], str]:
-        if col.startswith("pct") or col in ("wa_apr", "wa_fee_rate", "cumulative_default_rate", "cumulative_net_loss"):
+        if col.startswith("pct") or col in (
+            "wa_apr",
+            "wa_fee_rate",
+            "cumulative_default_rate",
+            "cumulative_net_loss",
+        ):
             return lambda v: "" if pd.isna(v) else f"{v:.2%}"
         if col in ("count", "receivables", "period"):
             return lambda v: f"{int(v):,}"
@@ -100,7 +108,9 @@ def add_validate(sub: Any) -> None:
         "abs-engine validate pools/sample_pool.parquet",
     )
     p.add_argument("tape", type=Path, help="tape file (.parquet, .csv, .xlsx)")
-    p.add_argument("--grades", default="A,B,C", help="allowed grades, comma separated (default A,B,C)")
+    p.add_argument(
+        "--grades", default="A,B,C", help="allowed grades, comma separated (default A,B,C)"
+    )
     p.add_argument("--max", type=int, default=50, help="problems to print (default 50)")
     p.set_defaults(func=run_validate)
 
@@ -132,7 +142,9 @@ def add_strats(sub: Any) -> None:
     )
     p.add_argument("tape", type=Path)
     p.add_argument("--by", action="append", help="table to print (repeatable; default all)")
-    p.add_argument("--exclude-bad", action="store_true", help="set invalid rows aside instead of failing")
+    p.add_argument(
+        "--exclude-bad", action="store_true", help="set invalid rows aside instead of failing"
+    )
     p.set_defaults(func=run_strats)
 
 
@@ -167,7 +179,9 @@ def add_project(sub: Any) -> None:
     p.add_argument("tape", type=Path)
     p.add_argument("--assumptions", type=Path, default=DEFAULT_ASSUMPTIONS, help="assumptions TOML")
     p.add_argument("--default-mult", type=float, default=1.0, help="default multiplier (default 1)")
-    p.add_argument("--prepay-mult", type=float, default=1.0, help="prepayment multiplier (default 1)")
+    p.add_argument(
+        "--prepay-mult", type=float, default=1.0, help="prepayment multiplier (default 1)"
+    )
     p.add_argument("--by-grade", action="store_true", help="print the life totals by grade too")
     p.add_argument("--out", type=Path, help="write the cash flows to this parquet or CSV file")
     p.set_defaults(func=run_project)

@@ -96,7 +96,7 @@ class RollRates:
             Share of each delinquent bucket (1-30, 31-60, 61-90) returning
             to current.  What neither rolls nor cures stays in its bucket.
         """
-        cures = [float(cure)] * 3 if np.isscalar(cure) else [float(c) for c in cure]  # type: ignore[arg-type]
+        cures = [float(c) for c in cure] if isinstance(cure, Sequence) else [float(cure)] * 3
         if len(cures) != 3:
             raise AssumptionError("cure takes one rate or three (for 1-30, 31-60, 61-90)")
         rolls = [float(to_60), float(to_90), float(to_default)]
@@ -106,7 +106,8 @@ class RollRates:
             stay = 1.0 - rolls[i] - cures[i]
             if stay < -1e-12:
                 raise AssumptionError(
-                    f"bucket '{DELINQUENCY_STATES[i + 1]}': roll {rolls[i]} + cure {cures[i]} exceed 1"
+                    f"bucket '{DELINQUENCY_STATES[i + 1]}': "
+                    f"roll {rolls[i]} + cure {cures[i]} exceed 1"
                 )
             m[i + 1, 0] = cures[i]
             m[i + 1, i + 1] = max(stay, 0.0)
@@ -175,9 +176,13 @@ class Assumptions:
 
     def __post_init__(self) -> None:
         if not isinstance(self.default, Curve):
-            raise AssumptionError(f"default must be a Curve (e.g. curves.cdr(0.05)); got {self.default!r}")
+            raise AssumptionError(
+                f"default must be a Curve (e.g. curves.cdr(0.05)); got {self.default!r}"
+            )
         if not isinstance(self.prepay, Curve):
-            raise AssumptionError(f"prepay must be a Curve (e.g. curves.cpr(0.10)); got {self.prepay!r}")
+            raise AssumptionError(
+                f"prepay must be a Curve (e.g. curves.cpr(0.10)); got {self.prepay!r}"
+            )
         if self.default.kind == "prepayment":
             raise AssumptionError(
                 f"default is a prepayment curve ({type(self.default).__name__}); "
@@ -196,7 +201,9 @@ class Assumptions:
         object.__setattr__(self, "severity", sev)
         lag = self.recovery_lag
         if isinstance(lag, bool) or not isinstance(lag, (int, np.integer)) or lag < 0:
-            raise AssumptionError(f"recovery_lag must be a whole number of months >= 0; got {lag!r}")
+            raise AssumptionError(
+                f"recovery_lag must be a whole number of months >= 0; got {lag!r}"
+            )
         object.__setattr__(self, "recovery_lag", int(lag))
         if self.roll_rates is not None and not isinstance(self.roll_rates, RollRates):
             raise AssumptionError("roll_rates must be a RollRates (e.g. RollRates.from_rolls(...))")
@@ -320,9 +327,7 @@ def curve_from_dict(data: Mapping[str, Any], path: str = "curve") -> Curve:
         {cpr = 0.10, scale = 1.5}
     """
     if not isinstance(data, Mapping):
-        raise SpecError(
-            f"a curve is a table such as {{cdr = 0.05}}; got {data!r}", path
-        )
+        raise SpecError(f"a curve is a table such as {{cdr = 0.05}}; got {data!r}", path)
     for key in data:
         if key not in _CURVE_KINDS and key not in _CURVE_MODIFIERS:
             raise _unknown(key, [*_CURVE_KINDS, *_CURVE_MODIFIERS], path)
@@ -335,7 +340,13 @@ def curve_from_dict(data: Mapping[str, Any], path: str = "curve") -> Curve:
     value = data[kind]
     by = data.get("by", "age")
     allowed_mods = {"scale"} | (
-        {"unit", "by"} if kind == "vector" else {"timing", "by"} if kind == "cumulative_default" else {"by"} if kind in ("cdr", "mdr", "cpr", "smm") else set()
+        {"unit", "by"}
+        if kind == "vector"
+        else {"timing", "by"}
+        if kind == "cumulative_default"
+        else {"by"}
+        if kind in ("cdr", "mdr", "cpr", "smm")
+        else set()
     )
     for mod in _CURVE_MODIFIERS & set(data):
         if mod not in allowed_mods:
@@ -343,7 +354,7 @@ def curve_from_dict(data: Mapping[str, Any], path: str = "curve") -> Curve:
     try:
         curve: Curve
         if kind in ("cdr", "mdr", "cpr", "smm"):
-            curve = Constant(_num(value, f"{path}.{kind}"), kind, by)
+            curve = Constant(_num(value, f"{path}.{kind}"), kind, by)  # type: ignore[arg-type]
         elif kind == "psa":
             curve = PSA(_num(value, f"{path}.psa"))
         elif kind == "sda":
@@ -352,11 +363,15 @@ def curve_from_dict(data: Mapping[str, Any], path: str = "curve") -> Curve:
             curve = ABSPrepay(_num(value, f"{path}.abs"))
         elif kind == "vector":
             if "unit" not in data:
-                raise SpecError("a vector curve needs unit = 'cdr' | 'cpr' | 'smm' | 'mdr'", f"{path}.unit")
+                raise SpecError(
+                    "a vector curve needs unit = 'cdr' | 'cpr' | 'smm' | 'mdr'", f"{path}.unit"
+                )
             curve = Vector(tuple(_nums(value, f"{path}.vector")), data["unit"], by)
         else:
             if "timing" not in data:
-                raise SpecError("cumulative_default needs timing = [weights by month]", f"{path}.timing")
+                raise SpecError(
+                    "cumulative_default needs timing = [weights by month]", f"{path}.timing"
+                )
             curve = CumulativeDefault(
                 _num(value, f"{path}.cumulative_default"),
                 tuple(_nums(data["timing"], f"{path}.timing")),
@@ -462,7 +477,9 @@ def assumptions_from_dict(
     if not isinstance(grades, Mapping) or not grades:
         raise SpecError("grades is a table of grade tables ([grades.A], ...)", f"{path}.grades")
     per_grade = {
-        str(g): _assumptions_from_dict({**base, **tbl} if isinstance(tbl, Mapping) else tbl, f"{path}.grades.{g}")
+        str(g): _assumptions_from_dict(
+            {**base, **tbl} if isinstance(tbl, Mapping) else tbl, f"{path}.grades.{g}"
+        )
         for g, tbl in grades.items()
     }
     return GradedAssumptions(per_grade, default)

@@ -181,7 +181,9 @@ class PSA(Curve):
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.pct) or self.pct < 0:
-            raise AssumptionError(f"PSA speed must be a percentage >= 0 (150 for 150% PSA); got {self.pct!r}")
+            raise AssumptionError(
+                f"PSA speed must be a percentage >= 0 (150 for 150% PSA); got {self.pct!r}"
+            )
 
     def monthly_rates(self, x: ArrayLike) -> NDArray[np.float64]:  # noqa: D102
         age = _months(x)
@@ -206,7 +208,9 @@ class SDA(Curve):
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.pct) or self.pct < 0:
-            raise AssumptionError(f"SDA speed must be a percentage >= 0 (100 for 100% SDA); got {self.pct!r}")
+            raise AssumptionError(
+                f"SDA speed must be a percentage >= 0 (100 for 100% SDA); got {self.pct!r}"
+            )
 
     def monthly_rates(self, x: ArrayLike) -> NDArray[np.float64]:  # noqa: D102
         age = _months(x).astype(np.float64)
@@ -260,7 +264,9 @@ class Vector(Curve):
 
     def __post_init__(self) -> None:
         if self.unit not in _UNIT_MEASURE:
-            raise AssumptionError(f"vector unit must be one of cdr, cpr, smm, mdr; got {self.unit!r}")
+            raise AssumptionError(
+                f"vector unit must be one of cdr, cpr, smm, mdr; got {self.unit!r}"
+            )
         if self.by not in ("age", "period"):
             raise AssumptionError(f"vector 'by' must be 'age' or 'period'; got {self.by!r}")
         vals = tuple(float(v) for v in np.asarray(self.values, dtype=np.float64).ravel())
@@ -280,7 +286,7 @@ class Vector(Curve):
         if self.unit in _ANNUAL_UNITS:
             vals = annual_to_monthly(vals)
         idx = np.minimum(months, len(vals)) - 1
-        return vals[idx]
+        return np.asarray(vals[idx], dtype=np.float64)
 
     def to_dict(self) -> dict[str, Any]:  # noqa: D102
         return {"vector": list(self.values), "unit": self.unit, "by": self.by}
@@ -330,7 +336,7 @@ class CumulativeDefault(Curve):
         survivors = 1.0 - np.concatenate(([0.0], np.cumsum(d)[:-1]))
         mdr_by_month = np.append(d / survivors, 0.0)  # zero after the timing ends
         idx = np.minimum(months, len(w) + 1) - 1
-        return mdr_by_month[idx]
+        return np.asarray(mdr_by_month[idx], dtype=np.float64)
 
     def to_dict(self) -> dict[str, Any]:  # noqa: D102
         return {"cumulative_default": self.total, "timing": list(self.timing), "by": self.by}

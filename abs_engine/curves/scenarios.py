@@ -160,7 +160,10 @@ class ScenarioSet:
         n = names.shape[0]
         frozen: dict[str, NDArray[np.float64]] = {}
         for lv in LEVERS:
-            arr = np.asarray(levers.get(lv, np.zeros(n) if lv == "recovery_lag_shift" else np.ones(n)), dtype=np.float64)
+            arr = np.asarray(
+                levers.get(lv, np.zeros(n) if lv == "recovery_lag_shift" else np.ones(n)),
+                dtype=np.float64,
+            )
             arr = np.broadcast_to(arr, (n,)).copy()
             self._check_column(lv, arr, names)
             arr.setflags(write=False)
@@ -214,7 +217,7 @@ class ScenarioSet:
         """
         sizes = {np.size(names)} if names is not None else set()
         for v in (default_mult, prepay_mult, severity_mult, recovery_lag_shift):
-            for arr in (v.values() if isinstance(v, Mapping) else [v]):
+            for arr in v.values() if isinstance(v, Mapping) else [v]:
                 if np.ndim(arr) > 0:
                     sizes.add(np.size(arr))
         if n is not None:
@@ -225,7 +228,11 @@ class ScenarioSet:
         names_arr = _default_names(count) if names is None else np.asarray(names).astype(str)
         levers: dict[str, Any] = {"recovery_lag_shift": recovery_lag_shift}
         grade_levers: dict[tuple[str, str], Any] = {}
-        for lv, v in (("default_mult", default_mult), ("prepay_mult", prepay_mult), ("severity_mult", severity_mult)):
+        for lv, v in (
+            ("default_mult", default_mult),
+            ("prepay_mult", prepay_mult),
+            ("severity_mult", severity_mult),
+        ):
             if isinstance(v, Mapping):
                 for g, arr in v.items():
                     grade_levers[(lv, str(g))] = arr
@@ -235,14 +242,20 @@ class ScenarioSet:
 
     @classmethod
     def grid(cls, **axes: Sequence[float]) -> ScenarioSet:
-        """Cartesian product of lever values, e.g. ``grid(default_mult=[1, 2], prepay_mult=[0.5, 1])``.
+        """Cartesian product of lever values.
+
+        ``grid(default_mult=[1, 2], prepay_mult=[0.5, 1])`` gives four scenarios.
 
         Names read ``default_mult=2,prepay_mult=0.5``.
         """
         for key in axes:
             if key not in LEVERS:
                 close = difflib.get_close_matches(key, LEVERS, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else f"; levers are {', '.join(LEVERS)}"
+                hint = (
+                    f" (did you mean {close[0]!r}?)"
+                    if close
+                    else f"; levers are {', '.join(LEVERS)}"
+                )
                 raise ScenarioError(f"grid: unknown lever {key!r}{hint}")
         if not axes:
             return cls([Scenario()])
@@ -271,7 +284,7 @@ class ScenarioSet:
             raise ScenarioError("scenario table is empty")
         levers: dict[str, NDArray[np.float64]] = {}
         grade_levers: dict[tuple[str, str], NDArray[np.float64]] = {}
-        names: NDArray[np.str_] | None = None
+        names: NDArray[Any] | None = None
         for col in frame.columns:
             c = str(col)
             if c in ("scenario", "name"):
@@ -325,7 +338,9 @@ class ScenarioSet:
     def __getitem__(self, key: int) -> Scenario: ...
     @overload
     def __getitem__(self, key: slice | NDArray[Any] | Sequence[int]) -> ScenarioSet: ...
-    def __getitem__(self, key: int | slice | NDArray[Any] | Sequence[int]) -> Scenario | ScenarioSet:
+    def __getitem__(
+        self, key: int | slice | NDArray[Any] | Sequence[int]
+    ) -> Scenario | ScenarioSet:
         if isinstance(key, (int, np.integer)):
             return self.scenario(int(key))
         idx = np.arange(len(self))[key]
@@ -343,7 +358,11 @@ class ScenarioSet:
         kwargs: dict[str, Any] = {}
         for lv in MULTIPLIERS:
             pool_wide = float(self.levers[lv][i])
-            named = {g: float(a[i]) for (lev, g), a in self.grade_levers.items() if lev == lv}
+            named = {
+                g: float(a[i])
+                for (lev, g), a in self.grade_levers.items()
+                if lev == lv and float(a[i]) != pool_wide
+            }
             kwargs[lv] = {"*": pool_wide, **named} if named else pool_wide
         return Scenario(
             str(self.names[i]),
@@ -377,7 +396,7 @@ class ScenarioSet:
     def to_frame(self) -> pd.DataFrame:
         """One row per scenario: ``scenario`` and every lever column."""
         data: dict[str, Any] = {"scenario": self.names}
-        data.update({lv: a for lv, a in self.levers.items()})
+        data.update(dict(self.levers))
         data["recovery_lag_shift"] = self.recovery_lag_shift
         for (lv, g), a in sorted(self.grade_levers.items()):
             data[f"{lv}[{g}]"] = a

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,16 +64,16 @@ class Cohorts:
     """
 
     grades: tuple[str, ...]
-    grade: NDArray[np.int8]
-    payment_type: NDArray[np.int8]
-    remaining_term: NDArray[np.int32]
-    age: NDArray[np.int32]
-    dpd_bucket: NDArray[np.int8]
+    grade: NDArray[np.integer[Any]]
+    payment_type: NDArray[np.integer[Any]]
+    remaining_term: NDArray[np.integer[Any]]
+    age: NDArray[np.integer[Any]]
+    dpd_bucket: NDArray[np.integer[Any]]
     balance: NDArray[np.float64]
     rate: NDArray[np.float64]
     fee: NDArray[np.float64]
     original_balance: NDArray[np.float64]
-    count: NDArray[np.int64]
+    count: NDArray[np.integer[Any]]
 
     def __post_init__(self) -> None:
         n = np.shape(self.balance)[0] if np.ndim(self.balance) else 0
@@ -136,25 +137,31 @@ class Cohorts:
         dq = np.asarray(dpd_bucket, dtype=np.int64)
         bal = np.asarray(balance, dtype=np.float64)
         r = np.asarray(rate, dtype=np.float64)
-        fee = np.asarray(fee_rate, dtype=np.float64) * np.asarray(original_balance, dtype=np.float64)
+        fee = np.asarray(fee_rate, dtype=np.float64) * np.asarray(
+            original_balance, dtype=np.float64
+        )
         ob = np.asarray(original_balance, dtype=np.float64)
         if loan_level:
-            return cls(tuple(grades), g, pt, rem, ag, dq, bal, r, fee, ob, np.ones(bal.shape[0], np.int64))
-        # Pack the key into one int64: grade 8 bits | type 2 | remaining 12 | age 12 | dpd 3 | rate code.
+            return cls(
+                tuple(grades), g, pt, rem, ag, dq, bal, r, fee, ob, np.ones(bal.shape[0], np.int64)
+            )
+        # One int64 key: grade 8 bits | type 2 | remaining 12 | age 12 | dpd 3 | rate code 26.
         key = (g << 55) | (pt << 53) | (rem << 41) | (np.minimum(ag, MAX_TERM) << 29) | (dq << 26)
         annuity = pt == ANNUITY
         annuity_rates = np.zeros(1)
         if annuity.any():
             codes, annuity_rates = pd.factorize(r[annuity])
             if codes.max(initial=0) >= 1 << 26:
-                raise AbsError("too many distinct annuity rates to aggregate (more than 67 million)")
+                raise AbsError(
+                    "too many distinct annuity rates to aggregate (more than 67 million)"
+                )
             key[annuity] |= codes.astype(np.int64)
         cohort, uniques = pd.factorize(key, sort=True)
         uniques = np.asarray(uniques, dtype=np.int64)
         m = len(uniques)
 
         def total(weights: NDArray[np.float64]) -> NDArray[np.float64]:
-            return np.bincount(cohort, weights=weights, minlength=m)
+            return np.asarray(np.bincount(cohort, weights=weights, minlength=m), dtype=np.float64)
 
         # Every row of a cohort shares the key, so the cohort's attributes decode from it.
         c_grade = uniques >> 55
@@ -166,7 +173,9 @@ class Cohorts:
         safe = np.where(bal_sum > 0, bal_sum, 1.0)
         rate_c = np.where(
             c_type == ANNUITY,
-            np.asarray(annuity_rates, dtype=np.float64)[np.where(c_type == ANNUITY, uniques & 0x3FFFFFF, 0)],
+            np.asarray(annuity_rates, dtype=np.float64)[
+                np.where(c_type == ANNUITY, uniques & 0x3FFFFFF, 0)
+            ],
             total(r * bal) / safe,  # exact: interest of these types is linear in balance
         )
         return cls(
@@ -208,7 +217,9 @@ class Cohorts:
                 "payment_type": np.asarray(PAYMENT_TYPES, dtype=object)[self.payment_type],
                 "remaining_term": self.remaining_term,
                 "age": self.age,
-                "dpd_bucket": np.asarray([b for b, _ in DPD_BUCKETS], dtype=object)[self.dpd_bucket],
+                "dpd_bucket": np.asarray([b for b, _ in DPD_BUCKETS], dtype=object)[
+                    self.dpd_bucket
+                ],
                 "count": self.count,
                 "balance": self.balance,
                 "rate": self.rate,

@@ -19,7 +19,13 @@ from numpy.typing import NDArray
 
 from abs_engine.errors import TapeError
 from abs_engine.pool.cohorts import Cohorts
-from abs_engine.pool.schema import COLUMN_BY_NAME, DEFAULT_GRADES, PAYMENT_TYPES, PF_COLUMNS, PF_STATUSES
+from abs_engine.pool.schema import (
+    COLUMN_BY_NAME,
+    DEFAULT_GRADES,
+    PAYMENT_TYPES,
+    PF_COLUMNS,
+    PF_STATUSES,
+)
 from abs_engine.pool.validate import CheckedTape, ValidationReport, check_table, dpd_bucket
 
 __all__ = ["Pool", "load_pool", "read_tape", "validate_pool"]
@@ -109,7 +115,9 @@ class Pool:
         """
         if not isinstance(frame, pd.DataFrame):
             raise TapeError(f"expected a pandas DataFrame; got {type(frame).__name__}")
-        return cls.from_table(_frame_to_table(frame), grades=grades, on_error=on_error, source=source)
+        return cls.from_table(
+            _frame_to_table(frame), grades=grades, on_error=on_error, source=source
+        )
 
     @classmethod
     def from_table(
@@ -132,7 +140,8 @@ class Pool:
         n_keep = int(keep.sum())
         if n_keep == 0:
             raise TapeError(
-                f"{report.summary()}\nNo row passed validation; nothing to build a pool from.", report
+                f"{report.summary()}\nNo row passed validation; nothing to build a pool from.",
+                report,
             )
         excluded = _excluded_frame(table, checked)
         pool_table, arrays = _normalised(table, checked, keep, grades)
@@ -143,7 +152,9 @@ class Pool:
                 len(excluded),
                 checked.n_rows,
             )
-        return cls(pool_table, arrays, excluded, grades, report, source, tuple(checked.extra_columns))
+        return cls(
+            pool_table, arrays, excluded, grades, report, source, tuple(checked.extra_columns)
+        )
 
     # --- basic facts ---------------------------------------------------------------------
 
@@ -172,7 +183,8 @@ class Pool:
 
     def to_frame(self) -> pd.DataFrame:
         """The kept receivables as a DataFrame (normalised columns)."""
-        return self.table.to_pandas()
+        frame: pd.DataFrame = self.table.to_pandas()
+        return frame
 
     def cohorts(self, *, loan_level: bool = False) -> Cohorts:
         """Exact cohort aggregation of the pool (see :class:`Cohorts`).
@@ -194,7 +206,9 @@ class Pool:
             loan_level=loan_level,
         )
 
-    def strats(self, by: str | Sequence[str] | None = None) -> pd.DataFrame | dict[str, pd.DataFrame]:
+    def strats(
+        self, by: str | Sequence[str] | None = None
+    ) -> pd.DataFrame | dict[str, pd.DataFrame]:
         """Stratification tables (see :func:`abs_engine.pool.strats.stratify`)."""
         from abs_engine.pool.strats import stratify
 
@@ -210,10 +224,20 @@ class Pool:
         """The sub-pool of receivables where ``mask`` is true."""
         m = np.asarray(mask, dtype=bool)
         if m.shape != (len(self),):
-            raise TapeError(f"select() takes a boolean mask of length {len(self)}; got shape {m.shape}")
+            raise TapeError(
+                f"select() takes a boolean mask of length {len(self)}; got shape {m.shape}"
+            )
         idx = pa.array(np.flatnonzero(m))
         arrays = MappingProxyType({k: _readonly(v[m]) for k, v in self.arrays.items()})
-        return Pool(self.table.take(idx), arrays, self.excluded, self.grades, self.report, self.source, self.extra_columns)
+        return Pool(
+            self.table.take(idx),
+            arrays,
+            self.excluded,
+            self.grades,
+            self.report,
+            self.source,
+            self.extra_columns,
+        )
 
     def _repr_html_(self) -> str:
         from abs_engine.pool.strats import stratify
@@ -237,7 +261,9 @@ def _frame_to_table(frame: pd.DataFrame) -> pa.Table:
         try:
             data[name] = pa.array(s, from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            as_text = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+            as_text = s.map(
+                lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+            )
             data[name] = pa.array(as_text.astype(object), type=pa.string(), from_pandas=True)
     if not data:
         return pa.table({})
@@ -249,7 +275,7 @@ def _excluded_frame(table: pa.Table, checked: CheckedTape) -> pd.DataFrame:
         cols = [*table.column_names, "reason"]
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     rows = np.flatnonzero(checked.bad)
-    frame = table.take(pa.array(rows)).to_pandas()
+    frame: pd.DataFrame = table.take(pa.array(rows)).to_pandas()
     probs = checked.report.problems
     probs = probs[probs["row"] >= 0]
     reasons = (probs["column"] + ": " + probs["problem"]).groupby(probs["row"]).agg("; ".join)
@@ -268,22 +294,32 @@ def _normalised(
     def kept(x: NDArray[Any]) -> NDArray[Any]:
         return x if all_kept else x[keep]
 
-    arrays: dict[str, NDArray[Any]] = {k: _readonly(np.ascontiguousarray(kept(a[k]))) for k in _ENGINE_ARRAYS}
+    arrays: dict[str, NDArray[Any]] = {
+        k: _readonly(np.ascontiguousarray(kept(a[k]))) for k in _ENGINE_ARRAYS
+    }
     names = [str(c).strip() for c in table.column_names]
     src = table.rename_columns(names)
     if not all_kept:
         src = src.filter(pa.array(keep))
     cols: dict[str, pa.Array | pa.ChunkedArray] = {}
     loan_ids = src.column("loan_id")
-    if not (pa.types.is_string(loan_ids.type) or pa.types.is_integer(loan_ids.type) or pa.types.is_large_string(loan_ids.type)):
+    if not (
+        pa.types.is_string(loan_ids.type)
+        or pa.types.is_integer(loan_ids.type)
+        or pa.types.is_large_string(loan_ids.type)
+    ):
         loan_ids = loan_ids.cast(pa.string())
     cols["loan_id"] = loan_ids
-    cols["grade"] = pa.DictionaryArray.from_arrays(pa.array(arrays["grade_code"]), pa.array(list(grades)))
+    cols["grade"] = pa.DictionaryArray.from_arrays(
+        pa.array(arrays["grade_code"]), pa.array(list(grades))
+    )
     cols["balance"] = pa.array(arrays["balance"])
     cols["rate"] = pa.array(arrays["rate"])
     cols["original_term"] = pa.array(arrays["original_term"])
     cols["remaining_term"] = pa.array(arrays["remaining_term"])
-    cols["payment_type"] = pa.DictionaryArray.from_arrays(pa.array(arrays["type_code"]), pa.array(list(PAYMENT_TYPES)))
+    cols["payment_type"] = pa.DictionaryArray.from_arrays(
+        pa.array(arrays["type_code"]), pa.array(list(PAYMENT_TYPES))
+    )
     cols["fee_rate"] = pa.array(arrays["fee_rate"])
     cols["original_balance"] = pa.array(arrays["original_balance"])
     cols["age"] = pa.array(arrays["age"])
@@ -326,7 +362,9 @@ def read_tape(path: str | os.PathLike[str]) -> pa.Table:
         if suffix in (".parquet", ".pq"):
             return pq.read_table(p)
         if suffix in (".csv", ".txt", ".gz"):
-            opts = pacsv.ConvertOptions(column_types={"loan_id": pa.string()}, strings_can_be_null=True)
+            opts = pacsv.ConvertOptions(
+                column_types={"loan_id": pa.string()}, strings_can_be_null=True
+            )
             return pacsv.read_csv(p, convert_options=opts)
         if suffix in (".xlsx", ".xlsm", ".xls"):
             frame = pd.read_excel(p, dtype={"loan_id": str})
@@ -365,7 +403,9 @@ def load_pool(
 
 
 def validate_pool(
-    tape: str | os.PathLike[str] | pd.DataFrame | pa.Table, *, grades: Sequence[str] = DEFAULT_GRADES
+    tape: str | os.PathLike[str] | pd.DataFrame | pa.Table,
+    *,
+    grades: Sequence[str] = DEFAULT_GRADES,
 ) -> ValidationReport:
     """Validate a tape (path, DataFrame or Arrow table) and return the report without raising."""
     if isinstance(tape, pd.DataFrame):

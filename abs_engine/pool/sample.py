@@ -46,9 +46,36 @@ class SamplePoolSpec:
     cutoff: str = "2015-09-30"
     grades: dict[str, GradeProfile] = field(
         default_factory=lambda: {
-            "A": GradeProfile(0.55, (0.005, 0.006), (0.108, 0.12), 0.01, (0.97, 0.03, 0.0), 1500.0, 7.0, (0.90, 0.10, 0.0, 0.0)),
-            "B": GradeProfile(0.30, (0.007, 0.008), (0.15, 0.18), 0.03, (0.85, 0.10, 0.05), 800.0, 4.0, (0.70, 0.25, 0.05, 0.0)),
-            "C": GradeProfile(0.15, (0.009, 0.010), (0.216, 0.24), 0.06, (0.55, 0.25, 0.20), 400.0, 2.0, (0.40, 0.35, 0.17, 0.08)),
+            "A": GradeProfile(
+                0.55,
+                (0.005, 0.006),
+                (0.108, 0.12),
+                0.01,
+                (0.97, 0.03, 0.0),
+                1500.0,
+                7.0,
+                (0.90, 0.10, 0.0, 0.0),
+            ),
+            "B": GradeProfile(
+                0.30,
+                (0.007, 0.008),
+                (0.15, 0.18),
+                0.03,
+                (0.85, 0.10, 0.05),
+                800.0,
+                4.0,
+                (0.70, 0.25, 0.05, 0.0),
+            ),
+            "C": GradeProfile(
+                0.15,
+                (0.009, 0.010),
+                (0.216, 0.24),
+                0.06,
+                (0.55, 0.25, 0.20),
+                400.0,
+                2.0,
+                (0.40, 0.35, 0.17, 0.08),
+            ),
         }
     )
     #: Product mix by count: 30-day bills, flat-fee instalments, annuity cash loans.
@@ -72,7 +99,9 @@ def _lognormal(rng: np.random.Generator, n: int, params: tuple[float, float, flo
     return np.minimum(np.round(median * np.exp(sigma * rng.standard_normal(n)), 0), cap).clip(100.0)
 
 
-def sample_pool(n: int = 100_000, seed: int = 7, spec: SamplePoolSpec | None = None) -> pd.DataFrame:
+def sample_pool(
+    n: int = 100_000, seed: int = 7, spec: SamplePoolSpec | None = None
+) -> pd.DataFrame:
     """Generate the sample tape.
 
     Parameters
@@ -101,8 +130,12 @@ def sample_pool(n: int = 100_000, seed: int = 7, spec: SamplePoolSpec | None = N
     bill, inst, cash = product == 0, product == 1, product == 2
 
     original_term = np.ones(n, dtype=np.int64)
-    original_term[inst] = rng.choice(spec.instalment_terms, size=int(inst.sum()), p=spec.instalment_term_probs)
-    original_term[cash] = rng.choice(spec.cash_loan_terms, size=int(cash.sum()), p=spec.cash_loan_term_probs)
+    original_term[inst] = rng.choice(
+        spec.instalment_terms, size=int(inst.sum()), p=spec.instalment_term_probs
+    )
+    original_term[cash] = rng.choice(
+        spec.cash_loan_terms, size=int(cash.sum()), p=spec.cash_loan_term_probs
+    )
     age = np.where(bill, 0, np.floor(rng.random(n) * original_term).astype(np.int64))
     remaining_term = original_term - age
 
@@ -138,8 +171,12 @@ def sample_pool(n: int = 100_000, seed: int = 7, spec: SamplePoolSpec | None = N
     status = (rng.random(n)[:, None] > np.cumsum(status_p, axis=1)).sum(axis=1).clip(0, 2)
     median = np.array([p.pf_contribution_median for p in profiles])[grade]
     contribution = np.round(median * np.exp(0.5 * rng.standard_normal(n)), 0).clip(100.0, 12_000.0)
-    years = np.round(rng.gamma(2.0, np.array([p.pf_years_mean for p in profiles])[grade] / 2.0), 1).clip(0.0, 35.0)
-    change_p = np.array([np.pad(p.pf_changes_probs, (0, 4 - len(p.pf_changes_probs))) for p in profiles])[grade]
+    years = np.round(
+        rng.gamma(2.0, np.array([p.pf_years_mean for p in profiles])[grade] / 2.0), 1
+    ).clip(0.0, 35.0)
+    change_p = np.array(
+        [np.pad(p.pf_changes_probs, (0, 4 - len(p.pf_changes_probs))) for p in profiles]
+    )[grade]
     changes = (rng.random(n)[:, None] > np.cumsum(change_p, axis=1)).sum(axis=1).clip(0, 3)
     none = status == 2
     contribution[none] = 0.0
@@ -147,10 +184,9 @@ def sample_pool(n: int = 100_000, seed: int = 7, spec: SamplePoolSpec | None = N
     changes[none] = 0
     missing = rng.random(n) < spec.pf_missing_share
 
-    cutoff = pd.Timestamp(spec.cutoff)
-    origination = (cutoff.to_period("M").ordinal - age).astype(np.int64)
-    day = 1 + np.floor(rng.random(n) * 28).astype(np.int64)
-    orig_dates = pd.PeriodIndex.from_ordinals(origination, freq="M").to_timestamp() + pd.to_timedelta(day - 1, unit="D")
+    cutoff_month = np.datetime64(spec.cutoff[:7], "M")
+    day = np.floor(rng.random(n) * 28).astype(np.int64)
+    orig_dates = (cutoff_month - age).astype("datetime64[D]") + day
 
     width = max(8, len(str(n)))
     frame = pd.DataFrame(
@@ -165,10 +201,12 @@ def sample_pool(n: int = 100_000, seed: int = 7, spec: SamplePoolSpec | None = N
             "fee_rate": fee_rate,
             "original_balance": ob,
             "age": age.astype(np.int32),
-            "origination_date": orig_dates.date,
+            "origination_date": orig_dates,
             "dpd": dpd.astype(np.int32),
             "pf_monthly_contribution": np.where(missing, np.nan, contribution),
-            "pf_status": np.where(missing, None, np.array(["normal", "suspended", "none"], dtype=object)[status]),
+            "pf_status": np.where(
+                missing, None, np.array(["normal", "suspended", "none"], dtype=object)[status]
+            ),
             "pf_years": np.where(missing, np.nan, years),
             "pf_status_changes_12m": pd.array(np.where(missing, -1, changes), dtype="Int32"),
         }

@@ -70,7 +70,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("loan_id", "id", True, "unique receivable identifier"),
     Column("grade", "category", True, "credit grade (A/B/C by default)"),
     Column("balance", "float", True, "current principal balance, > 0"),
-    Column("rate", "float", True, "annual nominal interest rate, decimal; may be empty for flat_fee"),
+    Column(
+        "rate", "float", True, "annual nominal interest rate, decimal; may be empty for flat_fee"
+    ),
     Column("original_term", "int", True, "original term in months"),
     Column("remaining_term", "int", True, "remaining term in months, 1 <= remaining <= original"),
     Column("payment_type", "category", True, "annuity | equal_principal | flat_fee | bullet"),
@@ -80,9 +82,17 @@ COLUMNS: tuple[Column, ...] = (
     Column("origination_date", "date", False, "date of origination"),
     Column("dpd", "int", False, "days past due at cut-off"),
     Column("pf_monthly_contribution", "float", False, "provident-fund monthly contribution", True),
-    Column("pf_status", "category", False, "provident-fund status: normal | suspended | none", True),
+    Column(
+        "pf_status", "category", False, "provident-fund status: normal | suspended | none", True
+    ),
     Column("pf_years", "float", False, "years of provident-fund contributions", True),
-    Column("pf_status_changes_12m", "int", False, "provident-fund status changes in the last 12 months", True),
+    Column(
+        "pf_status_changes_12m",
+        "int",
+        False,
+        "provident-fund status changes in the last 12 months",
+        True,
+    ),
 )
 
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)

@@ -16,7 +16,7 @@ monthly fee rate over flat-fee receivables only.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +47,9 @@ def flat_fee_apr(term: NDArray[np.integer], fee_rate: NDArray[np.floating]) -> N
     """
     n_all = np.asarray(term, dtype=np.float64)
     f_all = np.asarray(fee_rate, dtype=np.float64)
-    pairs, inverse = np.unique(np.stack([n_all, f_all], axis=-1).reshape(-1, 2), axis=0, return_inverse=True)
+    pairs, inverse = np.unique(
+        np.stack([n_all, f_all], axis=-1).reshape(-1, 2), axis=0, return_inverse=True
+    )
     n, f = pairs[:, 0], pairs[:, 1]
     pay = 1.0 / n + f
     r = np.where(f > 0, 2.0 * f * n / (n + 1.0), 0.0)  # the classic approximation as a start
@@ -74,7 +76,17 @@ def _apr(pool: Pool) -> NDArray[np.float64]:
     return apr
 
 
-def _bucket_labels(values: NDArray[np.float64], edges: Sequence[float], fmt: Callable[[float], str]) -> pd.Categorical:
+def _categorical(codes: NDArray[np.integer[Any]], categories: Sequence[str]) -> pd.Categorical[Any]:
+    cat: pd.Categorical[Any] = pd.Categorical.from_codes(
+        np.asarray(codes, dtype=np.int64),
+        dtype=pd.CategoricalDtype(list(categories), ordered=True),
+    )
+    return cat
+
+
+def _bucket_labels(
+    values: NDArray[np.float64], edges: Sequence[float], fmt: Callable[[float], str]
+) -> pd.Categorical[Any]:
     labels = []
     lo = None
     for e in edges:
@@ -82,15 +94,17 @@ def _bucket_labels(values: NDArray[np.float64], edges: Sequence[float], fmt: Cal
         lo = e
     labels.append(f"> {fmt(edges[-1])}")
     idx = np.searchsorted(np.asarray(edges, dtype=np.float64), values, side="left")
-    return pd.Categorical.from_codes(idx, categories=labels, ordered=True)
+    return _categorical(idx, labels)
 
 
-def _keys(pool: Pool, by: str, apr: NDArray[np.float64]) -> pd.Categorical | NDArray[np.generic]:
+def _keys(
+    pool: Pool, by: str, apr: NDArray[np.float64]
+) -> pd.Categorical[Any] | NDArray[np.generic]:
     a = pool.arrays
     if by == "grade":
-        return pd.Categorical.from_codes(a["grade_code"], categories=list(pool.grades), ordered=True)
+        return _categorical(a["grade_code"], list(pool.grades))
     if by == "payment_type":
-        return pd.Categorical.from_codes(a["type_code"], categories=list(PAYMENT_TYPES), ordered=True)
+        return _categorical(a["type_code"], list(PAYMENT_TYPES))
     if by in ("original_term", "term"):
         return a["original_term"]
     if by == "remaining_term":
@@ -100,15 +114,13 @@ def _keys(pool: Pool, by: str, apr: NDArray[np.float64]) -> pd.Categorical | NDA
     if by == "dpd":
         from abs_engine.pool.validate import dpd_bucket
 
-        return pd.Categorical.from_codes(
-            dpd_bucket(a["dpd"]), categories=[b for b, _ in DPD_BUCKETS], ordered=True
-        )
+        return _categorical(dpd_bucket(a["dpd"]), [b for b, _ in DPD_BUCKETS])
     if by == "pf_status":
         codes = a.get("pf_status_code")
         if codes is None:
             codes = np.full(len(pool), -1, dtype=np.int8)
         cats = [*PF_STATUSES, "missing"]
-        return pd.Categorical.from_codes(np.where(codes < 0, len(PF_STATUSES), codes), categories=cats, ordered=True)
+        return _categorical(np.where(codes < 0, len(PF_STATUSES), codes), cats)
     if by == "age":
         return _bucket_labels(a["age"], (0, 3, 6, 12, 24), lambda v: f"{v:g}m")
     if by in pool.table.column_names and by not in (
@@ -125,7 +137,15 @@ def _keys(pool: Pool, by: str, apr: NDArray[np.float64]) -> pd.Categorical | NDA
 
 
 #: The tables ``pool.strats()`` returns by default.
-STANDARD_STRATS = ("grade", "payment_type", "original_term", "remaining_term", "rate", "pf_status", "dpd")
+STANDARD_STRATS = (
+    "grade",
+    "payment_type",
+    "original_term",
+    "remaining_term",
+    "rate",
+    "pf_status",
+    "dpd",
+)
 
 
 def _table(pool: Pool, by: str, apr: NDArray[np.float64]) -> pd.DataFrame:
@@ -167,7 +187,9 @@ def _table(pool: Pool, by: str, apr: NDArray[np.float64]) -> pd.DataFrame:
     return out
 
 
-def stratify(pool: Pool, by: str | Sequence[str] | None = None) -> pd.DataFrame | dict[str, pd.DataFrame]:
+def stratify(
+    pool: Pool, by: str | Sequence[str] | None = None
+) -> pd.DataFrame | dict[str, pd.DataFrame]:
     """Stratification tables of a pool.
 
     Parameters

@@ -73,7 +73,7 @@ class ValidationReport:
     @property
     def bad_rows(self) -> NDArray[np.int64]:
         """Positions of the rows with at least one problem."""
-        rows = self.problems["row"].to_numpy()
+        rows = np.asarray(self.problems["row"], dtype=np.int64)
         return np.unique(rows[rows >= 0])
 
     @property
@@ -94,17 +94,19 @@ class ValidationReport:
         if n_bad:
             head += f" in {n_bad:,} of {self.n_rows:,} rows"
         lines = [head + ":"]
-        for rec in self.problems.head(max_items).itertuples(index=False):
-            if rec.row < 0:
-                lines.append(f"  - {rec.problem}")
+        head_rows = self.problems.head(max_items).to_dict("records")
+        for rec in head_rows:
+            if int(rec["row"]) < 0:
+                lines.append(f"  - {rec['problem']}")
             else:
                 lines.append(
-                    f"  - loan {rec.loan_id!r} (row {rec.row}), column {rec.column!r}, "
-                    f"value {rec.value}: {rec.problem}"
+                    f"  - loan {rec['loan_id']!r} (row {rec['row']}), column {rec['column']!r}, "
+                    f"value {rec['value']}: {rec['problem']}"
                 )
         if self.n_problems > max_items:
             lines.append(
-                f"  ... and {self.n_problems - max_items:,} more (the error's .report.problems lists all)"
+                f"  ... and {self.n_problems - max_items:,} more "
+                "(the error's .report.problems lists all)"
             )
         if self.fatal:
             lines.append("Fix the tape's columns and load it again.")
@@ -177,7 +179,7 @@ class _Problems:
             vals.extend([values] * idx.size if isinstance(values, str) else values)
             probs.extend([problem] * idx.size)
         row = np.concatenate(rows)
-        if self.loan_ids is not None and row.size:
+        if self.loan_ids is not None and (row >= 0).any():
             pos = np.where(row >= 0, row, 0)
             ids = [str(v) for v in self.loan_ids.take(pa.array(pos)).to_pylist()]
             ids = [i if r >= 0 else "" for i, r in zip(ids, row, strict=True)]
@@ -204,8 +206,10 @@ def _numeric(
     """Column as float64 (NaN where empty) and a mask of empty cells; None if unusable."""
     t = col.type
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-        values = col.to_numpy().astype(np.float64, copy=False) if col.null_count == 0 else (
-            pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+        values = (
+            col.to_numpy().astype(np.float64, copy=False)
+            if col.null_count == 0
+            else (pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False))
         )
         values = np.asarray(values, dtype=np.float64)
         missing = np.isnan(values)
@@ -225,11 +229,13 @@ def _numeric(
     return None
 
 
-def _categories(
-    col: pa.ChunkedArray, name: str, mapping: Mapping[str, int]
-) -> NDArray[np.int16]:
+def _categories(col: pa.ChunkedArray, name: str, mapping: Mapping[str, int]) -> NDArray[np.int16]:
     """Codes of a text column through ``mapping`` (case-insensitive); -1 unknown, -2 empty."""
-    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_dictionary(col.type)):
+    if not (
+        pa.types.is_string(col.type)
+        or pa.types.is_large_string(col.type)
+        or pa.types.is_dictionary(col.type)
+    ):
         col = pc.cast(col, pa.string())
     encoded = col.combine_chunks()
     if not pa.types.is_dictionary(encoded.type):
@@ -245,15 +251,18 @@ def _categories(
         dtype=np.int16,
     )
     indices = encoded.indices
-    idx = indices.to_numpy(zero_copy_only=False) if indices.null_count == 0 else (
-        pc.fill_null(indices, len(dictionary)).to_numpy(zero_copy_only=False)
+    idx = (
+        indices.to_numpy(zero_copy_only=False)
+        if indices.null_count == 0
+        else (pc.fill_null(indices, len(dictionary)).to_numpy(zero_copy_only=False))
     )
     return lut[np.asarray(idx, dtype=np.int64)]
 
 
 def _whole(values: NDArray[np.float64]) -> NDArray[np.bool_]:
     with np.errstate(invalid="ignore"):
-        return np.isfinite(values) & (values == np.floor(values))
+        whole: NDArray[np.bool_] = np.isfinite(values) & (values == np.floor(values))
+    return whole
 
 
 def _duplicates(ids: pa.ChunkedArray) -> NDArray[np.bool_]:
@@ -267,12 +276,10 @@ def _duplicates(ids: pa.ChunkedArray) -> NDArray[np.bool_]:
     if len(pc.unique(ids)) == n:
         return np.zeros(n, dtype=bool)
     series = pd.Series(ids.to_pandas())
-    return series.duplicated(keep=False).to_numpy(dtype=bool)
+    return np.asarray(series.duplicated(keep=False), dtype=bool)
 
 
-def check_table(
-    table: pa.Table, grades: Sequence[str], source: str | None = None
-) -> CheckedTape:
+def check_table(table: pa.Table, grades: Sequence[str], source: str | None = None) -> CheckedTape:
     """Validate a tape held as an Arrow table.
 
     Parameters
@@ -321,7 +328,9 @@ def check_table(
     assert loan_ids is not None
     id_null = loan_ids.is_null().to_numpy(zero_copy_only=False)
     if pa.types.is_string(loan_ids.type) or pa.types.is_large_string(loan_ids.type):
-        id_null |= (pc.utf8_length(pc.utf8_trim_whitespace(loan_ids)).to_numpy(zero_copy_only=False) == 0) & ~id_null
+        id_null |= (
+            pc.utf8_length(pc.utf8_trim_whitespace(loan_ids)).to_numpy(zero_copy_only=False) == 0
+        ) & ~id_null
     problems.add(id_null, "loan_id", "loan id is empty")
     problems.add(_duplicates(loan_ids) & ~id_null, "loan_id", "duplicate loan id", loan_ids)
 
@@ -431,7 +440,10 @@ def check_table(
     if "original_balance" in parsed:
         with np.errstate(invalid="ignore"):
             problems.add(
-                ~ob_missing & ~(ob > 0), "original_balance", "original_balance must be > 0", raw("original_balance")
+                ~ob_missing & ~(ob > 0),
+                "original_balance",
+                "original_balance must be > 0",
+                raw("original_balance"),
             )
             problems.add(
                 ~ob_missing & (ob > 0) & (bal > ob + 0.005),
@@ -458,7 +470,10 @@ def check_table(
         dpd, dpd_missing = parsed["dpd"]
         with np.errstate(invalid="ignore"):
             problems.add(
-                ~dpd_missing & ~(_whole(dpd) & (dpd >= 0)), "dpd", "dpd must be whole days >= 0", raw("dpd")
+                ~dpd_missing & ~(_whole(dpd) & (dpd >= 0)),
+                "dpd",
+                "dpd must be whole days >= 0",
+                raw("dpd"),
             )
         dpd = np.where(dpd_missing, 0.0, dpd)
     else:
@@ -480,9 +495,13 @@ def check_table(
             )
         arrays["pf_status_changes_12m"] = vals
     if "pf_status" in by_name:
-        status = _categories(by_name["pf_status"], "pf_status", {s: i for i, s in enumerate(PF_STATUSES)})
+        status = _categories(
+            by_name["pf_status"], "pf_status", {s: i for i, s in enumerate(PF_STATUSES)}
+        )
         problems.add(
-            status == -1, "pf_status", f"unknown provident-fund status; expected {', '.join(PF_STATUSES)} or empty"
+            status == -1,
+            "pf_status",
+            f"unknown provident-fund status; expected {', '.join(PF_STATUSES)} or empty",
         )
         arrays["pf_status_code"] = status.astype(np.int8)
 
@@ -494,7 +513,9 @@ def check_table(
         else:
             text = pd.Series(col.to_pandas(), dtype=object)
             dates = pd.to_datetime(text, errors="coerce", format="mixed")
-            bad_date = (dates.isna() & text.notna() & (text.astype(str).str.strip() != "")).to_numpy(dtype=bool)
+            bad_date = (
+                dates.isna() & text.notna() & (text.astype(str).str.strip() != "")
+            ).to_numpy(dtype=bool)
         problems.add(bad_date, "origination_date", "not a date (write YYYY-MM-DD)", col)
         arrays["origination_date"] = dates.to_numpy(dtype="datetime64[ns]")
 
@@ -510,7 +531,11 @@ def check_table(
     report = ValidationReport(n, problems.frame(), source)
     if not report.ok:  # counts only: logs never carry loan ids
         log.info(
-            "%s: %d problems in %d of %d rows", source or "tape", report.n_problems, int(bad.sum()), n
+            "%s: %d problems in %d of %d rows",
+            source or "tape",
+            report.n_problems,
+            int(bad.sum()),
+            n,
         )
     return CheckedTape(n, arrays, bad, report, extra)
 

@@ -85,7 +85,10 @@ class _GradeTerms:
 
 
 def _grade_terms(
-    grades: Sequence[str], present: NDArray[np.int64], assumptions: Assumptions | GradedAssumptions, months: int
+    grades: Sequence[str],
+    present: NDArray[np.int64],
+    assumptions: Assumptions | GradedAssumptions,
+    months: int,
 ) -> _GradeTerms:
     G = len(grades)
     m = np.arange(1, months + 1)
@@ -224,7 +227,11 @@ def project(
     SI_c = np.zeros_like(SB_c)
     SI_c[:, 1:] = (cohorts.rate[:, None] / 12.0) * SB_c[:, :-1]
     k = np.arange(horizon + 1)
-    SF_c = np.where((k[None, :] >= 1) & (k[None, :] <= cohorts.remaining_term[:, None]), cohorts.fee[:, None], 0.0)
+    SF_c = np.where(
+        (k[None, :] >= 1) & (k[None, :] <= cohorts.remaining_term[:, None]),
+        cohorts.fee[:, None],
+        0.0,
+    )
 
     def by_class(x: F64) -> F64:
         return x if per_cohort else np.add.reduceat(x[order], starts_c, axis=0)
@@ -288,22 +295,30 @@ def project(
         for f, arr in flows.items():
             out[f][lo:hi] = _group_sum(arr, gs)
         if not terms.advancing:
-            rec, loss = _liquidate(out["default"][lo:hi], lag[:, group_grade[groups_present]], sev[:, group_grade[groups_present]])
+            rec, loss = _liquidate(
+                out["default"][lo:hi],
+                lag[:, group_grade[groups_present]],
+                sev[:, group_grade[groups_present]],
+            )
             out["recovery"][lo:hi] = rec
             out["loss"][lo:hi] = loss
 
     initial = np.add.reduceat(SB[:, 0], gstarts) if not identity_groups else SB[:, 0].copy()
-    names = tuple(group_names[i] for i in groups_present) if not identity_groups else tuple(
-        group_names[i] for i in range(R)
+    names = (
+        tuple(group_names[i] for i in groups_present)
+        if not identity_groups
+        else tuple(group_names[i] for i in range(R))
     )
-    result = PoolCashflows(out, sset.names, names, "grade" if by in ("pool", "grade") else by, initial)
+    result = PoolCashflows(
+        out, sset.names, names, "grade" if by in ("pool", "grade") else by, initial
+    )
     return result.pool_total() if by == "pool" else result
 
 
 def _survival(mdr: F64, smm: F64) -> tuple[F64, F64, F64]:
     """Capped SMM, survival ``G_k`` and ``G_{k-1}`` of the cut-off schedule, all (s, R, H)."""
     smm = np.minimum(smm, 1.0 - mdr)
-    G = np.cumprod(1.0 - mdr - smm, axis=2)
+    G = np.asarray(np.cumprod(1.0 - mdr - smm, axis=2), dtype=np.float64)
     Gm1 = np.empty_like(G)
     Gm1[:, :, 0] = 1.0
     Gm1[:, :, 1:] = G[:, :, :-1]
@@ -334,7 +349,14 @@ def _flows(mdr: F64, smm: F64, G: F64, Gm1: F64, SB: F64, SI: F64, SF: F64) -> d
 
 
 def _advancing_chunk(
-    mdr: F64, smm: F64, SB: F64, SI: F64, SF: F64, rem: NDArray[np.int64], lag: NDArray[np.int64], sev: F64
+    mdr: F64,
+    smm: F64,
+    SB: F64,
+    SI: F64,
+    SF: F64,
+    rem: NDArray[np.int64],
+    lag: NDArray[np.int64],
+    sev: F64,
 ) -> dict[str, F64]:
     """SIFMA advancing: defaulted loans pay scheduled P&I for ``L`` months, then liquidate.
 
@@ -370,7 +392,7 @@ def _advancing_chunk(
 
 def _liquidate(default: F64, lag: NDArray[np.int64], sev: F64) -> tuple[F64, F64]:
     """Recoveries and losses ``lag`` months after default, per (scenario, group)."""
-    s_n, K, H = default.shape
+    H = default.shape[2]
     t = np.arange(H)
     src = t[None, None, :] - lag[:, :, None]
     valid = src >= 0
@@ -427,7 +449,9 @@ def _roll_chunk(
     for k in range(1, H + 1):
         cur, d1, d2, d3 = state
         begin = cur + d1 + d2 + d3
-        f = np.where(Ac[:, k - 1] > 0, 1.0 - Ac[:, k] / np.where(Ac[:, k - 1] > 0, Ac[:, k - 1], 1.0), 1.0)
+        f = np.where(
+            Ac[:, k - 1] > 0, 1.0 - Ac[:, k] / np.where(Ac[:, k - 1] > 0, Ac[:, k - 1], 1.0), 1.0
+        )
         Pk = np.where((k > rem)[:, None, None], P_post, P)
         m_k, s_k = mdr[:, :, k - 1], smm[:, :, k - 1]
         # Roll-rate grades.
@@ -459,7 +483,9 @@ def _roll_chunk(
         out["scheduled_principal"][:, :, k - 1] = sched
         out["prepayment"][:, :, k - 1] = prepay
         out["interest"][:, :, k - 1] = rate * new_cur
-        out["fee"][:, :, k - 1] = np.where(live, fee * new_cur / np.where(contractual > 0, contractual, 1.0), 0.0)
+        out["fee"][:, :, k - 1] = np.where(
+            live, fee * new_cur / np.where(contractual > 0, contractual, 1.0), 0.0
+        )
         out["current"][:, :, k - 1] = end_cur
         out["dpd_1_30"][:, :, k - 1] = new_d1
         out["dpd_31_60"][:, :, k - 1] = new_d2

@@ -115,7 +115,8 @@ class PoolCashflows:
 
     def __getitem__(self, name: str) -> NDArray[np.float64]:
         """Pool total of a field, shape ``(n_scenarios, n_periods)``."""
-        return self.array(name).sum(axis=1)
+        total: NDArray[np.float64] = self.array(name).sum(axis=1)
+        return total
 
     def array(self, name: str) -> NDArray[np.float64]:
         """A field by group, shape ``(n_scenarios, n_groups, n_periods)``."""
@@ -132,7 +133,7 @@ class PoolCashflows:
 
     @property
     def principal_collections(self) -> NDArray[np.float64]:
-        """Principal cash: scheduled + prepaid + recovered + advanced, ``(n_scenarios, n_periods)``."""
+        """Principal cash (scheduled + prepaid + recovered + advanced), by scenario and period."""
         return self["principal_collections"]
 
     @property
@@ -197,7 +198,10 @@ class PoolCashflows:
         return frame[frame["scenario"] == name].drop(columns="scenario").set_index("period")
 
     def _repr_html_(self) -> str:
-        head = f"<p>PoolCashflows: {self.n_scenarios:,} scenario(s) x {self.n_periods} months, by {self.group_by}</p>"
+        head = (
+            f"<p>PoolCashflows: {self.n_scenarios:,} scenario(s) x {self.n_periods} months, "
+            f"by {self.group_by}</p>"
+        )
         return head + self.totals().head(20).to_html(float_format=lambda v: f"{v:,.2f}")
 
     def __repr__(self) -> str:
