@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from abs_engine import curves
+from abs_engine import curves, grading
 from abs_engine.curves import (
     Assumptions,
     GradedAssumptions,
@@ -24,7 +24,16 @@ from abs_engine.curves import (
     ScenarioSet,
     load_assumptions,
 )
-from abs_engine.errors import AbsError, AssumptionError, ScenarioError, SpecError, TapeError
+from abs_engine.errors import (
+    AbsError,
+    AssumptionError,
+    GradingError,
+    HistoryError,
+    ScenarioError,
+    SpecError,
+    TapeError,
+)
+from abs_engine.grading import Scorecard, early_warning, grade, load_scorecard
 from abs_engine.pool import Cohorts, Pool, ValidationReport, load_pool, sample_pool, validate_pool
 from abs_engine.projection import PoolCashflows, project
 
@@ -39,19 +48,26 @@ __all__ = [
     "Assumptions",
     "Cohorts",
     "GradedAssumptions",
+    "GradingError",
+    "HistoryError",
     "Pool",
     "PoolCashflows",
     "RollRates",
     "Scenario",
     "ScenarioError",
     "ScenarioSet",
+    "Scorecard",
     "SpecError",
     "TapeError",
     "ValidationReport",
     "__version__",
     "curves",
+    "early_warning",
+    "grade",
+    "grading",
     "load_assumptions",
     "load_pool",
+    "load_scorecard",
     "project",
     "sample_pool",
     "validate_pool",

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from abs_engine.cli import commands
+from abs_engine.cli import grade as _grade  # noqa: F401  (registers `grade`)
 from abs_engine.errors import AbsError
 
 __all__ = ["build_parser", "main"]

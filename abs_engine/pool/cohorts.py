@@ -130,54 +130,74 @@ class Cohorts:
             Keep one cohort per receivable, in tape order (for loan-level
             projections of small pools and for checking the aggregation).
         """
-        g = np.asarray(grade, dtype=np.int64)
-        pt = np.asarray(payment_type, dtype=np.int64)
-        rem = np.asarray(remaining_term, dtype=np.int64)
-        ag = np.asarray(age, dtype=np.int64)
-        dq = np.asarray(dpd_bucket, dtype=np.int64)
-        bal = np.asarray(balance, dtype=np.float64)
-        r = np.asarray(rate, dtype=np.float64)
-        fee = np.asarray(fee_rate, dtype=np.float64) * np.asarray(
-            original_balance, dtype=np.float64
-        )
-        ob = np.asarray(original_balance, dtype=np.float64)
         if loan_level:
+            bal = np.asarray(balance, dtype=np.float64)
+            ob = np.asarray(original_balance, dtype=np.float64)
             return cls(
-                tuple(grades), g, pt, rem, ag, dq, bal, r, fee, ob, np.ones(bal.shape[0], np.int64)
+                tuple(grades),
+                np.asarray(grade),
+                np.asarray(payment_type),
+                np.asarray(remaining_term),
+                np.asarray(age),
+                np.asarray(dpd_bucket),
+                bal,
+                np.asarray(rate, dtype=np.float64),
+                np.asarray(fee_rate, dtype=np.float64) * ob,
+                ob,
+                np.ones(bal.shape[0], np.int64),
             )
-        # One int64 key: grade 8 bits | type 2 | remaining 12 | age 12 | dpd 3 | rate code 26.
-        key = (g << 55) | (pt << 53) | (rem << 41) | (np.minimum(ag, MAX_TERM) << 29) | (dq << 26)
+        # The cohort key is a mixed-radix number over (grade, type, remaining term, age,
+        # dpd bucket, annuity-rate code).  Its range is small for real tapes, so rows are
+        # summed with bincount on the dense key; a huge key space falls back to hashing.
+        pt = np.asarray(payment_type)
+        r = np.asarray(rate, dtype=np.float64)
         annuity = pt == ANNUITY
+        rate_code = np.zeros(pt.shape[0], dtype=np.int64)
         annuity_rates = np.zeros(1)
         if annuity.any():
-            codes, annuity_rates = pd.factorize(r[annuity])
-            if codes.max(initial=0) >= 1 << 26:
-                raise AbsError(
-                    "too many distinct annuity rates to aggregate (more than 67 million)"
-                )
-            key[annuity] |= codes.astype(np.int64)
-        cohort, uniques = pd.factorize(key, sort=True)
-        uniques = np.asarray(uniques, dtype=np.int64)
+            codes, uniq = pd.factorize(r[annuity])
+            rate_code[annuity] = codes
+            annuity_rates = np.asarray(uniq, dtype=np.float64)
+        digits = [
+            np.asarray(grade),
+            pt,
+            np.asarray(remaining_term),
+            np.asarray(age),
+            np.asarray(dpd_bucket),
+            rate_code,
+        ]
+        radix = [int(d.max(initial=0)) + 1 for d in digits]
+        key = np.zeros(pt.shape[0], dtype=np.int64)
+        for d, base in zip(digits, radix, strict=True):
+            key *= base
+            key += d
+        space = int(np.prod(np.asarray(radix, dtype=np.float64)))
+        if space <= 1 << 24:
+            count = np.bincount(key, minlength=space)
+            ids = np.flatnonzero(count)
+            lookup = np.empty(space, dtype=np.int64)
+            lookup[ids] = np.arange(ids.size)
+            cohort = lookup[key]
+            uniques = ids
+        else:
+            cohort, uniques = pd.factorize(key, sort=True)
+            uniques = np.asarray(uniques, dtype=np.int64)
         m = len(uniques)
 
         def total(weights: NDArray[np.float64]) -> NDArray[np.float64]:
             return np.asarray(np.bincount(cohort, weights=weights, minlength=m), dtype=np.float64)
 
         # Every row of a cohort shares the key, so the cohort's attributes decode from it.
-        c_grade = uniques >> 55
-        c_type = (uniques >> 53) & 0b11
-        c_rem = (uniques >> 41) & 0xFFF
-        c_age = (uniques >> 29) & 0xFFF
-        c_dpd = (uniques >> 26) & 0b111
+        c_grade, c_type, c_rem, c_age, c_dpd, c_rate = np.unravel_index(uniques, radix)
+        bal = np.asarray(balance, dtype=np.float64)
         bal_sum = total(bal)
         safe = np.where(bal_sum > 0, bal_sum, 1.0)
         rate_c = np.where(
             c_type == ANNUITY,
-            np.asarray(annuity_rates, dtype=np.float64)[
-                np.where(c_type == ANNUITY, uniques & 0x3FFFFFF, 0)
-            ],
+            annuity_rates[np.where(c_type == ANNUITY, c_rate, 0)],
             total(r * bal) / safe,  # exact: interest of these types is linear in balance
         )
+        ob = np.asarray(original_balance, dtype=np.float64)
         return cls(
             tuple(grades),
             c_grade,
@@ -187,7 +207,7 @@ class Cohorts:
             c_dpd,
             bal_sum,
             rate_c,
-            total(fee),
+            total(np.asarray(fee_rate, dtype=np.float64) * ob),
             total(ob),
             np.bincount(cohort, minlength=m).astype(np.int64),
         )

@@ -360,7 +360,10 @@ def read_tape(path: str | os.PathLike[str]) -> pa.Table:
     suffix = p.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
-            return pq.read_table(p)
+            # Categorical columns come back dictionary-encoded: no re-hashing of their text.
+            names = set(pq.read_schema(p).names)
+            categorical = [c for c in ("grade", "payment_type", "pf_status") if c in names]
+            return pq.read_table(p, read_dictionary=categorical)
         if suffix in (".csv", ".txt", ".gz"):
             opts = pacsv.ConvertOptions(
                 column_types={"loan_id": pa.string()}, strings_can_be_null=True

@@ -13,6 +13,7 @@ import difflib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,6 @@ from numpy.typing import NDArray
 
 from abs_engine.pool.schema import (
     COLUMN_BY_NAME,
-    DPD_BUCKETS,
     MAX_TERM,
     PAYMENT_TYPE_ALIASES,
     PAYMENT_TYPES,
@@ -200,28 +200,67 @@ def _fmt_value(v: object) -> str:
     return repr(v) if isinstance(v, str) else str(v)
 
 
-def _numeric(
-    col: pa.ChunkedArray, name: str, problems: _Problems
-) -> tuple[NDArray[np.float64], NDArray[np.bool_]] | None:
-    """Column as float64 (NaN where empty) and a mask of empty cells; None if unusable."""
+@dataclass(eq=False)
+class _Numbers:
+    """A numeric column: native-dtype data, the empty cells, and whether whole by type."""
+
+    data: NDArray[Any]
+    missing: NDArray[np.bool_] | None  # None: no empty cell
+    integer: bool
+
+    def where(self, cond: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """``cond`` restricted to the cells that are present."""
+        return cond if self.missing is None else cond & ~self.missing
+
+    def whole(self) -> NDArray[np.bool_] | None:
+        """Mask of whole values (``None``: all whole, the column is an integer type)."""
+        if self.integer and self.missing is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            whole: NDArray[np.bool_] = np.isfinite(self.data) & (self.data == np.floor(self.data))
+        return whole
+
+    def filled(self, fill: float, dtype: type, bad: NDArray[np.bool_] | None) -> NDArray[Any]:
+        """Values as ``dtype`` with ``fill`` in empty and bad cells (zero-copy when possible)."""
+        replace = self.missing
+        if bad is not None:
+            replace = bad if replace is None else (replace | bad)
+        if replace is None:
+            return self.data.astype(dtype, copy=False)
+        out: NDArray[Any] = np.where(replace, fill, self.data).astype(dtype, copy=False)
+        return out
+
+
+def _single(col: pa.ChunkedArray) -> pa.Array:
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+
+
+def _numeric(col: pa.ChunkedArray, name: str, problems: _Problems) -> _Numbers | None:
+    """A numeric view of a column (text is parsed); ``None`` when it cannot hold numbers."""
     t = col.type
-    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-        values = (
-            col.to_numpy().astype(np.float64, copy=False)
-            if col.null_count == 0
-            else (pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False))
+    integer = pa.types.is_integer(t)
+    if integer or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        if col.null_count == 0 and not pa.types.is_decimal(t):
+            values = np.asarray(_single(col).to_numpy(zero_copy_only=False))
+            if integer:
+                return _Numbers(values, None, True)
+            values = values.astype(np.float64, copy=False)
+            nan = np.isnan(values)
+            return _Numbers(values, nan if nan.any() else None, False)
+        values = np.asarray(
+            pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
         )
-        values = np.asarray(values, dtype=np.float64)
-        missing = np.isnan(values)
-        return values, missing
+        return _Numbers(values, np.isnan(values), integer)
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
         series = pd.Series(col.to_pandas(), dtype=object)
         stripped = series.str.strip()
-        empty = (stripped.isna() | (stripped == "")).to_numpy(dtype=bool)
-        values = pd.to_numeric(stripped.where(~empty), errors="coerce").to_numpy(dtype=np.float64)
+        empty = np.asarray(stripped.isna() | (stripped == ""), dtype=bool)
+        values = np.asarray(
+            pd.to_numeric(stripped.where(~empty), errors="coerce"), dtype=np.float64
+        )
         unparsable = np.isnan(values) & ~empty
         problems.add(unparsable, name, "not a number", col)
-        return values, empty
+        return _Numbers(values, empty | unparsable, False)
     if pa.types.is_boolean(t):
         problems.tape(name, f"column {name!r} holds true/false values, not numbers")
         return None
@@ -230,39 +269,36 @@ def _numeric(
 
 
 def _categories(col: pa.ChunkedArray, name: str, mapping: Mapping[str, int]) -> NDArray[np.int16]:
-    """Codes of a text column through ``mapping`` (case-insensitive); -1 unknown, -2 empty."""
-    if not (
-        pa.types.is_string(col.type)
-        or pa.types.is_large_string(col.type)
-        or pa.types.is_dictionary(col.type)
-    ):
-        col = pc.cast(col, pa.string())
-    encoded = col.combine_chunks()
-    if not pa.types.is_dictionary(encoded.type):
-        encoded = encoded.dictionary_encode()
-    dictionary = encoded.dictionary.to_pylist()
+    """Codes of a text column through ``mapping`` (case-insensitive); -1 unknown, -2 empty.
+
+    Works chunk by chunk on the dictionary of each chunk, so a dictionary-encoded
+    column (parquet categories) is mapped without hashing its values again.
+    """
     lowered = {k.lower(): v for k, v in mapping.items()}
-    lut = np.array(
-        [
-            -2 if (d is None or str(d).strip() == "") else lowered.get(str(d).strip().lower(), -1)
-            for d in dictionary
-        ]
-        + [-2],
-        dtype=np.int16,
-    )
-    indices = encoded.indices
-    idx = (
-        indices.to_numpy(zero_copy_only=False)
-        if indices.null_count == 0
-        else (pc.fill_null(indices, len(dictionary)).to_numpy(zero_copy_only=False))
-    )
-    return lut[np.asarray(idx, dtype=np.int64)]
-
-
-def _whole(values: NDArray[np.float64]) -> NDArray[np.bool_]:
-    with np.errstate(invalid="ignore"):
-        whole: NDArray[np.bool_] = np.isfinite(values) & (values == np.floor(values))
-    return whole
+    out: list[NDArray[np.int16]] = []
+    for chunk in col.chunks:
+        if not pa.types.is_dictionary(chunk.type):
+            if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+                chunk = pc.cast(chunk, pa.string())
+            chunk = chunk.dictionary_encode()
+        dictionary = chunk.dictionary.to_pylist()
+        lut = np.array(
+            [
+                -2
+                if (d is None or str(d).strip() == "")
+                else lowered.get(str(d).strip().lower(), -1)
+                for d in dictionary
+            ]
+            + [-2],
+            dtype=np.int16,
+        )
+        indices = chunk.indices
+        if indices.null_count:
+            indices = pc.fill_null(indices, len(dictionary))
+        out.append(lut[np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.intp)])
+    if not out:
+        return np.zeros(0, dtype=np.int16)
+    return out[0] if len(out) == 1 else np.concatenate(out)
 
 
 def _duplicates(ids: pa.ChunkedArray) -> NDArray[np.bool_]:
@@ -328,9 +364,7 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
     assert loan_ids is not None
     id_null = loan_ids.is_null().to_numpy(zero_copy_only=False)
     if pa.types.is_string(loan_ids.type) or pa.types.is_large_string(loan_ids.type):
-        id_null |= (
-            pc.utf8_length(pc.utf8_trim_whitespace(loan_ids)).to_numpy(zero_copy_only=False) == 0
-        ) & ~id_null
+        id_null |= (pc.binary_length(loan_ids).to_numpy(zero_copy_only=False) == 0) & ~id_null
     problems.add(id_null, "loan_id", "loan id is empty")
     problems.add(_duplicates(loan_ids) & ~id_null, "loan_id", "duplicate loan id", loan_ids)
 
@@ -357,7 +391,7 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
     flat_fee = type_codes == FLAT_FEE
 
     # --- numbers ------------------------------------------------------------------------
-    parsed: dict[str, tuple[NDArray[np.float64], NDArray[np.bool_]]] = {}
+    parsed: dict[str, _Numbers] = {}
     for nm, spec in COLUMN_BY_NAME.items():
         if spec.kind in ("float", "int") and nm in by_name:
             res = _numeric(by_name[nm], nm, problems)
@@ -370,130 +404,114 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
     def raw(nm: str) -> pa.ChunkedArray:
         return by_name[nm]
 
-    bal, bal_missing = parsed["balance"]
-    problems.add(bal_missing, "balance", "balance is empty")
-    with np.errstate(invalid="ignore"):
-        problems.add(~bal_missing & ~(bal > 0), "balance", "balance must be > 0", raw("balance"))
+    def empty(col: _Numbers, nm: str, problem: str, rows: NDArray[np.bool_] | None = None) -> None:
+        if col.missing is not None:
+            problems.add(col.missing if rows is None else col.missing & rows, nm, problem)
 
-    rate, rate_missing = parsed["rate"]
-    problems.add(
-        rate_missing & ~flat_fee,
+    def whole_in(col: _Numbers, nm: str, lo: float, hi: float, problem: str) -> None:
+        whole = col.whole()
+        if whole is not None:
+            problems.add(col.where(~whole), nm, f"{nm} must be whole {problem}", raw(nm))
+        with np.errstate(invalid="ignore"):
+            out = (col.data < lo) | (col.data > hi)
+        if whole is not None:
+            out &= whole
+        problems.add(
+            col.where(out), nm, f"{nm} must be between {lo:g} and {hi:g} {problem}", raw(nm)
+        )
+
+    bal = parsed["balance"]
+    empty(bal, "balance", "balance is empty")
+    with np.errstate(invalid="ignore"):
+        problems.add(bal.where(~(bal.data > 0)), "balance", "balance must be > 0", raw("balance"))
+
+    rate = parsed["rate"]
+    empty(
+        rate,
         "rate",
         "rate is empty (only flat_fee rows may leave it empty; write 0 for interest-free)",
+        ~flat_fee,
     )
     with np.errstate(invalid="ignore"):
         problems.add(
-            ~rate_missing & ~((rate >= 0) & (rate < 1)),
+            rate.where(~((rate.data >= 0) & (rate.data < 1))),
             "rate",
             "rate must be an annual decimal in [0, 1) (write 0.12 for 12%)",
             raw("rate"),
         )
-    arrays["rate"] = np.where(rate_missing, 0.0, rate)
 
-    terms: dict[str, NDArray[np.float64]] = {}
-    for nm in ("original_term", "remaining_term"):
-        vals, missing = parsed[nm]
-        problems.add(missing, nm, f"{nm} is empty")
-        with np.errstate(invalid="ignore"):
-            problems.add(~missing & ~_whole(vals), nm, f"{nm} must be whole months", raw(nm))
-            problems.add(
-                ~missing & _whole(vals) & ((vals < 1) | (vals > MAX_TERM)),
-                nm,
-                f"{nm} must be between 1 and {MAX_TERM} months",
-                raw(nm),
-            )
-        terms[nm] = vals
+    orig, rem = parsed["original_term"], parsed["remaining_term"]
+    for nm, col in (("original_term", orig), ("remaining_term", rem)):
+        empty(col, nm, f"{nm} is empty")
+        whole_in(col, nm, 1, MAX_TERM, "months")
     with np.errstate(invalid="ignore"):
-        over = terms["remaining_term"] > terms["original_term"]
+        over = rem.data > orig.data
     problems.add(
         over, "remaining_term", "remaining_term is longer than original_term", raw("remaining_term")
     )
 
-    if "fee_rate" in parsed:
-        fee, fee_missing = parsed["fee_rate"]
-    else:
-        fee, fee_missing = np.zeros(n), np.ones(n, dtype=bool)
-    problems.add(
-        flat_fee & fee_missing,
-        "fee_rate",
-        "flat_fee receivable without fee_rate (monthly fee on original_balance)",
-    )
-    if "fee_rate" in parsed:
+    fee = parsed.get("fee_rate")
+    fee_missing = np.ones(n, dtype=bool) if fee is None else fee.missing
+    if fee_missing is not None:
+        problems.add(
+            flat_fee & fee_missing,
+            "fee_rate",
+            "flat_fee receivable without fee_rate (monthly fee on original_balance)",
+        )
+    if fee is not None:
         with np.errstate(invalid="ignore"):
             problems.add(
-                ~fee_missing & ~((fee >= 0) & (fee < 1)),
+                fee.where(flat_fee & ~((fee.data >= 0) & (fee.data < 1))),
                 "fee_rate",
                 "fee_rate must be a monthly decimal in [0, 1) (write 0.0075 for 0.75%)",
                 raw("fee_rate"),
             )
-    arrays["fee_rate"] = np.where(flat_fee & ~fee_missing, fee, 0.0)
 
-    if "original_balance" in parsed:
-        ob, ob_missing = parsed["original_balance"]
-    else:
-        ob, ob_missing = np.full(n, np.nan), np.ones(n, dtype=bool)
-    problems.add(
-        flat_fee & ob_missing,
-        "original_balance",
-        "flat_fee receivable without original_balance (its fee is charged on it)",
-    )
-    if "original_balance" in parsed:
+    ob = parsed.get("original_balance")
+    ob_missing = np.ones(n, dtype=bool) if ob is None else ob.missing
+    if ob_missing is not None:
+        problems.add(
+            flat_fee & ob_missing,
+            "original_balance",
+            "flat_fee receivable without original_balance (its fee is charged on it)",
+        )
+    if ob is not None:
         with np.errstate(invalid="ignore"):
             problems.add(
-                ~ob_missing & ~(ob > 0),
+                ob.where(~(ob.data > 0)),
                 "original_balance",
                 "original_balance must be > 0",
                 raw("original_balance"),
             )
             problems.add(
-                ~ob_missing & (ob > 0) & (bal > ob + 0.005),
+                ob.where((ob.data > 0) & (bal.data > ob.data + 0.005)),
                 "original_balance",
                 "original_balance is below the current balance",
                 raw("original_balance"),
             )
-    arrays["original_balance"] = np.where(ob_missing, bal, ob)
 
-    derived_age = terms["original_term"] - terms["remaining_term"]
-    if "age" in parsed:
-        age, age_missing = parsed["age"]
-        with np.errstate(invalid="ignore"):
-            problems.add(
-                ~age_missing & ~(_whole(age) & (age >= 0) & (age <= MAX_TERM)),
-                "age",
-                f"age must be whole months between 0 and {MAX_TERM}",
-                raw("age"),
-            )
-        age = np.where(age_missing, derived_age, age)
-    else:
-        age = derived_age
-    if "dpd" in parsed:
-        dpd, dpd_missing = parsed["dpd"]
-        with np.errstate(invalid="ignore"):
-            problems.add(
-                ~dpd_missing & ~(_whole(dpd) & (dpd >= 0)),
-                "dpd",
-                "dpd must be whole days >= 0",
-                raw("dpd"),
-            )
-        dpd = np.where(dpd_missing, 0.0, dpd)
-    else:
-        dpd = np.zeros(n)
+    for nm, hi in (("age", MAX_TERM), ("dpd", 1e9)):
+        optional = parsed.get(nm)
+        if optional is not None:
+            whole_in(optional, nm, 0, hi, "months" if nm == "age" else "days")
 
     for nm in ("pf_monthly_contribution", "pf_years"):
-        if nm in parsed:
-            vals, missing = parsed[nm]
+        pf = parsed.get(nm)
+        if pf is not None:
             with np.errstate(invalid="ignore"):
-                problems.add(~missing & ~(vals >= 0), nm, f"{nm} must be >= 0")
-            arrays[nm] = vals
-    if "pf_status_changes_12m" in parsed:
-        vals, missing = parsed["pf_status_changes_12m"]
+                problems.add(pf.where(~(pf.data >= 0)), nm, f"{nm} must be >= 0")
+            arrays[nm] = pf.data.astype(np.float64, copy=False)
+    changes = parsed.get("pf_status_changes_12m")
+    if changes is not None:
+        whole = changes.whole()
         with np.errstate(invalid="ignore"):
-            problems.add(
-                ~missing & ~(_whole(vals) & (vals >= 0)),
-                "pf_status_changes_12m",
-                "pf_status_changes_12m must be a whole count >= 0",
-            )
-        arrays["pf_status_changes_12m"] = vals
+            bad_count = ~(changes.data >= 0) if whole is None else ~(whole & (changes.data >= 0))
+        problems.add(
+            changes.where(bad_count),
+            "pf_status_changes_12m",
+            "pf_status_changes_12m must be a whole count >= 0",
+        )
+        arrays["pf_status_changes_12m"] = changes.data.astype(np.float64, copy=False)
     if "pf_status" in by_name:
         status = _categories(
             by_name["pf_status"], "pf_status", {s: i for i, s in enumerate(PF_STATUSES)}
@@ -506,27 +524,61 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
         arrays["pf_status_code"] = status.astype(np.int8)
 
     if "origination_date" in by_name:
-        col = by_name["origination_date"]
-        if pa.types.is_date(col.type) or pa.types.is_timestamp(col.type):
-            dates = pd.to_datetime(pd.Series(col.to_pandas()), errors="coerce")
-            bad_date = np.zeros(n, dtype=bool)
+        col_d = by_name["origination_date"]
+        if pa.types.is_date(col_d.type) or pa.types.is_timestamp(col_d.type):
+            dates = np.asarray(
+                pc.cast(col_d, pa.timestamp("ns")).to_numpy(zero_copy_only=False),
+                dtype="datetime64[ns]",
+            )
         else:
-            text = pd.Series(col.to_pandas(), dtype=object)
-            dates = pd.to_datetime(text, errors="coerce", format="mixed")
-            bad_date = (
-                dates.isna() & text.notna() & (text.astype(str).str.strip() != "")
-            ).to_numpy(dtype=bool)
-        problems.add(bad_date, "origination_date", "not a date (write YYYY-MM-DD)", col)
-        arrays["origination_date"] = dates.to_numpy(dtype="datetime64[ns]")
+            text = pd.Series(col_d.to_pandas(), dtype=object)
+            parsed_dates = pd.to_datetime(text, errors="coerce", format="mixed")
+            bad_date = np.asarray(
+                parsed_dates.isna() & text.notna() & (text.astype(str).str.strip() != ""),
+                dtype=bool,
+            )
+            problems.add(bad_date, "origination_date", "not a date (write YYYY-MM-DD)", col_d)
+            dates = np.asarray(parsed_dates, dtype="datetime64[ns]")
+        arrays["origination_date"] = dates
 
-    # --- typed arrays (bad rows hold placeholders; they are never used) -------------------
+    # --- typed arrays (bad rows hold placeholders; they are dropped before use) ---------------
     bad = problems.bad
-    arrays["balance"] = np.where(bad, 0.0, bal)
-    for nm, vals in terms.items():
-        arrays[nm] = np.where(bad, 1, np.nan_to_num(vals, nan=1.0)).astype(np.int32)
-    arrays["age"] = np.where(bad, 0, np.nan_to_num(age, nan=0.0)).astype(np.int32)
-    arrays["dpd"] = np.where(bad, 0, np.nan_to_num(dpd, nan=0.0)).astype(np.int32)
-    arrays["original_balance"] = np.where(bad, 0.0, arrays["original_balance"])
+    bad_or_none = bad if bad.any() else None
+    arrays["balance"] = bal.filled(0.0, np.float64, bad_or_none)
+    arrays["rate"] = rate.filled(0.0, np.float64, bad_or_none)
+    arrays["original_term"] = orig.filled(1, np.int32, bad_or_none)
+    arrays["remaining_term"] = rem.filled(1, np.int32, bad_or_none)
+    arrays["fee_rate"] = (
+        np.zeros(n)
+        if fee is None
+        else np.where(flat_fee, fee.filled(0.0, np.float64, bad_or_none), 0.0)
+    )
+    arrays["original_balance"] = (
+        arrays["balance"]
+        if ob is None
+        else np.where(
+            ob_missing if ob_missing is not None else False,
+            arrays["balance"],
+            ob.filled(0.0, np.float64, bad_or_none),
+        )
+    )
+    age = parsed.get("age")
+    derived_age = arrays["original_term"].astype(np.int32) - arrays["remaining_term"].astype(
+        np.int32
+    )
+    if age is None:
+        arrays["age"] = derived_age.astype(np.int32)
+    else:
+        filled_age = age.filled(0, np.int32, bad_or_none)
+        arrays["age"] = (
+            filled_age
+            if age.missing is None
+            else np.where(age.missing, derived_age, filled_age).astype(np.int32)
+        )
+    dpd = parsed.get("dpd")
+    arrays["dpd"] = (
+        np.zeros(n, dtype=np.int32) if dpd is None else dpd.filled(0, np.int32, bad_or_none)
+    )
 
     report = ValidationReport(n, problems.frame(), source)
     if not report.ok:  # counts only: logs never carry loan ids
@@ -540,7 +592,8 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
     return CheckedTape(n, arrays, bad, report, extra)
 
 
-def dpd_bucket(dpd: NDArray[np.integer]) -> NDArray[np.int8]:
-    """Bucket index of days past due: 0 current, 1 for 1-30, ... 4 for 90+."""
-    edges = np.array([b for _, b in DPD_BUCKETS[:-1]], dtype=np.float64)
-    return np.searchsorted(edges, dpd, side="left").astype(np.int8)
+def dpd_bucket(dpd: NDArray[np.integer[Any]]) -> NDArray[np.int8]:
+    """Bucket index of days past due: 0 current, 1 for 1-30, 2 for 31-60, 3 for 61-90, 4 for 90+."""
+    d = np.asarray(dpd, dtype=np.int64)
+    bucket: NDArray[np.int8] = np.minimum((d + 29) // 30, 4).astype(np.int8)
+    return bucket

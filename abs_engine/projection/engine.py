@@ -267,33 +267,62 @@ def project(
     p_idx = np.where(terms.prepay_by_age[g_r][:, None], age_r[:, None], 0) + kk[None, :] - 1
 
     S = len(sset)
-    per_scenario = R * H * 8 * (40 if roll_any else 14)
+    per_scenario = R * H * 8 * (40 if roll_any else 12)
     chunk = chunk_size or max(1, min(S, _CHUNK_BYTES // max(per_scenario, 1)))
     n_groups = len(groups_present)
     out = {f: np.zeros((S, n_groups, H)) for f in FIELDS}
     dm_all = sset.multipliers("default_mult", grades)
     pm_all = sset.multipliers("prepay_mult", grades)
     sm_all = sset.multipliers("severity_mult", grades)
+    group_of_sorted = np.repeat(np.arange(n_groups), np.diff(np.r_[gstarts, R]))
+    reducer = _Reducer(group_of_sorted, n_groups, identity_groups)
+    sched = _Schedules.build(SB, SI, SF, reducer)
 
     for lo in range(0, S, chunk):
         hi = min(S, lo + chunk)
         dm, pm = dm_all[lo:hi], pm_all[lo:hi]
         sev = np.minimum(1.0, terms.severity[None, :] * sm_all[lo:hi])  # (s, G)
         lag = np.maximum(terms.lag[None, :] + shift_all[lo:hi, None], 0)  # (s, G)
-        mdr_tab = _scaled_table(terms.default_tab, dm)
+        mdr_tab = _scaled_table(terms.default_tab, dm)  # (s, G, M)
         smm_tab = _scaled_table(terms.prepay_tab, pm)
-        mdr = mdr_tab[:, g_r[:, None], d_idx]  # (s, R, H)
-        smm = smm_tab[:, g_r[:, None], p_idx]
-        gs = None if identity_groups else gstarts
+        if not (roll_any or terms.advancing):
+            out_chunk = _factorised_chunk(mdr_tab, smm_tab, g_r, d_idx, p_idx, sched)
+            for f, arr in out_chunk.items():
+                out[f][lo:hi] = arr
+            rec, loss = _liquidate(
+                out["default"][lo:hi],
+                lag[:, group_grade[groups_present]],
+                sev[:, group_grade[groups_present]],
+            )
+            out["recovery"][lo:hi] = rec
+            out["loss"][lo:hi] = loss
+            continue
+        mdr = np.moveaxis(_gather(mdr_tab, g_r, d_idx), 2, 1)  # (H, s, R)
+        smm = np.moveaxis(_gather(smm_tab, g_r, p_idx), 2, 1)
         if roll_any:
-            flows = _roll_chunk(cohorts, class_cohort, g_r, terms, dm, mdr, smm, A, H)
+            per_class = _roll_chunk(cohorts, class_cohort, g_r, terms, dm, mdr, smm, A, H)
+            flows = {
+                f: _group_sum(a, None if identity_groups else gstarts) for f, a in per_class.items()
+            }
         elif terms.advancing:
             assert rem_r is not None
-            flows = _advancing_chunk(mdr, smm, SB, SI, SF, rem_r, lag[:, g_r], sev[:, g_r])
-        else:
-            flows = _factorised_chunk(mdr, smm, SB, SI, SF)
+            per_class = _advancing_chunk(
+                np.moveaxis(mdr, 0, 2),
+                np.moveaxis(smm, 0, 2),
+                SB,
+                SI,
+                SF,
+                rem_r,
+                lag[:, g_r],
+                sev[:, g_r],
+            )
+            flows = {
+                f: _group_sum(a, None if identity_groups else gstarts) for f, a in per_class.items()
+            }
+        else:  # pragma: no cover - handled above
+            raise AssertionError
         for f, arr in flows.items():
-            out[f][lo:hi] = _group_sum(arr, gs)
+            out[f][lo:hi] = arr
         if not terms.advancing:
             rec, loss = _liquidate(
                 out["default"][lo:hi],
@@ -315,24 +344,150 @@ def project(
     return result.pool_total() if by == "pool" else result
 
 
-def _survival(mdr: F64, smm: F64) -> tuple[F64, F64, F64]:
-    """Capped SMM, survival ``G_k`` and ``G_{k-1}`` of the cut-off schedule, all (s, R, H)."""
+def _gather(table: F64, g_r: NDArray[np.int64], idx: NDArray[np.int64]) -> F64:
+    """Rates per (period, class, scenario) from a (scenario, grade, month) table.
+
+    The table is laid out (month, grade, scenario) so each gathered element is
+    a contiguous row of scenarios.
+    """
+    by_month = np.ascontiguousarray(table.transpose(2, 1, 0))  # (M, G, s)
+    out: F64 = by_month[idx.T, g_r[None, :]]  # (H, R, s)
+    return out
+
+
+@dataclass(frozen=True)
+class _Reducer:
+    """Sums (period, class, scenario) x (class, period) products into (scenario, group, period).
+
+    For groups (grades, the pool) the sum over classes is a batched matrix
+    product with weights ``W[h, k, r] = schedule[r, h] 1{class r in group k}``;
+    several schedules are stacked along ``k`` so one product serves them all.
+    """
+
+    group_of_class: NDArray[np.int64]
+    n_groups: int
+    identity: bool
+
+    def weights(self, *schedules: F64) -> F64:
+        """Stacked weights, shape (H, n_schedules x K, R); identity groups: (n, R, H)."""
+        if self.identity:
+            return np.stack([np.ascontiguousarray(z) for z in schedules])
+        R, H = schedules[0].shape
+        K = self.n_groups
+        w = np.zeros((H, len(schedules) * K, R))
+        cols = np.arange(R)
+        for i, z in enumerate(schedules):
+            w[:, i * K + self.group_of_class, cols] = z.T
+        return w
+
+    def __call__(self, rates: F64, weights: F64) -> list[F64]:
+        """One (scenario, group, period) array per stacked schedule."""
+        if self.identity:  # groups are the classes: products, no sum
+            return [
+                np.ascontiguousarray((rates * z.T[:, :, None]).transpose(2, 1, 0)) for z in weights
+            ]
+        prod = np.matmul(weights, rates)  # (H, n x K, s)
+        K = self.n_groups
+        return [
+            np.ascontiguousarray(prod[:, i * K : (i + 1) * K, :].transpose(2, 1, 0))
+            for i in range(prod.shape[1] // K)
+        ]
+
+
+@dataclass(frozen=True)
+class _Schedules:
+    """Scenario-free schedule aggregates per class, stacked as reducer weights."""
+
+    reduce: _Reducer
+    stacked: F64  # SB_{k-1}, SB_{k-1} - SB_k, SI_k, SF_k, SB_k
+    end: F64  # SB_k
+
+    @classmethod
+    def build(cls, SB: F64, SI: F64, SF: F64, reduce: _Reducer) -> _Schedules:
+        begin, end = SB[:, :-1], SB[:, 1:]
+        return cls(
+            reduce,
+            reduce.weights(begin, begin - end, SI[:, 1:], SF[:, 1:], end),
+            reduce.weights(end),
+        )
+
+
+def _factorised_chunk(
+    mdr_tab: F64,
+    smm_tab: F64,
+    g_r: NDArray[np.int64],
+    d_idx: NDArray[np.int64],
+    p_idx: NDArray[np.int64],
+    sched: _Schedules,
+) -> dict[str, F64]:
+    """Closed form per rate class, reduced to groups.
+
+    With survival ``G_k = prod_{j<=k} (1 - d_j - s_j)`` (``s`` capped at
+    ``1 - d``) and ``X_k = d_k G_{k-1}`` the defaulting share of the cut-off
+    schedule ``SB``:
+
+    * begin ``G_{k-1} SB_{k-1}``, default ``X SB_{k-1}``, end ``G_k SB_k``
+    * scheduled principal ``(G_{k-1} - X)(SB_{k-1} - SB_k)``, prepaid ``s G_{k-1} SB_k``
+    * interest ``(G_{k-1} - X) SI_k``, fees ``(G_{k-1} - X) SF_k``.
+
+    Every flow is linear in ``G_{k-1}``, ``X`` and ``s G_{k-1}`` (``G_k =
+    G_{k-1} - X - s G_{k-1}``), so three batched matrix products give them all.
+    """
+    S = mdr_tab.shape[0]
+    cap = 1.0 - mdr_tab
+    smm_tab = np.minimum(smm_tab, cap)
+    H, R = d_idx.shape[1], d_idx.shape[0]
+    survive = np.empty((H + 1, R, S))  # survive[k] = G_k; survive[:-1] is G_{k-1}
+    survive[0] = 1.0
+    if np.array_equal(d_idx, p_idx):  # both curves indexed alike: survival rate from the table
+        h = _gather(cap - smm_tab, g_r, d_idx)
+        mdr = _gather(mdr_tab, g_r, d_idx)
+        smm = _gather(smm_tab, g_r, p_idx)
+    else:
+        mdr = _gather(mdr_tab, g_r, d_idx)
+        smm = np.minimum(_gather(smm_tab, g_r, p_idx), 1.0 - mdr)
+        h = 1.0 - mdr - smm
+    for k in range(H):  # the period loop: a running product, vectorised over classes and scenarios
+        np.multiply(survive[k], h[k], out=survive[k + 1])
+    gm1 = survive[:-1]
+    np.multiply(mdr, gm1, out=mdr)  # X
+    np.multiply(smm, gm1, out=smm)  # prepaying share
+    r = sched.reduce
+    b_g, p_g, i_g, f_g, e_g = r(gm1, sched.stacked)
+    b_x, p_x, i_x, f_x, e_x = r(mdr, sched.stacked)
+    (e_s,) = r(smm, sched.end)
+    end = e_g - e_x - e_s
+    return {
+        "begin_balance": b_g,
+        "default": b_x,
+        "scheduled_principal": p_g - p_x,
+        "prepayment": e_s,
+        "end_balance": end,
+        "interest": i_g - i_x,
+        "fee": f_g - f_x,
+        "current": end,
+    }
+
+
+def _survival(mdr: F64, smm: F64, axis: int) -> tuple[F64, F64, F64]:
+    """Capped SMM, survival ``G_k`` and ``G_{k-1}`` of the cut-off schedule along ``axis``."""
     smm = np.minimum(smm, 1.0 - mdr)
-    G = np.asarray(np.cumprod(1.0 - mdr - smm, axis=2), dtype=np.float64)
+    G = np.asarray(np.cumprod(1.0 - mdr - smm, axis=axis), dtype=np.float64)
     Gm1 = np.empty_like(G)
-    Gm1[:, :, 0] = 1.0
-    Gm1[:, :, 1:] = G[:, :, :-1]
+    first = [slice(None)] * G.ndim
+    first[axis] = slice(0, 1)
+    rest = [slice(None)] * G.ndim
+    rest[axis] = slice(1, None)
+    head = [slice(None)] * G.ndim
+    head[axis] = slice(0, -1)
+    Gm1[tuple(first)] = 1.0
+    Gm1[tuple(rest)] = G[tuple(head)]
     return smm, G, Gm1
 
 
-def _factorised_chunk(mdr: F64, smm: F64, SB: F64, SI: F64, SF: F64) -> dict[str, F64]:
-    """Closed form per rate class: flows = survival x scenario rates x schedule aggregates."""
-    smm, G, Gm1 = _survival(mdr, smm)
-    return _flows(mdr, smm, G, Gm1, SB, SI, SF)
-
-
 def _flows(mdr: F64, smm: F64, G: F64, Gm1: F64, SB: F64, SI: F64, SF: F64) -> dict[str, F64]:
-    X = mdr * Gm1  # defaulting share of the cut-off schedule
+    """Per-class flows in (scenario, class, period) layout (advancing path)."""
+    X = mdr * Gm1
     paying = Gm1 - X
     SB0, SB1 = SB[None, :, :-1], SB[None, :, 1:]
     end = G * SB1
@@ -369,7 +524,7 @@ def _advancing_chunk(
     s_n, R, H = mdr.shape
     t = np.arange(1, H + 1)
     mdr = np.where(t[None, None, :] <= (rem[None, :, None] - lag[:, :, None]), mdr, 0.0)
-    smm, G, Gm1 = _survival(mdr, smm)
+    smm, G, Gm1 = _survival(mdr, smm, axis=2)
     flows = _flows(mdr, smm, G, Gm1, SB, SI, SF)
     X = mdr * Gm1
     CX = np.zeros((s_n, R, H + 1))
@@ -419,7 +574,7 @@ def _roll_chunk(
     either cures (and is repaid) or rolls on, so the pipeline empties
     within four months of the last maturity.
     """
-    s_n, R, _ = mdr.shape
+    _, s_n, R = mdr.shape
     c = cohort_of_class
     B0 = cohorts.balance[c]
     rem = cohorts.remaining_term[c].astype(np.int64)
@@ -453,7 +608,7 @@ def _roll_chunk(
             Ac[:, k - 1] > 0, 1.0 - Ac[:, k] / np.where(Ac[:, k - 1] > 0, Ac[:, k - 1], 1.0), 1.0
         )
         Pk = np.where((k > rem)[:, None, None], P_post, P)
-        m_k, s_k = mdr[:, :, k - 1], smm[:, :, k - 1]
+        m_k, s_k = mdr[k - 1], smm[k - 1]
         # Roll-rate grades.
         new_cur = cur * p00 + d1 * Pk[:, 1, 0] + d2 * Pk[:, 2, 0] + d3 * Pk[:, 3, 0]
         new_d1 = cur * entry + d1 * Pk[:, 1, 1] + d2 * Pk[:, 2, 1] + d3 * Pk[:, 3, 1]
