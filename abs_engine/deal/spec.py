@@ -1,0 +1,1160 @@
+"""The deal specification: frozen, validated value objects and their TOML form.
+
+A deal names its dates and day count, the pool (a tape and base-case
+assumptions), the notes, fees, reserve account, revolving period, triggers,
+clean-up call and the priority of payments.  Nothing runs on an invalid spec:
+every error names its key path (``tranches[1].coupon``) and how to fix it.
+
+Priority of payments
+--------------------
+Each waterfall is an ordered list of steps, written ``"action:target"``:
+
+``fee:NAME``
+    pay fee ``NAME`` (due this period plus any unpaid before).
+``interest:TRANCHE``
+    pay the tranche's interest due (plus deferred interest).
+``principal:TRANCHE``
+    pay down the tranche with what is available.
+``pro_rata:A,B``
+    pay down tranches ``A`` and ``B`` in proportion to their balances;
+    sequential (in the order listed) once a ``sequential`` trigger fires.
+``reserve``
+    top up the reserve account to its target.
+``cover_defaults``
+    move revenue to the principal funds to cover this and earlier periods'
+    defaults not yet covered (the principal deficiency ledger, PDL).
+``reinvest``
+    during the revolving period, spend the principal funds on new receivables.
+``residual``
+    what is left goes to the equity (subordinated) holder.
+
+The interest waterfall spends revenue (interest and fee collections), the
+principal waterfall spends principal collections, and after an event of
+default the ``post_default`` waterfall spends both together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+import math
+import tomllib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, TypeVar, cast
+
+from abs_engine import _spec as s
+from abs_engine.curves.assumptions import (
+    Assumptions,
+    GradedAssumptions,
+    assumptions_from_dict,
+    load_assumptions,
+)
+from abs_engine.daycount import BASES
+from abs_engine.errors import AbsError, SpecError
+from abs_engine.pool.schema import DEFAULT_GRADES, PAYMENT_TYPE_ALIASES, PAYMENT_TYPES
+
+__all__ = [
+    "EFFECTS",
+    "TRIGGER_KINDS",
+    "CleanUpCall",
+    "Coupon",
+    "Deal",
+    "DealDates",
+    "DealState",
+    "Fee",
+    "PoolSpec",
+    "Reserve",
+    "Revolving",
+    "Step",
+    "TemplateLine",
+    "Tranche",
+    "Trigger",
+    "Waterfall",
+    "deal_from_dict",
+    "load_deal",
+]
+
+_T = TypeVar("_T")
+TrancheClass = Literal["senior", "mezzanine", "equity"]
+CLASSES: tuple[TrancheClass, ...] = ("senior", "mezzanine", "equity")
+FeeKind = Literal["tax", "fixed", "pool_pct"]
+FEE_KINDS: tuple[FeeKind, ...] = ("tax", "fixed", "pool_pct")
+TriggerKind = Literal["cumulative_default", "excess_spread", "oc", "ic", "interest_shortfall"]
+TRIGGER_KINDS: tuple[TriggerKind, ...] = (
+    "cumulative_default",
+    "excess_spread",
+    "oc",
+    "ic",
+    "interest_shortfall",
+)
+Effect = Literal["end_revolving", "sequential", "divert_excess_spread", "post_default"]
+EFFECTS: tuple[Effect, ...] = (
+    "end_revolving",
+    "sequential",
+    "divert_excess_spread",
+    "post_default",
+)
+ACTIONS = (
+    "fee",
+    "interest",
+    "principal",
+    "pro_rata",
+    "reserve",
+    "cover_defaults",
+    "reinvest",
+    "residual",
+)
+_TARGETED = {"fee", "interest", "principal", "pro_rata"}
+FREQUENCIES = {"monthly": 1, "quarterly": 3, "semiannual": 6}
+
+
+def _err(msg: str, path: str) -> SpecError:
+    return SpecError(msg, path)
+
+
+# --- dates --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DealDates:
+    """Key dates, payment frequency and day count.
+
+    Parameters
+    ----------
+    cutoff : date
+        Pool cut-off; pool month 1 is the first calendar month after it.
+    closing : date
+        Notes issued; interest accrues from here to the first payment date.
+    first_payment : date
+        First payment date; later ones follow every ``frequency`` months on
+        ``payment_day`` (clamped to month end).
+    legal_final : date
+        Legal final maturity: the run stops here at the latest.
+    frequency : int
+        Months between payment dates (1 monthly, 3 quarterly).
+    payment_day : int or None
+        Day of month of payment dates (default: the first payment date's day).
+    day_count : str
+        ``ACT/365F`` (default), ``ACT/360``, ``30/360`` or ``ACT/ACT``.
+    """
+
+    cutoff: dt.date
+    closing: dt.date
+    first_payment: dt.date
+    legal_final: dt.date
+    frequency: int = 1
+    payment_day: int | None = None
+    day_count: str = "ACT/365F"
+
+    def __post_init__(self) -> None:
+        order = [
+            ("cutoff", self.cutoff),
+            ("closing", self.closing),
+            ("first_payment", self.first_payment),
+            ("legal_final", self.legal_final),
+        ]
+        for (na, a), (nb, b) in itertools.pairwise(order):
+            if not isinstance(a, dt.date) or not isinstance(b, dt.date):
+                raise _err("dates must be dates (YYYY-MM-DD)", "dates")
+            if (nb == "first_payment" and not a < b) or (nb != "first_payment" and not a <= b):
+                raise _err(f"{nb} ({b}) must come after {na} ({a})", f"dates.{nb}")
+        if self.frequency not in (1, 2, 3, 6, 12):
+            raise _err(
+                f"frequency must be 1, 2, 3, 6 or 12 months; got {self.frequency}",
+                "dates.frequency",
+            )
+        if self.payment_day is not None and not 1 <= self.payment_day <= 31:
+            raise _err(f"payment_day must be 1..31; got {self.payment_day}", "dates.payment_day")
+        if self.day_count not in BASES:
+            raise _err(
+                f"day_count must be one of {', '.join(BASES)}; got {self.day_count!r}",
+                "dates.day_count",
+            )
+
+    @property
+    def periods_per_year(self) -> float:
+        """Payment periods in a year."""
+        return 12.0 / self.frequency
+
+
+# --- notes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coupon:
+    """A fixed coupon, optionally stepping up on given dates.
+
+    ``steps`` are ``(date, rate)`` pairs: from an accrual period starting on
+    or after ``date`` the rate is ``rate``.
+    """
+
+    rate: float
+    steps: tuple[tuple[dt.date, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        for r in (self.rate, *(x for _, x in self.steps)):
+            if not math.isfinite(r) or r < 0 or r >= 1:
+                raise _err(
+                    f"coupon rates are annual decimals in [0, 1) (0.051 for 5.1%); got {r!r}",
+                    "coupon",
+                )
+        dates = [d for d, _ in self.steps]
+        if dates != sorted(dates):
+            raise _err("step-up dates must be in order", "coupon.steps")
+
+    def rate_from(self, accrual_start: dt.date) -> float:
+        """The coupon of an accrual period starting on ``accrual_start``."""
+        rate = self.rate
+        for d, r in self.steps:
+            if accrual_start >= d:
+                rate = r
+        return rate
+
+
+@dataclass(frozen=True)
+class Tranche:
+    """A class of notes.
+
+    Parameters
+    ----------
+    name : str
+    kind : {"senior", "mezzanine", "equity"}
+        The tranche's class (``class`` in TOML).
+    size : float or None
+        Share of the cut-off pool balance (``0.75``).
+    amount : float or None
+        Face amount; give ``size`` or ``amount``.  An equity tranche with
+        neither takes the rest of the pool.
+    coupon : Coupon
+        Zero for a residual-only equity tranche.
+    deferrable : bool or None
+        Whether unpaid interest may be deferred without an event of default
+        (default: false for senior, true otherwise).
+    """
+
+    name: str
+    kind: TrancheClass
+    size: float | None = None
+    amount: float | None = None
+    coupon: Coupon = field(default_factory=lambda: Coupon(0.0))
+    deferrable: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in CLASSES:
+            raise _err(
+                f"class must be senior, mezzanine or equity; got {self.kind!r}",
+                f"tranche {self.name!r}",
+            )
+        if self.size is not None and self.amount is not None:
+            raise _err(
+                "give size (share of the pool) or amount, not both", f"tranche {self.name!r}"
+            )
+        if self.size is None and self.amount is None and self.kind != "equity":
+            raise _err("needs size (share of the pool) or amount", f"tranche {self.name!r}")
+        if self.size is not None and not (0 < self.size <= 1):
+            raise _err(
+                f"size is a share of the pool in (0, 1]; got {self.size!r}",
+                f"tranche {self.name!r}.size",
+            )
+        if self.amount is not None and not self.amount > 0:
+            raise _err(f"amount must be > 0; got {self.amount!r}", f"tranche {self.name!r}.amount")
+        coupon: Any = self.coupon  # a bare number is accepted for a fixed coupon
+        if not isinstance(coupon, Coupon):
+            object.__setattr__(self, "coupon", Coupon(float(coupon)))
+
+    @property
+    def is_deferrable(self) -> bool:
+        """Deferral allowed (senior interest is not, unless the spec says so)."""
+        return self.kind != "senior" if self.deferrable is None else self.deferrable
+
+
+# --- fees, reserve, revolving, triggers ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fee:
+    """A senior expense.
+
+    ``kind="tax"``: ``rate`` x revenue collected in the period (VAT and
+    surcharges on interest).  ``kind="fixed"``: ``amount`` a year, accrued by
+    the day count.  ``kind="pool_pct"``: ``rate`` a year on the pool balance
+    at the start of the collection period, accrued by the day count
+    (servicer fee).
+    """
+
+    name: str
+    kind: FeeKind
+    rate: float = 0.0
+    amount: float = 0.0
+
+    def __post_init__(self) -> None:
+        where = f"fee {self.name!r}"
+        if self.kind not in FEE_KINDS:
+            raise _err(f"type must be one of {', '.join(FEE_KINDS)}; got {self.kind!r}", where)
+        if self.kind == "fixed" and not self.amount > 0:
+            raise _err("a fixed fee needs amount > 0 (a year)", f"{where}.amount")
+        if self.kind != "fixed" and not 0 < self.rate < 1:
+            raise _err(f"rate must be a decimal in (0, 1); got {self.rate!r}", f"{where}.rate")
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """The reserve (liquidity) account.
+
+    Parameters
+    ----------
+    initial : float
+        Share of the cut-off pool balance deposited at closing.
+    target : float
+        Target as a share of ``basis``.
+    basis : {"notes", "pool"}
+        What the target is a share of (outstanding notes, or performing pool).
+    floor : float
+        Minimum target amount while notes are outstanding.
+    covers : tuple of str
+        Interest-waterfall steps whose shortfall the reserve pays
+        (default: every fee and senior interest).
+    release_excess : bool
+        Release any balance above target to the revenue of the period.
+    """
+
+    initial: float = 0.0
+    target: float = 0.0
+    basis: Literal["notes", "pool"] = "notes"
+    floor: float = 0.0
+    covers: tuple[str, ...] = ()
+    release_excess: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("initial", "target"):
+            v = getattr(self, name)
+            if not 0 <= v < 1:
+                raise _err(f"{name} is a share in [0, 1); got {v!r}", f"reserve.{name}")
+        if self.floor < 0:
+            raise _err("floor must be >= 0", "reserve.floor")
+        if self.basis not in ("notes", "pool"):
+            raise _err(f"basis must be 'notes' or 'pool'; got {self.basis!r}", "reserve.basis")
+
+
+@dataclass(frozen=True)
+class TemplateLine:
+    """One product of the receivables bought during the revolving period."""
+
+    grade: str
+    payment_type: str
+    term: int
+    share: float
+    rate: float = 0.0
+    fee_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        pt = PAYMENT_TYPE_ALIASES.get(self.payment_type)
+        if pt is None:
+            raise _err(
+                f"payment_type must be one of {', '.join(PAYMENT_TYPES)}; "
+                f"got {self.payment_type!r}",
+                "revolving.template",
+            )
+        object.__setattr__(self, "payment_type", pt)
+        if not 1 <= self.term <= 360:
+            raise _err(f"term must be 1..360 months; got {self.term}", "revolving.template")
+        if not self.share > 0:
+            raise _err("share must be > 0", "revolving.template")
+        if not 0 <= self.rate < 1 or not 0 <= self.fee_rate < 1:
+            raise _err("rate and fee_rate are decimals in [0, 1)", "revolving.template")
+
+
+@dataclass(frozen=True)
+class Revolving:
+    """Revolving period: principal collections buy new receivables.
+
+    ``periods`` payment periods from the first payment date; ``price`` is
+    the purchase price per unit of principal bought (1.0 at par); the
+    ``template`` lines (shares normalised) describe what is bought.
+    """
+
+    periods: int
+    template: tuple[TemplateLine, ...]
+    price: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.periods < 1:
+            raise _err("periods must be >= 1", "revolving.periods")
+        if not self.template:
+            raise _err(
+                "a revolving period needs a purchase template ([[revolving.template]])",
+                "revolving.template",
+            )
+        if not 0.5 <= self.price <= 1.5:
+            raise _err(
+                f"price is per unit of principal (1.0 at par); got {self.price!r}",
+                "revolving.price",
+            )
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A test evaluated every period, per scenario.
+
+    ``kind``:
+      * ``cumulative_default`` — cumulative defaults / (cut-off pool +
+        receivables bought) above ``level``;
+      * ``excess_spread`` — average annualised excess spread over the last
+        ``periods`` periods below ``level``;
+      * ``oc`` — (performing pool + reserve) / (``tranche`` and every note
+        senior to it) below ``level``;
+      * ``ic`` — revenue after fees / interest due on ``tranche`` and every
+        note senior to it below ``level``;
+      * ``interest_shortfall`` — interest on ``tranche`` (default: the senior
+        notes) not paid in full (an event of default).
+
+    Once breached a trigger stays breached unless ``curable``.  Effects act
+    from the period after the breach: ``end_revolving`` (early amortisation),
+    ``sequential``, ``divert_excess_spread`` (revenue left after the interest
+    waterfall pays down the notes instead of going to equity),
+    ``post_default`` (switch to the post-default waterfall).
+    """
+
+    name: str
+    kind: TriggerKind
+    effects: tuple[Effect, ...]
+    level: float = 0.0
+    tranche: str | None = None
+    periods: int = 1
+    curable: bool = False
+
+    def __post_init__(self) -> None:
+        where = f"trigger {self.name!r}"
+        if self.kind not in TRIGGER_KINDS:
+            raise _err(f"type must be one of {', '.join(TRIGGER_KINDS)}; got {self.kind!r}", where)
+        if not self.effects:
+            raise _err(f"needs effects, some of {', '.join(EFFECTS)}", f"{where}.effects")
+        for e in self.effects:
+            if e not in EFFECTS:
+                raise _err(
+                    f"unknown effect {e!r}; effects are {', '.join(EFFECTS)}", f"{where}.effects"
+                )
+        if self.kind in ("oc", "ic") and self.tranche is None:
+            raise _err(f"an {self.kind} test names its tranche", f"{where}.tranche")
+        if self.kind != "interest_shortfall" and not (math.isfinite(self.level) and self.level > 0):
+            raise _err("level must be > 0", f"{where}.level")
+        if self.periods < 1:
+            raise _err("periods must be >= 1", f"{where}.periods")
+
+
+@dataclass(frozen=True)
+class CleanUpCall:
+    """Optional redemption once the pool falls to ``threshold`` of its cut-off balance.
+
+    The pool is sold at ``price`` per unit of performing balance and the
+    proceeds pay the notes through the principal waterfall.
+    """
+
+    threshold: float
+    price: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.threshold < 1:
+            raise _err(
+                "threshold is a share of the cut-off pool in (0, 1)", "clean_up_call.threshold"
+            )
+        if not 0 < self.price <= 1.5:
+            raise _err("price must be in (0, 1.5]", "clean_up_call.price")
+
+
+# --- waterfall ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a priority of payments (see the module docs for the actions)."""
+
+    action: str
+    targets: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str, path: str) -> Step:
+        """Parse ``"interest:senior"``, ``"pro_rata:senior,mezzanine"``, ``"reserve"``."""
+        if not isinstance(text, str) or not text.strip():
+            raise _err(f"a step is a string such as 'interest:senior'; got {text!r}", path)
+        action, _, rest = text.strip().partition(":")
+        action = action.strip()
+        if action not in ACTIONS:
+            import difflib
+
+            close = difflib.get_close_matches(action, ACTIONS, n=1)
+            hint = (
+                f"; did you mean {close[0]!r}?" if close else f"; actions are {', '.join(ACTIONS)}"
+            )
+            raise _err(f"unknown action {action!r}{hint}", path)
+        targets = tuple(t.strip() for t in rest.split(",") if t.strip())
+        if action in _TARGETED and not targets:
+            raise _err(f"'{action}' needs a target, e.g. '{action}:senior'", path)
+        if action not in _TARGETED and targets:
+            raise _err(f"'{action}' takes no target", path)
+        if action in ("fee", "interest", "principal") and len(targets) != 1:
+            raise _err(f"'{action}' takes one target", path)
+        return cls(action, targets)
+
+    def __str__(self) -> str:
+        return f"{self.action}:{','.join(self.targets)}" if self.targets else self.action
+
+
+@dataclass(frozen=True)
+class Waterfall:
+    """The three priorities of payments."""
+
+    interest: tuple[Step, ...]
+    principal: tuple[Step, ...]
+    post_default: tuple[Step, ...]
+
+    @classmethod
+    def standard(
+        cls, tranches: Sequence[Tranche], fees: Sequence[Fee], revolving: bool, reserve: bool
+    ) -> Waterfall:
+        """The usual structure.
+
+        Interest: fees, note interest by seniority, reserve, cover defaults, residual.
+        Principal: reinvest (revolving), notes sequentially by seniority, residual.
+        After default: fees, then interest and principal of each note in turn, residual.
+        """
+        order = sorted(tranches, key=lambda t: CLASSES.index(t.kind))
+        fee_steps = [Step("fee", (f.name,)) for f in fees]
+        interest = [*fee_steps]
+        interest += [
+            Step("interest", (t.name,)) for t in order if t.kind != "equity" or t.coupon.rate > 0
+        ]
+        if reserve:
+            interest.append(Step("reserve"))
+        interest += [Step("cover_defaults"), Step("residual")]
+        principal = [Step("reinvest")] if revolving else []
+        principal += [Step("principal", (t.name,)) for t in order]
+        principal.append(Step("residual"))
+        post = [*fee_steps]
+        for t in order:
+            if t.kind != "equity" or t.coupon.rate > 0:
+                post.append(Step("interest", (t.name,)))
+            post.append(Step("principal", (t.name,)))
+        post.append(Step("residual"))
+        return cls(tuple(interest), tuple(principal), tuple(post))
+
+
+# --- pool and state -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """Where the deal's pool comes from and its base-case assumptions."""
+
+    tape: Path | None
+    assumptions: Assumptions | GradedAssumptions
+    grades: tuple[str, ...] = DEFAULT_GRADES
+
+
+@dataclass(frozen=True)
+class DealState:
+    """A seasoned deal's position on ``as_of``, for re-projection from a current tape.
+
+    ``balances`` are the outstanding note balances; ``unpaid_interest``
+    deferred interest; ``reserve`` the reserve balance; ``cumulative_default``
+    the defaults so far (for the cumulative-default trigger) and ``pdl`` the
+    uncovered defaults; ``triggers`` the triggers already breached;
+    ``purchased`` the receivables bought so far in the revolving period.
+    """
+
+    as_of: dt.date
+    balances: Mapping[str, float]
+    unpaid_interest: Mapping[str, float] = field(default_factory=dict)
+    reserve: float = 0.0
+    cumulative_default: float = 0.0
+    pdl: float = 0.0
+    triggers: Mapping[str, bool] = field(default_factory=dict)
+    purchased: float = 0.0
+    original_pool_balance: float | None = None
+
+
+# --- the deal -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deal:
+    """A securitisation: pool, notes, fees, accounts, triggers and priorities of payments.
+
+    Build it with :func:`load_deal` from ``waterfalls/*.toml`` or directly;
+    a stress is ``dataclasses.replace(deal, ...)``.  Validation happens on
+    construction.
+    """
+
+    name: str
+    dates: DealDates
+    pool: PoolSpec
+    tranches: tuple[Tranche, ...]
+    fees: tuple[Fee, ...] = ()
+    reserve: Reserve | None = None
+    revolving: Revolving | None = None
+    triggers: tuple[Trigger, ...] = ()
+    clean_up_call: CleanUpCall | None = None
+    waterfall: Waterfall | None = None
+    state: DealState | None = None
+    currency: str = "CNY"
+    loss_allocation: Literal["writedown", "pdl"] = "writedown"
+    recoveries_to: Literal["principal", "interest"] = "principal"
+    source: Path | None = None
+    spec: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tranches", tuple(self.tranches))
+        object.__setattr__(self, "fees", tuple(self.fees))
+        object.__setattr__(self, "triggers", tuple(self.triggers))
+        if not self.tranches:
+            raise _err("a deal needs tranches", "tranches")
+        names = [t.name for t in self.tranches]
+        for i, n in enumerate(names):
+            if names.index(n) != i:
+                raise _err(f"tranche name {n!r} is used twice", f"tranches[{i}].name")
+        if not any(t.kind == "equity" for t in self.tranches):
+            raise _err(
+                "no equity tranche: add one with class = 'equity' (it takes the residual)",
+                "tranches",
+            )
+        ranks = [CLASSES.index(t.kind) for t in self.tranches]
+        if ranks != sorted(ranks):
+            raise _err("list tranches from senior to equity", "tranches")
+        if sum(1 for t in self.tranches if t.size is None and t.amount is None) > 1:
+            raise _err(
+                "only one tranche may take the rest of the pool (no size or amount)", "tranches"
+            )
+        shares = sum(t.size or 0.0 for t in self.tranches)
+        if shares > 1 + 1e-12:
+            raise _err(
+                f"notes are larger than the pool: sizes add up to {shares:.4g} of it", "tranches"
+            )
+        fee_names = [f.name for f in self.fees]
+        for i, n in enumerate(fee_names):
+            if fee_names.index(n) != i:
+                raise _err(f"fee name {n!r} is used twice", f"fees[{i}].name")
+        trig_names = [t.name for t in self.triggers]
+        for i, t in enumerate(self.triggers):
+            if trig_names.index(t.name) != i:
+                raise _err(f"trigger name {t.name!r} is used twice", f"triggers[{i}].name")
+            if t.tranche is not None and t.tranche not in names:
+                raise _err(
+                    f"names unknown tranche {t.tranche!r}; tranches are {', '.join(names)}",
+                    f"triggers[{i}].tranche",
+                )
+            if "end_revolving" in t.effects and self.revolving is None:
+                raise _err(
+                    "effect end_revolving but the deal has no revolving period",
+                    f"triggers[{i}].effects",
+                )
+        if self.loss_allocation not in ("writedown", "pdl"):
+            raise _err("loss_allocation must be 'writedown' or 'pdl'", "loss_allocation")
+        if self.recoveries_to not in ("principal", "interest"):
+            raise _err("recoveries_to must be 'principal' or 'interest'", "recoveries_to")
+        if self.waterfall is None:
+            object.__setattr__(
+                self,
+                "waterfall",
+                Waterfall.standard(
+                    self.tranches, self.fees, self.revolving is not None, self.reserve is not None
+                ),
+            )
+        self._check_waterfall()
+        if self.state is not None:
+            self._check_state()
+
+    def _check_waterfall(self) -> None:
+        assert self.waterfall is not None
+        tranches = {t.name for t in self.tranches}
+        fees = {f.name for f in self.fees}
+        for part in ("interest", "principal", "post_default"):
+            steps: tuple[Step, ...] = getattr(self.waterfall, part)
+            if not steps:
+                raise _err("is empty", f"waterfall.{part}")
+            for i, step in enumerate(steps):
+                where = f"waterfall.{part}[{i}]"
+                for target in step.targets:
+                    known = fees if step.action == "fee" else tranches
+                    if target not in known:
+                        kind = "fee" if step.action == "fee" else "tranche"
+                        raise _err(
+                            f"'{step}' names unknown {kind} {target!r}; "
+                            f"known: {', '.join(sorted(known)) or 'none'}",
+                            where,
+                        )
+                if step.action == "reserve" and self.reserve is None:
+                    raise _err(
+                        "'reserve' step but the deal has no reserve account ([reserve])", where
+                    )
+                if step.action == "reinvest" and self.revolving is None:
+                    raise _err(
+                        "'reinvest' step but the deal has no revolving period ([revolving])", where
+                    )
+                if step.action == "reinvest" and part != "principal":
+                    raise _err("'reinvest' belongs to the principal waterfall", where)
+            if steps[-1].action != "residual":
+                raise _err(
+                    "must end with 'residual' (what is left goes to equity)", f"waterfall.{part}"
+                )
+        if self.reserve is not None:
+            for c in self.reserve.covers:
+                step = Step.parse(c, "reserve.covers")
+                if step.action not in ("fee", "interest"):
+                    raise _err(
+                        f"the reserve covers fee or interest steps; got {c!r}", "reserve.covers"
+                    )
+                for target in step.targets:
+                    if target not in (fees if step.action == "fee" else tranches):
+                        raise _err(
+                            f"names unknown {step.action} target {target!r}", "reserve.covers"
+                        )
+
+    def _check_state(self) -> None:
+        st = self.state
+        assert st is not None
+        names = {t.name for t in self.tranches}
+        for key in (*st.balances, *st.unpaid_interest):
+            if key not in names:
+                raise _err(
+                    f"unknown tranche {key!r}; tranches are {', '.join(sorted(names))}",
+                    "state.balances",
+                )
+        for key in st.triggers:
+            if key not in {t.name for t in self.triggers}:
+                raise _err(f"unknown trigger {key!r}", "state.triggers")
+        if not self.dates.closing <= st.as_of < self.dates.legal_final:
+            raise _err(f"as_of {st.as_of} must be between closing and legal final", "state.as_of")
+        for name, v in (
+            *st.balances.items(),
+            ("reserve", st.reserve),
+            ("cumulative_default", st.cumulative_default),
+        ):
+            if v < 0:
+                raise _err(f"must be >= 0; got {v}", f"state.{name}")
+
+    # --- conveniences --------------------------------------------------------------------
+
+    @property
+    def assumptions(self) -> Assumptions | GradedAssumptions:
+        """Base-case collateral assumptions."""
+        return self.pool.assumptions
+
+    def tranche(self, name: str) -> Tranche:
+        """The tranche called ``name``."""
+        for t in self.tranches:
+            if t.name == name:
+                return t
+        raise KeyError(
+            f"no tranche {name!r}; tranches are {', '.join(t.name for t in self.tranches)}"
+        )
+
+    def note_amounts(self, pool_balance: float) -> dict[str, float]:
+        """Face amount of each tranche at closing for a cut-off pool of ``pool_balance``.
+
+        Raises
+        ------
+        SpecError
+            If the notes add up to more than the pool.
+        """
+        out: dict[str, float] = {}
+        rest_name = None
+        for t in self.tranches:
+            if t.amount is not None:
+                out[t.name] = t.amount
+            elif t.size is not None:
+                out[t.name] = t.size * pool_balance
+            else:
+                rest_name = t.name
+        used = sum(out.values())
+        if used > pool_balance * (1 + 1e-12):
+            raise _err(
+                f"notes ({used:,.2f}) are larger than the pool ({pool_balance:,.2f}); "
+                "reduce sizes or amounts",
+                "tranches",
+            )
+        if rest_name is not None:  # may be zero: a residual-only equity (pass-through deals)
+            out[rest_name] = max(pool_balance - used, 0.0)
+        return {t.name: out[t.name] for t in self.tranches}
+
+    def with_sizes(self, sizes: Mapping[str, float]) -> Deal:
+        """The deal with some tranches re-sized (shares of the pool); others keep theirs."""
+        tranches = tuple(
+            replace(t, size=float(sizes[t.name]), amount=None) if t.name in sizes else t
+            for t in self.tranches
+        )
+        return replace(self, tranches=tranches, spec=None)
+
+
+# --- TOML ---------------------------------------------------------------------------------------
+
+_TOP_KEYS = (
+    "name",
+    "currency",
+    "loss_allocation",
+    "recoveries_to",
+    "dates",
+    "pool",
+    "tranches",
+    "fees",
+    "reserve",
+    "revolving",
+    "triggers",
+    "clean_up_call",
+    "waterfall",
+    "state",
+)
+
+
+def _coupon(value: Any, path: str) -> Coupon:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _wrap(lambda: Coupon(float(value)), path)
+    data = s.table(value, path)
+    s.check_keys(data, ("rate", "steps"), path)
+    rate = s.req_number(data, "rate", path, minimum=0, maximum=0.999999)
+    steps = []
+    for i, st in enumerate(s.table_list(data.get("steps", []), s.join(path, "steps"))):
+        p = s.join(s.join(path, "steps"), i)
+        s.check_keys(st, ("from", "rate"), p)
+        steps.append(
+            (s.req_date(st, "from", p), s.req_number(st, "rate", p, minimum=0, maximum=0.999999))
+        )
+    return _wrap(lambda: Coupon(rate, tuple(steps)), path)
+
+
+@contextlib.contextmanager
+def _at(path: str) -> Iterator[None]:
+    """Re-raise a SpecError from inside a value object at the spec's key path."""
+    try:
+        yield
+    except SpecError as exc:
+        msg = str(exc)
+        inner = exc.path
+        if inner and msg.startswith(inner + ": "):
+            msg = msg[len(inner) + 2 :]
+        raise SpecError(msg, path) from None
+
+
+def _wrap(fn: Callable[[], _T], path: str) -> _T:
+    with _at(path):
+        return fn()
+
+
+def _dates(data: Any) -> DealDates:
+    path = "dates"
+    d = s.table(data, path)
+    s.check_keys(
+        d,
+        (
+            "cutoff",
+            "closing",
+            "first_payment",
+            "legal_final",
+            "frequency",
+            "payment_day",
+            "day_count",
+        ),
+        path,
+    )
+    freq_raw = d.get("frequency", "monthly")
+    if isinstance(freq_raw, str):
+        if freq_raw not in FREQUENCIES:
+            raise _err(
+                f"frequency must be one of {', '.join(FREQUENCIES)} or months; got {freq_raw!r}",
+                "dates.frequency",
+            )
+        freq = FREQUENCIES[freq_raw]
+    else:
+        freq = s.opt_int(d, "frequency", path, 1, minimum=1) or 1
+    return DealDates(
+        cutoff=s.req_date(d, "cutoff", path),
+        closing=s.req_date(d, "closing", path),
+        first_payment=s.req_date(d, "first_payment", path),
+        legal_final=s.req_date(d, "legal_final", path),
+        frequency=freq,
+        payment_day=s.opt_int(d, "payment_day", path, None, minimum=1),
+        day_count=s.opt_str(d, "day_count", path, "ACT/365F", BASES),
+    )
+
+
+def _pool(data: Any, base: Path | None) -> PoolSpec:
+    path = "pool"
+    d = s.table(data, path)
+    s.check_keys(d, ("tape", "grades", "assumptions"), path)
+    tape = None
+    if "tape" in d:
+        raw = s.req_str(d, "tape", path)
+        tape = Path(raw) if base is None or Path(raw).is_absolute() else (base / raw)
+    grades = d.get("grades", list(DEFAULT_GRADES))
+    if not isinstance(grades, list) or not grades or not all(isinstance(g, str) for g in grades):
+        raise _err("grades is a list of names", "pool.grades")
+    raw_a = s.req(d, "assumptions", path)
+    if isinstance(raw_a, str):
+        a_path = Path(raw_a) if base is None or Path(raw_a).is_absolute() else base / raw_a
+        try:
+            assumptions = load_assumptions(a_path)
+        except SpecError as exc:
+            raise SpecError(str(exc), "pool.assumptions") from None
+    else:
+        assumptions = assumptions_from_dict(s.table(raw_a, "pool.assumptions"), "pool.assumptions")
+    return PoolSpec(tape, assumptions, tuple(grades))
+
+
+def _tranches(data: Any) -> tuple[Tranche, ...]:
+    out = []
+    for i, t in enumerate(s.table_list(data, "tranches")):
+        p = f"tranches[{i}]"
+        s.check_keys(t, ("name", "class", "size", "amount", "coupon", "deferrable"), p)
+        name = s.req_str(t, "name", p)
+        kind = s.req_str(t, "class", p, CLASSES)
+        size = s.opt_number(t, "size", p, None, positive=True, maximum=1.0)
+        amount = s.opt_number(t, "amount", p, None, positive=True)
+        coupon = _coupon(t["coupon"], f"{p}.coupon") if "coupon" in t else Coupon(0.0)
+        deferrable = s.opt_bool(t, "deferrable", p, kind != "senior") if "deferrable" in t else None
+        with _at(p):
+            tranche = Tranche(name, kind, size, amount, coupon, deferrable)  # type: ignore[arg-type]
+        out.append(tranche)
+    return tuple(out)
+
+
+def _fees(data: Any) -> tuple[Fee, ...]:
+    out = []
+    for i, f in enumerate(s.table_list(data, "fees")):
+        p = f"fees[{i}]"
+        s.check_keys(f, ("name", "type", "rate", "amount"), p)
+        kind = s.req_str(f, "type", p, FEE_KINDS)
+        fee = Fee(
+            s.req_str(f, "name", p),
+            kind,  # type: ignore[arg-type]
+            rate=s.req_number(f, "rate", p, positive=True, maximum=0.999999)
+            if kind != "fixed"
+            else 0.0,
+            amount=s.req_number(f, "amount", p, positive=True) if kind == "fixed" else 0.0,
+        )
+        out.append(fee)
+    return tuple(out)
+
+
+def _reserve(data: Any) -> Reserve:
+    p = "reserve"
+    d = s.table(data, p)
+    s.check_keys(d, ("initial", "target", "basis", "floor", "covers", "release_excess"), p)
+    covers = d.get("covers", [])
+    if not isinstance(covers, list) or not all(isinstance(c, str) for c in covers):
+        raise _err("covers is a list of steps such as 'interest:senior'", "reserve.covers")
+    return _wrap(
+        lambda: Reserve(
+            initial=s.opt_number(d, "initial", p, 0.0, minimum=0, maximum=0.999999) or 0.0,
+            target=s.opt_number(d, "target", p, 0.0, minimum=0, maximum=0.999999) or 0.0,
+            basis=s.opt_str(d, "basis", p, "notes", ("notes", "pool")),  # type: ignore[arg-type]
+            floor=s.opt_number(d, "floor", p, 0.0, minimum=0) or 0.0,
+            covers=tuple(covers),
+            release_excess=s.opt_bool(d, "release_excess", p, True),
+        ),
+        p,
+    )
+
+
+def _revolving(data: Any) -> Revolving:
+    p = "revolving"
+    d = s.table(data, p)
+    s.check_keys(d, ("periods", "price", "template"), p)
+    periods = s.opt_int(d, "periods", p, None, minimum=1)
+    if periods is None:
+        raise _err("is required", "revolving.periods")
+    if "template" not in d or not d["template"]:
+        raise _err(
+            "a revolving period needs a purchase template ([[revolving.template]])",
+            "revolving.template",
+        )
+    lines = []
+    for i, t in enumerate(s.table_list(d["template"], "revolving.template")):
+        tp = f"revolving.template[{i}]"
+        s.check_keys(t, ("grade", "payment_type", "term", "share", "rate", "fee_rate"), tp)
+        term = s.opt_int(t, "term", tp, None, minimum=1)
+        if term is None:
+            raise _err("is required", f"{tp}.term")
+        with _at(tp):
+            line = TemplateLine(
+                s.req_str(t, "grade", tp),
+                s.req_str(t, "payment_type", tp),
+                term,
+                s.req_number(t, "share", tp, positive=True),
+                s.opt_number(t, "rate", tp, 0.0, minimum=0, maximum=0.999999) or 0.0,
+                s.opt_number(t, "fee_rate", tp, 0.0, minimum=0, maximum=0.999999) or 0.0,
+            )
+        lines.append(line)
+    return _wrap(
+        lambda: Revolving(
+            periods, tuple(lines), s.opt_number(d, "price", p, 1.0, positive=True) or 1.0
+        ),
+        p,
+    )
+
+
+def _triggers(data: Any) -> tuple[Trigger, ...]:
+    out = []
+    for i, t in enumerate(s.table_list(data, "triggers")):
+        p = f"triggers[{i}]"
+        s.check_keys(t, ("name", "type", "level", "tranche", "periods", "effects", "curable"), p)
+        effects = t.get("effects")
+        if not isinstance(effects, list) or not all(isinstance(e, str) for e in effects):
+            raise _err(f"effects is a list, some of {', '.join(EFFECTS)}", f"{p}.effects")
+        for e in effects:
+            if e not in EFFECTS:
+                import difflib
+
+                close = difflib.get_close_matches(e, EFFECTS, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise _err(
+                    f"unknown effect {e!r}{hint}; effects are {', '.join(EFFECTS)}", f"{p}.effects"
+                )
+        kind = s.req_str(t, "type", p, TRIGGER_KINDS)
+        level = 0.0 if kind == "interest_shortfall" else s.req_number(t, "level", p, positive=True)
+        tranche = s.opt_str(t, "tranche", p, "") or None
+        with _at(p):
+            trigger = Trigger(
+                s.req_str(t, "name", p),
+                cast(TriggerKind, kind),
+                cast(tuple[Effect, ...], tuple(effects)),
+                level,
+                tranche,
+                s.opt_int(t, "periods", p, 1, minimum=1) or 1,
+                s.opt_bool(t, "curable", p, False),
+            )
+        out.append(trigger)
+    return tuple(out)
+
+
+def _waterfall(data: Any) -> Waterfall:
+    p = "waterfall"
+    d = s.table(data, p)
+    s.check_keys(d, ("interest", "principal", "post_default"), p)
+    parts = {}
+    for part in ("interest", "principal", "post_default"):
+        raw = s.req(d, part, p)
+        if not isinstance(raw, list):
+            raise _err("is a list of steps", f"{p}.{part}")
+        parts[part] = tuple(Step.parse(x, f"{p}.{part}[{i}]") for i, x in enumerate(raw))
+    return Waterfall(parts["interest"], parts["principal"], parts["post_default"])
+
+
+def _state(data: Any) -> DealState:
+    p = "state"
+    d = s.table(data, p)
+    s.check_keys(
+        d,
+        (
+            "as_of",
+            "balances",
+            "unpaid_interest",
+            "reserve",
+            "cumulative_default",
+            "pdl",
+            "triggers",
+            "purchased",
+            "original_pool_balance",
+        ),
+        p,
+    )
+
+    def amounts(key: str) -> dict[str, float]:
+        tbl = s.table(d.get(key, {}), f"{p}.{key}")
+        return {str(k): s.req_number(tbl, k, f"{p}.{key}", minimum=0) for k in tbl}
+
+    trig = s.table(d.get("triggers", {}), f"{p}.triggers")
+    for k, v in trig.items():
+        if not isinstance(v, bool):
+            raise _err("expected true or false", f"{p}.triggers.{k}")
+    return DealState(
+        as_of=s.req_date(d, "as_of", p),
+        balances=amounts("balances") if "balances" in d else {},
+        unpaid_interest=amounts("unpaid_interest"),
+        reserve=s.opt_number(d, "reserve", p, 0.0, minimum=0) or 0.0,
+        cumulative_default=s.opt_number(d, "cumulative_default", p, 0.0, minimum=0) or 0.0,
+        pdl=s.opt_number(d, "pdl", p, 0.0, minimum=0) or 0.0,
+        triggers={str(k): bool(v) for k, v in trig.items()},
+        purchased=s.opt_number(d, "purchased", p, 0.0, minimum=0) or 0.0,
+        original_pool_balance=s.opt_number(d, "original_pool_balance", p, None, positive=True),
+    )
+
+
+def deal_from_dict(
+    data: Mapping[str, Any], *, base: Path | None = None, source: Path | None = None
+) -> Deal:
+    """Build a :class:`Deal` from its TOML form (paths relative to ``base``)."""
+    d = s.table(data, "")
+    s.check_keys(d, _TOP_KEYS, "")
+    name = s.req_str(d, "name", "")
+    dates = _dates(s.req(d, "dates", ""))
+    pool = _pool(s.req(d, "pool", ""), base)
+    tranches = _tranches(s.req(d, "tranches", ""))
+    fees = _fees(d.get("fees", []))
+    reserve = _reserve(d["reserve"]) if "reserve" in d else None
+    revolving = _revolving(d["revolving"]) if "revolving" in d else None
+    triggers = _triggers(d.get("triggers", []))
+    call = None
+    if "clean_up_call" in d:
+        c = s.table(d["clean_up_call"], "clean_up_call")
+        s.check_keys(c, ("threshold", "price"), "clean_up_call")
+        call = _wrap(
+            lambda: CleanUpCall(
+                s.req_number(c, "threshold", "clean_up_call", positive=True),
+                s.opt_number(c, "price", "clean_up_call", 1.0, positive=True) or 1.0,
+            ),
+            "clean_up_call",
+        )
+    waterfall = _waterfall(d["waterfall"]) if "waterfall" in d else None
+    state = _state(d["state"]) if "state" in d else None
+    return Deal(
+        name=name,
+        dates=dates,
+        pool=pool,
+        tranches=tranches,
+        fees=fees,
+        reserve=reserve,
+        revolving=revolving,
+        triggers=triggers,
+        clean_up_call=call,
+        waterfall=waterfall,
+        state=state,
+        currency=s.opt_str(d, "currency", "", "CNY"),
+        loss_allocation=s.opt_str(d, "loss_allocation", "", "writedown", ("writedown", "pdl")),  # type: ignore[arg-type]
+        recoveries_to=s.opt_str(d, "recoveries_to", "", "principal", ("principal", "interest")),  # type: ignore[arg-type]
+        source=source,
+        spec=dict(data),
+    )
+
+
+def load_deal(path: str | Path) -> Deal:
+    """Read and validate a deal spec (``waterfalls/*.toml``).
+
+    Paths inside the spec (the tape, an assumptions file) are relative to
+    the spec file.
+
+    Raises
+    ------
+    SpecError
+        The file is missing, not TOML, or invalid; the message starts with
+        the file and the key path.
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise SpecError(f"deal spec not found: {p}") from None
+    except IsADirectoryError:
+        raise SpecError(f"deal spec is a directory: {p}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{p}: not valid TOML: {exc}") from None
+    try:
+        return deal_from_dict(data, base=p.parent, source=p)
+    except SpecError as exc:
+        err = SpecError(f"{p}: {exc}")
+        err.path = exc.path
+        raise err from None
+    except AbsError as exc:
+        raise SpecError(f"{p}: {exc}") from None
