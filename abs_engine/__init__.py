@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from abs_engine import curves, grading
+from abs_engine import analytics, curves, daycount, deal, grading
 from abs_engine.curves import (
     Assumptions,
     GradedAssumptions,
@@ -24,6 +24,7 @@ from abs_engine.curves import (
     ScenarioSet,
     load_assumptions,
 )
+from abs_engine.deal import Deal, RunResult, load_deal, run
 from abs_engine.errors import (
     AbsError,
     AssumptionError,
@@ -47,12 +48,14 @@ __all__ = [
     "AssumptionError",
     "Assumptions",
     "Cohorts",
+    "Deal",
     "GradedAssumptions",
     "GradingError",
     "HistoryError",
     "Pool",
     "PoolCashflows",
     "RollRates",
+    "RunResult",
     "Scenario",
     "ScenarioError",
     "ScenarioSet",
@@ -61,14 +64,19 @@ __all__ = [
     "TapeError",
     "ValidationReport",
     "__version__",
+    "analytics",
     "curves",
+    "daycount",
+    "deal",
     "early_warning",
     "grade",
     "grading",
     "load_assumptions",
+    "load_deal",
     "load_pool",
     "load_scorecard",
     "project",
+    "run",
     "sample_pool",
     "validate_pool",
 ]

@@ -39,6 +39,7 @@ import contextlib
 import datetime as dt
 import itertools
 import math
+import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -834,7 +835,9 @@ def _at(path: str) -> Iterator[None]:
         inner = exc.path
         if inner and msg.startswith(inner + ": "):
             msg = msg[len(inner) + 2 :]
-        raise SpecError(msg, path) from None
+        # Value objects name themselves ("trigger 'x'.tranche"): keep the field.
+        field_part = re.match(r"^[a-z_ ]+'[^']*'(\.[\w.]+)$", inner or "")
+        raise SpecError(msg, path + (field_part.group(1) if field_part else "")) from None
 
 
 def _wrap(fn: Callable[[], _T], path: str) -> _T:

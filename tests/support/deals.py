@@ -54,10 +54,13 @@ def tiny_deal(
         interest = interest or [*(f"interest:{n}" for n in names if n != "equity"), "residual"]
         principal = principal or [*(f"principal:{n}" for n in names), "residual"]
         post = [
-            *(f"interest:{n}" for n in names if n != "equity"),
-            *(f"principal:{n}" for n in names),
-            "residual",
+            step
+            for n in names
+            for step in (
+                (f"interest:{n}", f"principal:{n}") if n != "equity" else (f"principal:{n}",)
+            )
         ]
+        post.append("residual")
         waterfall = Waterfall(steps(*interest), steps(*principal), steps(*post))
     return Deal(
         name="tiny",
