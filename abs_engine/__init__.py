@@ -16,6 +16,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from abs_engine import analytics, curves, daycount, deal, grading
+from abs_engine.analytics import AnalysedRun, breakeven, run, size, stress_table
 from abs_engine.curves import (
     Assumptions,
     GradedAssumptions,
@@ -24,7 +25,7 @@ from abs_engine.curves import (
     ScenarioSet,
     load_assumptions,
 )
-from abs_engine.deal import Deal, RunResult, load_deal, run
+from abs_engine.deal import Deal, RunResult, load_deal, write_deal
 from abs_engine.errors import (
     AbsError,
     AssumptionError,
@@ -45,6 +46,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 __all__ = [
     "AbsError",
+    "AnalysedRun",
     "AssumptionError",
     "Assumptions",
     "Cohorts",
@@ -65,6 +67,7 @@ __all__ = [
     "ValidationReport",
     "__version__",
     "analytics",
+    "breakeven",
     "curves",
     "daycount",
     "deal",
@@ -78,5 +81,8 @@ __all__ = [
     "project",
     "run",
     "sample_pool",
+    "size",
+    "stress_table",
     "validate_pool",
+    "write_deal",
 ]

@@ -18,7 +18,9 @@ from abs_engine.deal.spec import (
     Trigger,
     Waterfall,
     deal_from_dict,
+    deal_to_dict,
     load_deal,
+    write_deal,
 )
 
 __all__ = [
@@ -39,6 +41,8 @@ __all__ = [
     "Trigger",
     "Waterfall",
     "deal_from_dict",
+    "deal_to_dict",
     "load_deal",
     "run",
+    "write_deal",
 ]

@@ -330,7 +330,11 @@ def run(
             call_now = (
                 live & (pool_end <= deal.clean_up_call.threshold * original_pool) & ~revolving_now
             )
-            call_now &= bal.sum(axis=1) > 0
+            # Exercised only where the sale (with this period's principal) redeems the rated notes.
+            rated_left = (bal * rated[None, :]).sum(axis=1)
+            call_now &= (bal.sum(axis=1) > 0) & (
+                deal.clean_up_call.price * pool_end + P >= rated_left
+            )
             if call_now.any():
                 sale = np.where(call_now, deal.clean_up_call.price * pool_end, 0.0)
                 P += sale

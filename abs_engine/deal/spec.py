@@ -75,7 +75,9 @@ __all__ = [
     "Trigger",
     "Waterfall",
     "deal_from_dict",
+    "deal_to_dict",
     "load_deal",
+    "write_deal",
 ]
 
 _T = TypeVar("_T")
@@ -451,7 +453,9 @@ class CleanUpCall:
     """Optional redemption once the pool falls to ``threshold`` of its cut-off balance.
 
     The pool is sold at ``price`` per unit of performing balance and the
-    proceeds pay the notes through the principal waterfall.
+    proceeds pay the notes through the principal waterfall.  The call is
+    exercised only where the proceeds (with the period's principal
+    collections) redeem the rated notes in full.
     """
 
     threshold: float
@@ -1161,3 +1165,158 @@ def load_deal(path: str | Path) -> Deal:
         raise err from None
     except AbsError as exc:
         raise SpecError(f"{p}: {exc}") from None
+
+
+# --- back to TOML --------------------------------------------------------------------------------
+
+
+def _coupon_dict(c: Coupon) -> float | dict[str, Any]:
+    if not c.steps:
+        return c.rate
+    return {"rate": c.rate, "steps": [{"from": d, "rate": r} for d, r in c.steps]}
+
+
+def deal_to_dict(deal: Deal, *, base: Path | None = None) -> dict[str, Any]:
+    """The TOML form of a deal (inverse of :func:`deal_from_dict`).
+
+    Assumptions are written inline; the tape path is made relative to
+    ``base`` (the directory the TOML will live in) when possible.
+    """
+    import os
+
+    d = deal.dates
+    out: dict[str, Any] = {
+        "name": deal.name,
+        "currency": deal.currency,
+        "loss_allocation": deal.loss_allocation,
+        "recoveries_to": deal.recoveries_to,
+        "dates": {
+            "cutoff": d.cutoff,
+            "closing": d.closing,
+            "first_payment": d.first_payment,
+            "legal_final": d.legal_final,
+            "frequency": d.frequency,
+            "day_count": d.day_count,
+        },
+    }
+    if d.payment_day is not None:
+        out["dates"]["payment_day"] = d.payment_day
+    pool: dict[str, Any] = {
+        "grades": list(deal.pool.grades),
+        "assumptions": deal.pool.assumptions.to_dict(),
+    }
+    if deal.pool.tape is not None:
+        tape = deal.pool.tape
+        if base is not None:
+            try:
+                tape = Path(os.path.relpath(tape, base))
+            except ValueError:  # another drive
+                tape = tape.resolve()
+        pool["tape"] = tape.as_posix()
+    out["pool"] = pool
+    tranches = []
+    for t in deal.tranches:
+        row: dict[str, Any] = {"name": t.name, "class": t.kind}
+        if t.size is not None:
+            row["size"] = t.size
+        if t.amount is not None:
+            row["amount"] = t.amount
+        if t.coupon.rate or t.coupon.steps:
+            row["coupon"] = _coupon_dict(t.coupon)
+        if t.deferrable is not None:
+            row["deferrable"] = t.deferrable
+        tranches.append(row)
+    out["tranches"] = tranches
+    if deal.fees:
+        out["fees"] = [
+            {
+                "name": f.name,
+                "type": f.kind,
+                **({"amount": f.amount} if f.kind == "fixed" else {"rate": f.rate}),
+            }
+            for f in deal.fees
+        ]
+    if deal.reserve is not None:
+        r = deal.reserve
+        out["reserve"] = {
+            "initial": r.initial,
+            "target": r.target,
+            "basis": r.basis,
+            "floor": r.floor,
+            "covers": list(r.covers),
+            "release_excess": r.release_excess,
+        }
+    if deal.revolving is not None:
+        rv = deal.revolving
+        out["revolving"] = {
+            "periods": rv.periods,
+            "price": rv.price,
+            "template": [
+                {
+                    "grade": x.grade,
+                    "payment_type": x.payment_type,
+                    "term": x.term,
+                    "share": x.share,
+                    "rate": x.rate,
+                    "fee_rate": x.fee_rate,
+                }
+                for x in rv.template
+            ],
+        }
+    if deal.triggers:
+        trig = []
+        for tg in deal.triggers:
+            row = {
+                "name": tg.name,
+                "type": tg.kind,
+                "effects": list(tg.effects),
+                "periods": tg.periods,
+                "curable": tg.curable,
+            }
+            if tg.kind != "interest_shortfall":
+                row["level"] = tg.level
+            if tg.tranche is not None:
+                row["tranche"] = tg.tranche
+            trig.append(row)
+        out["triggers"] = trig
+    if deal.clean_up_call is not None:
+        out["clean_up_call"] = {
+            "threshold": deal.clean_up_call.threshold,
+            "price": deal.clean_up_call.price,
+        }
+    assert deal.waterfall is not None
+    out["waterfall"] = {
+        "interest": [str(s) for s in deal.waterfall.interest],
+        "principal": [str(s) for s in deal.waterfall.principal],
+        "post_default": [str(s) for s in deal.waterfall.post_default],
+    }
+    if deal.state is not None:
+        st = deal.state
+        state: dict[str, Any] = {
+            "as_of": st.as_of,
+            "balances": dict(st.balances),
+            "unpaid_interest": dict(st.unpaid_interest),
+            "reserve": st.reserve,
+            "cumulative_default": st.cumulative_default,
+            "pdl": st.pdl,
+            "triggers": dict(st.triggers),
+            "purchased": st.purchased,
+        }
+        if st.original_pool_balance is not None:
+            state["original_pool_balance"] = st.original_pool_balance
+        out["state"] = state
+    return out
+
+
+def write_deal(deal: Deal, path: str | Path) -> Path:
+    """Write a deal spec as TOML, atomically; :func:`load_deal` reads it back."""
+    import tomli_w
+
+    from abs_engine.io import atomic_path
+
+    p = Path(path)
+    data = deal_to_dict(deal, base=p.parent.resolve() if p.parent else None)
+    header = f"# Deal spec written by abs_engine: {deal.name}\n"
+    with atomic_path(p) as tmp:
+        tmp.write_text(header + tomli_w.dumps(data))
+    return p
