@@ -157,7 +157,7 @@ class AnalysedRun(RunResult):
         return out
 
     def coverage_arrays(self) -> dict[str, F64]:
-        """OC, IC, credit enhancement (scenario, tranche, period); excess spread (scenario, period)."""
+        """OC, IC and credit enhancement by (scenario, tranche, period); excess spread too."""
         order = np.argsort([CLASSES.index(t.kind) for t in self.deal.tranches], kind="stable")
         rank_pos = np.empty_like(order)
         rank_pos[order] = np.arange(order.size)
