@@ -61,6 +61,9 @@ class Cohorts:
         Principal at origination.
     count : ndarray of int64
         Receivables in the cohort.
+    default_mult : ndarray of float64
+        Default overlay: a multiplier of the annual default rate for these
+        receivables (1 unless an early-warning overlay is applied).
     """
 
     grades: tuple[str, ...]
@@ -74,6 +77,7 @@ class Cohorts:
     fee: NDArray[np.float64]
     original_balance: NDArray[np.float64]
     count: NDArray[np.integer[Any]]
+    default_mult: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         n = np.shape(self.balance)[0] if np.ndim(self.balance) else 0
@@ -89,6 +93,9 @@ class Cohorts:
             "original_balance": np.float64,
             "count": np.int64,
         }
+        if self.default_mult is None:
+            object.__setattr__(self, "default_mult", np.ones(n))
+        specs["default_mult"] = np.float64
         for name, dtype in specs.items():
             arr = _ro(np.broadcast_to(np.asarray(getattr(self, name)), (n,)), dtype)
             object.__setattr__(self, name, arr)
@@ -121,6 +128,7 @@ class Cohorts:
         original_balance: ArrayLike,
         *,
         loan_level: bool = False,
+        default_mult: ArrayLike | None = None,
     ) -> Cohorts:
         """Aggregate receivable-level arrays into cohorts (or keep one per loan).
 
@@ -129,6 +137,9 @@ class Cohorts:
         loan_level : bool
             Keep one cohort per receivable, in tape order (for loan-level
             projections of small pools and for checking the aggregation).
+        default_mult : array_like, optional
+            Default overlay per receivable (see :class:`Cohorts`); receivables
+            with different overlays never share a cohort.
         """
         if loan_level:
             bal = np.asarray(balance, dtype=np.float64)
@@ -145,6 +156,7 @@ class Cohorts:
                 np.asarray(fee_rate, dtype=np.float64) * ob,
                 ob,
                 np.ones(bal.shape[0], np.int64),
+                None if default_mult is None else np.asarray(default_mult, dtype=np.float64),
             )
         # The cohort key is a mixed-radix number over (grade, type, remaining term, age,
         # dpd bucket, annuity-rate code).  Its range is small for real tapes, so rows are
@@ -158,6 +170,12 @@ class Cohorts:
             codes, uniq = pd.factorize(r[annuity])
             rate_code[annuity] = codes
             annuity_rates = np.asarray(uniq, dtype=np.float64)
+        overlay_values = np.ones(1)
+        overlay_code = np.zeros(pt.shape[0], dtype=np.int64)
+        if default_mult is not None:
+            overlay_values, overlay_code = np.unique(
+                np.asarray(default_mult, dtype=np.float64), return_inverse=True
+            )
         digits = [
             np.asarray(grade),
             pt,
@@ -165,6 +183,7 @@ class Cohorts:
             np.asarray(age),
             np.asarray(dpd_bucket),
             rate_code,
+            overlay_code,
         ]
         radix = [int(d.max(initial=0)) + 1 for d in digits]
         key = np.zeros(pt.shape[0], dtype=np.int64)
@@ -188,7 +207,7 @@ class Cohorts:
             return np.asarray(np.bincount(cohort, weights=weights, minlength=m), dtype=np.float64)
 
         # Every row of a cohort shares the key, so the cohort's attributes decode from it.
-        c_grade, c_type, c_rem, c_age, c_dpd, c_rate = np.unravel_index(uniques, radix)
+        c_grade, c_type, c_rem, c_age, c_dpd, c_rate, c_overlay = np.unravel_index(uniques, radix)
         bal = np.asarray(balance, dtype=np.float64)
         bal_sum = total(bal)
         safe = np.where(bal_sum > 0, bal_sum, 1.0)
@@ -210,6 +229,7 @@ class Cohorts:
             total(np.asarray(fee_rate, dtype=np.float64) * ob),
             total(ob),
             np.bincount(cohort, minlength=m).astype(np.int64),
+            overlay_values[c_overlay],
         )
 
     def select(self, mask: ArrayLike) -> Cohorts:
@@ -227,6 +247,7 @@ class Cohorts:
             self.fee[m],
             self.original_balance[m],
             self.count[m],
+            None if self.default_mult is None else self.default_mult[m],
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -245,5 +266,6 @@ class Cohorts:
                 "rate": self.rate,
                 "fee": self.fee,
                 "original_balance": self.original_balance,
+                "default_mult": self.default_mult,
             }
         )

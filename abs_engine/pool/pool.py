@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from abs_engine.errors import TapeError
 from abs_engine.pool.cohorts import Cohorts
@@ -204,6 +204,7 @@ class Pool:
             a["fee_rate"],
             a["original_balance"],
             loan_level=loan_level,
+            default_mult=a.get("default_mult"),
         )
 
     def strats(
@@ -219,6 +220,41 @@ class Pool:
         from abs_engine.pool.strats import pool_summary
 
         return pool_summary(self)
+
+    def with_default_overlay(self, multipliers: ArrayLike) -> Pool:
+        """The pool with a default multiplier per receivable (an assumption overlay).
+
+        Each receivable's annual default rate is multiplied by its entry
+        (capped at 100%), on top of any scenario multiplier — e.g. 1.5 on
+        receivables with an early-warning flag
+        (:func:`abs_engine.grading.default_multipliers`).  Receivables with
+        different multipliers are projected as different cohorts.
+        """
+        m = np.asarray(multipliers, dtype=np.float64)
+        if m.shape != (len(self),):
+            raise TapeError(
+                f"default overlay needs one multiplier per receivable ({len(self)}); got shape {m.shape}"
+            )
+        bad = ~np.isfinite(m) | (m < 0)
+        if bad.any():
+            raise TapeError(
+                f"default overlay multipliers must be finite and >= 0; {int(bad.sum())} are not"
+            )
+        arrays = dict(self.arrays)
+        arrays["default_mult"] = _readonly(m.copy())
+        table = self.table
+        if "default_mult" in table.column_names:
+            table = table.drop_columns(["default_mult"])
+        table = table.append_column("default_mult", pa.array(m))
+        return Pool(
+            table,
+            MappingProxyType(arrays),
+            self.excluded,
+            self.grades,
+            self.report,
+            self.source,
+            self.extra_columns,
+        )
 
     def select(self, mask: NDArray[np.bool_]) -> Pool:
         """The sub-pool of receivables where ``mask`` is true."""

@@ -209,9 +209,56 @@ def stratify(
     """
     apr = _apr(pool)
     if isinstance(by, str):
-        return _table(pool, by, apr)
+        return early_warning_table(pool) if by == "early_warning" else _table(pool, by, apr)
     names = STANDARD_STRATS if by is None else tuple(by)
-    return {name: _table(pool, name, apr) for name in names}
+    if by is None and _flag_columns(pool):
+        names = (*names, "early_warning")
+    return {
+        name: early_warning_table(pool) if name == "early_warning" else _table(pool, name, apr)
+        for name in names
+    }
+
+
+def _flag_columns(pool: Pool) -> list[str]:
+    return [c for c in pool.table.column_names if c.startswith("ew_")]
+
+
+def early_warning_table(pool: Pool) -> pd.DataFrame:
+    """Early-warning flag counts: receivables and balance flagged, overall and by grade.
+
+    Reads the boolean ``ew_*`` columns a graded tape carries (``abs-engine
+    grade``); a receivable with several flags counts under each.
+    """
+    flags = _flag_columns(pool)
+    if not flags:
+        raise KeyError(
+            "the tape has no early-warning flags (ew_* columns); grade it with `abs-engine grade`"
+        )
+    a = pool.arrays
+    bal = a["balance"]
+    total = float(bal.sum())
+    rows = {}
+    for f in flags:
+        col = np.asarray(pool.table.column(f).to_numpy(zero_copy_only=False))
+        on = (
+            np.asarray(col, dtype=bool)
+            if col.dtype != object
+            else np.asarray(col == True, dtype=bool)
+        )  # noqa: E712
+        row: dict[str, float] = {
+            "count": float(on.sum()),
+            "balance": float(bal[on].sum()),
+            "pct_balance": float(bal[on].sum()) / total if total else np.nan,
+        }
+        for gi, g in enumerate(pool.grades):
+            row[f"count_{g}"] = float((on & (a["grade_code"] == gi)).sum())
+        rows[f] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "flag"
+    for c in out.columns:
+        if c.startswith("count"):
+            out[c] = out[c].astype(np.int64)
+    return out
 
 
 def pool_summary(pool: Pool) -> pd.Series:

@@ -83,6 +83,20 @@ class _GradeTerms:
     roll: NDArray[np.bool_]  # (G,) grade uses the delinquency pipeline
     roll_matrix: F64  # (G, 4, 5)
 
+    def take(self, idx: NDArray[np.int64]) -> _GradeTerms:
+        """The terms of the grades ``idx`` (virtual grades: one per grade and overlay)."""
+        return _GradeTerms(
+            self.default_tab[idx],
+            self.prepay_tab[idx],
+            self.default_by_age[idx],
+            self.prepay_by_age[idx],
+            self.severity[idx],
+            self.lag[idx],
+            self.advancing,
+            self.roll[idx],
+            self.roll_matrix[idx],
+        )
+
 
 def _grade_terms(
     grades: Sequence[str],
@@ -205,20 +219,28 @@ def project(
     horizon = max_rem + max_lag + (4 if roll_any else 0)
     months = int(cohorts.age.max()) + horizon + 1
     terms = _grade_terms(grades, present, assumptions, months)
+    # A default overlay (a multiplier per receivable, e.g. on early-warning flags) makes each
+    # (grade, overlay) pair a virtual grade: same curves, its own default multiplier.
+    overlay = np.ones(len(cohorts)) if cohorts.default_mult is None else cohorts.default_mult
+    ov_values, ov_code = np.unique(np.asarray(overlay, dtype=np.float64), return_inverse=True)
+    v_c = cohorts.grade.astype(np.int64) * ov_values.size + ov_code
+    grade_of_v = np.repeat(np.arange(G), ov_values.size)
+    overlay_v = np.tile(ov_values, G)
+    vterms = terms.take(grade_of_v)
 
     # --- rate classes -------------------------------------------------------------------
     per_cohort = terms.advancing or roll_any or by in ("cohort", "loan")
     if per_cohort:
         cls = np.arange(len(cohorts))
     else:
-        key = cohorts.grade.astype(np.int64) * (1 << 20) + cohorts.age.astype(np.int64)
+        key = v_c * (1 << 20) + cohorts.age.astype(np.int64)
         _, cls = np.unique(key, return_inverse=True)
     order = np.argsort(cls, kind="stable")
     cls_sorted = cls[order]
     starts_c = np.flatnonzero(np.r_[True, cls_sorted[1:] != cls_sorted[:-1]])
     R = starts_c.size
     rep = order[starts_c]  # a representative cohort per class
-    g_r = cohorts.grade[rep].astype(np.int64)
+    g_r = v_c[rep]  # the class's virtual grade
     age_r = cohorts.age[rep].astype(np.int64)
 
     A = balance_factors(cohorts, horizon)  # (C, H+1)
@@ -243,10 +265,10 @@ def project(
     # into groups of a single grade ("pool" sums the grade groups at the end).
     if by in ("cohort", "loan"):
         group_of_class = np.arange(R)
-        group_grade = g_r
+        group_grade = grade_of_v[g_r]
         group_names = labels if by == "loan" else tuple(f"cohort {i}" for i in range(R))
     else:
-        group_of_class = g_r
+        group_of_class = grade_of_v[g_r]
         group_grade = np.arange(G)
         group_names = grades
     corder = np.argsort(group_of_class, kind="stable")
@@ -263,8 +285,8 @@ def project(
 
     H = horizon
     kk = np.arange(1, H + 1)
-    d_idx = np.where(terms.default_by_age[g_r][:, None], age_r[:, None], 0) + kk[None, :] - 1
-    p_idx = np.where(terms.prepay_by_age[g_r][:, None], age_r[:, None], 0) + kk[None, :] - 1
+    d_idx = np.where(vterms.default_by_age[g_r][:, None], age_r[:, None], 0) + kk[None, :] - 1
+    p_idx = np.where(vterms.prepay_by_age[g_r][:, None], age_r[:, None], 0) + kk[None, :] - 1
 
     S = len(sset)
     per_scenario = R * H * 8 * (40 if roll_any else 12)
@@ -280,11 +302,13 @@ def project(
 
     for lo in range(0, S, chunk):
         hi = min(S, lo + chunk)
-        dm, pm = dm_all[lo:hi], pm_all[lo:hi]
+        # Multipliers by virtual grade: the scenario's, times the receivables' overlay.
+        dm = dm_all[lo:hi][:, grade_of_v] * overlay_v[None, :]
+        pm = pm_all[lo:hi][:, grade_of_v]
         sev = np.minimum(1.0, terms.severity[None, :] * sm_all[lo:hi])  # (s, G)
         lag = np.maximum(terms.lag[None, :] + shift_all[lo:hi, None], 0)  # (s, G)
-        mdr_tab = _scaled_table(terms.default_tab, dm)  # (s, G, M)
-        smm_tab = _scaled_table(terms.prepay_tab, pm)
+        mdr_tab = _scaled_table(vterms.default_tab, dm)  # (s, Gv, M)
+        smm_tab = _scaled_table(vterms.prepay_tab, pm)
         if not (roll_any or terms.advancing):
             out_chunk = _factorised_chunk(mdr_tab, smm_tab, g_r, d_idx, p_idx, sched)
             for f, arr in out_chunk.items():
@@ -300,7 +324,7 @@ def project(
         mdr = np.moveaxis(_gather(mdr_tab, g_r, d_idx), 2, 1)  # (H, s, R)
         smm = np.moveaxis(_gather(smm_tab, g_r, p_idx), 2, 1)
         if roll_any:
-            per_class = _roll_chunk(cohorts, class_cohort, g_r, terms, dm, mdr, smm, A, H)
+            per_class = _roll_chunk(cohorts, class_cohort, g_r, vterms, dm, mdr, smm, A, H)
             flows = {
                 f: _group_sum(a, None if identity_groups else gstarts) for f, a in per_class.items()
             }
@@ -313,8 +337,8 @@ def project(
                 SI,
                 SF,
                 rem_r,
-                lag[:, g_r],
-                sev[:, g_r],
+                lag[:, grade_of_v[g_r]],
+                sev[:, grade_of_v[g_r]],
             )
             flows = {
                 f: _group_sum(a, None if identity_groups else gstarts) for f, a in per_class.items()

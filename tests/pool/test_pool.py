@@ -139,3 +139,20 @@ def test_select_sub_pool(sample_pool: ae.Pool) -> None:
     sub = sample_pool.select(grade == 0)
     assert len(sub) == int((grade == 0).sum())
     assert set(sub.to_frame()["grade"].astype(str)) == {"A"}
+
+
+def test_early_warning_flags_in_the_strats(sample_frame: pd.DataFrame) -> None:
+    from abs_engine.grading import early_warning
+
+    flags = early_warning(sample_frame)
+    graded = pd.concat([sample_frame, flags], axis=1)
+    pool = ae.Pool.from_frame(graded)
+    tables = pool.strats()
+    assert isinstance(tables, dict)
+    table = tables["early_warning"]
+    assert list(table.index) == list(flags.columns)
+    assert table.loc["ew_any", "count"] == int(flags["ew_any"].sum())
+    by_grade = sum(table.loc["ew_any", f"count_{g}"] for g in "ABC")
+    assert by_grade == table.loc["ew_any", "count"]
+    with pytest.raises(KeyError, match="no early-warning flags"):
+        ae.Pool.from_frame(sample_frame).strats("early_warning")
