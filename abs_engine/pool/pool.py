@@ -233,7 +233,8 @@ class Pool:
         m = np.asarray(multipliers, dtype=np.float64)
         if m.shape != (len(self),):
             raise TapeError(
-                f"default overlay needs one multiplier per receivable ({len(self)}); got shape {m.shape}"
+                f"default overlay needs one multiplier per receivable ({len(self)}); "
+                f"got shape {m.shape}"
             )
         bad = ~np.isfinite(m) | (m < 0)
         if bad.any():

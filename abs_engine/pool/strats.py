@@ -241,10 +241,10 @@ def early_warning_table(pool: Pool) -> pd.DataFrame:
     for f in flags:
         col = np.asarray(pool.table.column(f).to_numpy(zero_copy_only=False))
         on = (
-            np.asarray(col, dtype=bool)
-            if col.dtype != object
-            else np.asarray(col == True, dtype=bool)
-        )  # noqa: E712
+            np.asarray([v is True or v == 1 for v in col], dtype=bool)
+            if col.dtype == object
+            else col.astype(bool)
+        )
         row: dict[str, float] = {
             "count": float(on.sum()),
             "balance": float(bal[on].sum()),
