@@ -1,0 +1,178 @@
+"""Deal sub-commands: ``run``, ``breakeven``, ``size``."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from abs_engine.cli.commands import _money_table, _parser, command
+from abs_engine.errors import AbsError, SpecError
+
+
+def _key_values(items: list[str] | None, flag: str) -> dict[str, float]:
+    """Parse repeated ``--flag name=value`` options."""
+    out: dict[str, float] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise SpecError(f"{flag} takes name=value, e.g. {flag} senior=4; got {item!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise SpecError(f"{flag} {item!r}: {value!r} is not a number") from None
+    return out
+
+
+def _scenarios_from(args: argparse.Namespace, deal: Any) -> Any:
+    """Scenarios from --scenarios FILE and/or --default-mult lists; None for the base case."""
+    from abs_engine.curves.scenarios import ScenarioSet
+
+    if getattr(args, "scenarios", None):
+        path = Path(args.scenarios)
+        if not path.exists():
+            raise SpecError(f"scenario file not found: {path}", "--scenarios")
+        frame = (
+            pd.read_parquet(path)
+            if path.suffix.lower() in (".parquet", ".pq")
+            else pd.read_csv(path)
+        )
+        return ScenarioSet.from_frame(frame)
+    mults = getattr(args, "default_mult", None)
+    if mults:
+        return ScenarioSet.grid(
+            default_mult=[float(x) for x in re.split(r"[,\s]+", mults.strip()) if x]
+        )
+    return None
+
+
+def _load(args: argparse.Namespace) -> tuple[Any, Any]:
+    from abs_engine.deal import load_deal
+    from abs_engine.pool import load_pool
+
+    deal = load_deal(args.spec)
+    tape = Path(args.pool) if getattr(args, "pool", None) else deal.pool.tape
+    if tape is None:
+        raise SpecError("the deal names no tape: pass --pool TAPE", "pool.tape")
+    return deal, load_pool(tape, grades=deal.pool.grades)
+
+
+# --- breakeven -----------------------------------------------------------------------------
+
+
+@command
+def add_breakeven(sub: Any) -> None:
+    p = _parser(
+        sub,
+        "breakeven",
+        "Break-even default multiple (or CDR) at which each tranche first loses principal or misses interest.",
+        "abs-engine breakeven waterfalls/baitiao_2015.toml --lever cdr --on principal",
+    )
+    p.add_argument("spec", type=Path, help="deal spec (TOML)")
+    p.add_argument("--pool", type=Path, help="tape to use instead of the deal's own")
+    p.add_argument("--lever", choices=("default_mult", "cdr"), default="default_mult")
+    p.add_argument("--on", choices=("principal", "interest"), default="principal")
+    p.add_argument("--tranche", action="append", help="tranche to solve (repeatable; default all)")
+    p.add_argument("--out", type=Path, help="also write the table as CSV")
+    p.set_defaults(func=run_breakeven)
+
+
+def run_breakeven(args: argparse.Namespace) -> int:
+    from abs_engine.analytics import breakeven
+    from abs_engine.io import atomic_path
+
+    deal, pool = _load(args)
+    try:
+        table = breakeven(deal, pool, args.tranche, lever=args.lever, on=args.on)
+    except KeyError as exc:
+        raise AbsError(str(exc).strip("'\"")) from None
+    view = table.drop(columns=["lever", "on"]).set_index("tranche")
+    unit = "x" if args.lever == "default_mult" else " CDR"
+    print(f"{deal.name}: break-even ({args.lever}, first {args.on} loss)")
+    for name, row in view.iterrows():
+        level = (
+            "never (within the search range)"
+            if row["breakeven"] == float("inf")
+            else (
+                f"{row['breakeven']:.4g}{unit}"
+                if args.lever == "default_mult"
+                else f"{row['breakeven']:.4%}{unit}"
+            )
+        )
+        cnl = (
+            ""
+            if pd.isna(row["cumulative_net_loss"])
+            else (
+                f"  pool CNL {row['cumulative_net_loss']:.2%}, loss coverage {row['loss_coverage_multiple']:.2f}x"
+            )
+        )
+        print(f"  {name:16s} {level}{cnl}  (+/- {row['tolerance']:.2g})")
+    print(f"({int(table['passes'].iloc[0])} engine passes)")
+    if args.out:
+        with atomic_path(args.out) as tmp:
+            table.to_csv(tmp, index=False)
+        print(f"wrote {args.out}")
+    return 0
+
+
+# --- size --------------------------------------------------------------------------------------
+
+
+@command
+def add_size(sub: Any) -> None:
+    p = _parser(
+        sub,
+        "size",
+        "Size the notes: the largest tranches whose break-even multiples reach their targets.",
+        "abs-engine size waterfalls/baitiao_2015.toml --target senior=4 --target mezzanine=2 --out sized.toml",
+    )
+    p.add_argument("spec", type=Path, help="deal spec (TOML)")
+    p.add_argument("--pool", type=Path, help="tape to use instead of the deal's own")
+    p.add_argument("--target", action="append", required=True, help="tranche=multiple (repeatable)")
+    p.add_argument("--on", choices=("principal", "interest"), default="principal")
+    p.add_argument("--out", type=Path, help="write the sized deal spec (TOML)")
+    p.set_defaults(func=run_size)
+
+
+def run_size(args: argparse.Namespace) -> int:
+    from abs_engine.analytics import size
+
+    deal, pool = _load(args)
+    targets = _key_values(args.target, "--target")
+    sized = size(deal, pool, targets, on=args.on)
+    print(f"{deal.name}: sized for {', '.join(f'{k} {v:g}x' for k, v in targets.items())}\n")
+    table = sized.tranches.set_index("tranche")[
+        ["class", "size", "balance", "coupon", "wal", "target_multiple", "breakeven_multiple"]
+    ]
+    print(
+        table.to_string(
+            formatters={
+                "size": lambda v: f"{v:.2%}",
+                "balance": lambda v: f"{v:,.2f}",
+                "coupon": lambda v: f"{v:.2%}",
+                "wal": lambda v: f"{v:.2f}",
+                "target_multiple": lambda v: "" if pd.isna(v) else f"{v:g}x",
+                "breakeven_multiple": lambda v: "" if pd.isna(v) else f"{v:.3f}x",
+            }
+        )
+    )
+    s = sized.summary()
+    print(
+        f"\nadvance rate {s['advance_rate']:.2%}, weighted average cost of debt {s['cost_of_debt']:.3%}, "
+        f"excess spread {s['excess_spread']:.2%}, equity IRR {s['equity_irr']:.2%} ({int(s['engine_runs'])} engine runs)"
+    )
+    if args.out:
+        sized.to_toml(args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+__all__ = ["_money_table"]
