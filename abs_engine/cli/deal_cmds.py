@@ -163,7 +163,8 @@ def run_size(args: argparse.Namespace) -> int:
     s = sized.summary()
     print(
         f"\nadvance rate {s['advance_rate']:.2%}, weighted average cost of debt {s['cost_of_debt']:.3%}, "
-        f"excess spread {s['excess_spread']:.2%}, equity IRR {s['equity_irr']:.2%} ({int(s['engine_runs'])} engine runs)"
+        f"excess spread {s['excess_spread']:.2%}, equity IRR {s['equity_irr']:.2%} "
+        f"({int(s['engine_runs'])} engine runs)"
     )
     if args.out:
         sized.to_toml(args.out)
