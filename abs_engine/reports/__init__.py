@@ -1,0 +1,77 @@
+"""Investor reports: one self-contained HTML page and a formatted Excel workbook.
+
+The document model (:class:`Report`, :class:`Section` and the blocks
+:class:`Heading`, :class:`Paragraph`, :class:`KeyValue`, :class:`Table`,
+:class:`Figure`, :class:`RawHtml`) renders to one HTML string with the CSS
+inline and plotly.js embedded once, so the report opens offline.
+:func:`write_workbook` writes DataFrames as formatted sheets.  Display
+formats (money, percentages, dates, years) live in
+:mod:`abs_engine.reports.format`; run metadata (version, commit, spec hash,
+seed) in :mod:`abs_engine.reports.metadata`; the privacy check of outputs in
+:mod:`abs_engine.reports.privacy`.  Section builders for the collateral are
+in :mod:`abs_engine.reports.pool_sections`; a deal's sections follow the
+same pattern (a function from engine results to a :class:`Section`).
+
+>>> import pandas as pd
+>>> from abs_engine import reports
+>>> table = reports.Table(pd.DataFrame({"balance": [1e6], "pct_balance": [1.0]}))
+>>> html = reports.Report("Demo", [reports.Section("Pool", [table])], currency="CNY").render()
+>>> "1,000,000.00" in html and "100.00%" in html and "Balance (CNY)" in html
+True
+"""
+
+from abs_engine.reports.excel import Sheet, write_workbook
+from abs_engine.reports.format import column_label, format_value, infer_format, parse_format
+from abs_engine.reports.html import (
+    TEMPLATE,
+    Figure,
+    Heading,
+    KeyValue,
+    Paragraph,
+    RawHtml,
+    Report,
+    Section,
+    Table,
+)
+from abs_engine.reports.metadata import RunMetadata, git_commit, run_metadata, spec_hash
+from abs_engine.reports.pool_sections import (
+    assumptions_section,
+    collateral_section,
+    pool_report,
+    pool_sheets,
+    scenario_section,
+    spec_of,
+    strats_section,
+)
+from abs_engine.reports.privacy import assert_no_identifiers, find_identifiers
+
+__all__ = [
+    "TEMPLATE",
+    "Figure",
+    "Heading",
+    "KeyValue",
+    "Paragraph",
+    "RawHtml",
+    "Report",
+    "RunMetadata",
+    "Section",
+    "Sheet",
+    "Table",
+    "assert_no_identifiers",
+    "assumptions_section",
+    "collateral_section",
+    "column_label",
+    "find_identifiers",
+    "format_value",
+    "git_commit",
+    "infer_format",
+    "parse_format",
+    "pool_report",
+    "pool_sheets",
+    "run_metadata",
+    "scenario_section",
+    "spec_hash",
+    "spec_of",
+    "strats_section",
+    "write_workbook",
+]
