@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from abs_engine import analytics, curves, daycount, deal, grading
+from abs_engine import analytics, curves, daycount, deal, grading, reports
+from abs_engine import reports as report  # ae.report.write(result, out_dir)
 from abs_engine.analytics import AnalysedRun, breakeven, run, size, stress_table
+from abs_engine.calibrate import Calibration, calibrate, load_history, synthetic_history
 from abs_engine.curves import (
     Assumptions,
     GradedAssumptions,
@@ -49,6 +51,7 @@ __all__ = [
     "AnalysedRun",
     "AssumptionError",
     "Assumptions",
+    "Calibration",
     "Cohorts",
     "Deal",
     "GradedAssumptions",
@@ -68,6 +71,7 @@ __all__ = [
     "__version__",
     "analytics",
     "breakeven",
+    "calibrate",
     "curves",
     "daycount",
     "deal",
@@ -76,13 +80,17 @@ __all__ = [
     "grading",
     "load_assumptions",
     "load_deal",
+    "load_history",
     "load_pool",
     "load_scorecard",
     "project",
+    "report",
+    "reports",
     "run",
     "sample_pool",
     "size",
     "stress_table",
+    "synthetic_history",
     "validate_pool",
     "write_deal",
 ]

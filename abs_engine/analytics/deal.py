@@ -82,7 +82,7 @@ def _ratio(num: F64, den: F64) -> F64:
         return np.where(den > 1e-9, num / np.where(den > 1e-9, den, 1.0), np.nan)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class AnalysedRun(RunResult):
     """A :class:`~abs_engine.deal.RunResult` with the analytics an investor decides on."""
 
@@ -92,6 +92,24 @@ class AnalysedRun(RunResult):
         if isinstance(result, AnalysedRun):
             return result
         return cls(**{f.name: getattr(result, f.name) for f in dataclasses.fields(RunResult)})
+
+    def _repr_html_(self) -> str:
+        head = f"<p>{self!r}</p>"
+        cols = [
+            "scenario",
+            "tranche",
+            "original_balance",
+            "yield",
+            "wal",
+            "modified_duration",
+            "principal_loss_pct",
+            "min_oc",
+        ]
+        frame = self.summary()[cols].head(60)
+        return head + frame.to_html(
+            index=False,
+            float_format=lambda v: f"{v:,.4f}",
+        )
 
     # --- time -------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from abs_engine.cli import calibrate as _calibrate  # noqa: F401  (registers calibrate, synthetic-history)
 from abs_engine.cli import commands
 from abs_engine.cli import deal_cmds as _deal_cmds  # noqa: F401  (registers run, breakeven, size)
 from abs_engine.cli import grade as _grade  # noqa: F401  (registers `grade`)

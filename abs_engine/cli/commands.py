@@ -52,6 +52,17 @@ def _parser(sub: Any, name: str, help_text: str, example: str) -> argparse.Argum
     return p
 
 
+def _totals_table(totals: pd.Series) -> str:
+    """Life totals, one per line: amounts with separators, rates in percent."""
+    width = max(len(str(k)) for k in totals.index)
+    lines = []
+    for key, value in totals.items():
+        name = str(key)
+        text = f"{value:.4%}" if name.endswith(("rate", "net_loss")) else f"{value:,.2f}"
+        lines.append(f"{name:<{width}}  {text:>20}")
+    return "\n".join(lines)
+
+
 def _money_table(frame: pd.DataFrame) -> str:
     def fmt(col: str) -> Callable[[Any], str]:
         if col.startswith("pct") or col in (
@@ -200,8 +211,7 @@ def run_project(args: argparse.Namespace) -> int:
     print(f"{pool!r}\n")
     print(_cashflow_table(cf.pool_total().to_frame()))
     print()
-    totals = cf.totals().T.rename(columns={"base": "life total"})
-    print(_money_table(totals))
+    print(_totals_table(cf.totals().iloc[0]))
     if args.out:
         frame = cf.pool_total().to_frame()
         with atomic_path(args.out) as tmp:
@@ -239,26 +249,32 @@ def add_demo(sub: Any) -> None:
     p = _parser(
         sub,
         "demo",
-        "Run the sample end to end: tape, stratification, base-case projection.",
+        "Run the sample end to end: tape, stratification, projection, the Baitiao deal, "
+        "break-even, and the investor report in outputs/.",
         "abs-engine demo --pool pools/sample_pool.parquet --out outputs",
     )
     p.add_argument("--pool", type=Path, default=Path("pools/sample_pool.parquet"))
-    p.add_argument("--assumptions", type=Path, default=DEFAULT_ASSUMPTIONS)
+    p.add_argument("--deal", type=Path, default=Path("waterfalls/baitiao_2015.toml"))
     p.add_argument("--out", type=Path, default=Path("outputs"))
     p.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from abs_engine.curves import load_assumptions
-    from abs_engine.io import atomic_path
+    import datetime as dt
+
+    from abs_engine.analytics import run as run_deal
+    from abs_engine.curves.scenarios import ScenarioSet
+    from abs_engine.deal import load_deal
     from abs_engine.pool import load_pool
     from abs_engine.pool.sample import sample_pool, write_tape
     from abs_engine.projection import project
+    from abs_engine.reports.run import write
 
     if not args.pool.exists():
         write_tape(sample_pool(100_000, 7), args.pool)
         print(f"generated the sample tape {args.pool}")
-    pool = load_pool(args.pool)
+    deal = load_deal(args.deal)
+    pool = load_pool(args.pool, grades=deal.pool.grades)
     print(f"{pool!r}\n")
     tables = pool.strats()
     assert isinstance(tables, dict)
@@ -266,18 +282,31 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"== by {name} ==")
         print(_money_table(tables[name]))
         print()
-    assumptions = load_assumptions(args.assumptions)
-    cf = project(pool, assumptions)
-    print("== base-case pool cash flows ==")
-    print(_cashflow_table(cf.to_frame()))
+    cf = project(pool, deal.assumptions)
+    print("== base-case pool cash flows (life totals) ==")
+    print(_totals_table(cf.totals().iloc[0]))
     print()
-    totals = cf.totals().T.rename(columns={"base": "life total"})
-    print(_money_table(totals))
-    args.out.mkdir(parents=True, exist_ok=True)
-    target = args.out / "demo_pool_cashflows.csv"
-    with atomic_path(target) as tmp:
-        cf.to_frame().to_csv(tmp, index=False)
-    print(f"\nwrote {target}")
+    grid = ScenarioSet.grid(default_mult=[1, 2, 4, 8])
+    result = run_deal(deal, pool, grid)
+    result.check_conservation()
+    summary = result.summary()
+    print(f"== {deal.name}: tranches under default multiples 1x, 2x, 4x, 8x ==")
+    view = summary[["scenario", "tranche", "yield", "wal", "principal_loss_pct", "min_oc"]]
+    print(
+        view.to_string(
+            index=False,
+            formatters={
+                "yield": lambda v: f"{v:.3%}",
+                "wal": lambda v: f"{v:.2f}",
+                "principal_loss_pct": lambda v: f"{v:.2%}",
+                "min_oc": lambda v: f"{v:.3f}",
+            },
+        )
+    )
+    target = args.out / f"demo-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
+    out = write(result, target, pool=pool, scenarios=grid)
+    print(f"\nwrote the investor report and its files to {out}/")
+    print(f"open {out / 'report.html'} in a browser (it works offline)")
     return 0
 
 

@@ -61,6 +61,110 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
     return deal, load_pool(tape, grades=deal.pool.grades)
 
 
+# --- run ---------------------------------------------------------------------------------------
+
+
+@command
+def add_run(sub: Any) -> None:
+    p = _parser(
+        sub,
+        "run",
+        "Run a deal: the investor report (HTML and Excel), cash flows, ledger and summary, "
+        "in a new directory outputs/<deal>-<run id>/.",
+        "abs-engine run waterfalls/baitiao_2015.toml --default-mult 1,2,4 --out outputs",
+    )
+    p.add_argument("spec", type=Path, help="deal spec (TOML)")
+    p.add_argument("--pool", type=Path, help="tape to use instead of the deal's own")
+    p.add_argument(
+        "--scenarios",
+        type=Path,
+        help="scenario table (CSV or parquet: scenario, default_mult, ...)",
+    )
+    p.add_argument("--default-mult", help="default multipliers, comma separated (a quick grid)")
+    p.add_argument(
+        "--price", action="append", help="tranche=price in %% of par (repeatable; default par)"
+    )
+    p.add_argument("--no-breakeven", action="store_true", help="skip the break-even multiples")
+    p.add_argument(
+        "--out", type=Path, default=Path("outputs"), help="parent directory (default outputs)"
+    )
+    p.add_argument("--name", help="run directory name (default <deal>-<UTC timestamp>)")
+    p.set_defaults(func=run_run)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "deal"
+
+
+class _Stages:
+    """A progress bar over the stages of a run (on stderr; silent when not a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        try:
+            from tqdm import tqdm
+
+            self.bar: Any = tqdm(
+                total=total,
+                desc="abs-engine",
+                unit="stage",
+                file=sys.stderr,
+                disable=None,
+                leave=False,
+            )
+        except ImportError:  # pragma: no cover - tqdm is a dependency
+            self.bar = None
+
+    def __call__(self, stage: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description(stage)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_run(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from abs_engine.analytics import run as run_deal
+    from abs_engine.reports.run import FILES, write
+
+    stages = _Stages(total=7)
+    try:
+        stages("load")
+        deal, pool = _load(args)
+        scenarios = _scenarios_from(args, deal)
+        prices = _key_values(args.price, "--price") or None
+        stages("run")
+        result = run_deal(deal, pool, scenarios)
+        name = args.name or f"{_slug(deal.name)}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
+        target = args.out / name
+        if target.exists():
+            raise AbsError(f"output directory {target} already exists; pass --name or remove it")
+        out = write(
+            result,
+            target,
+            pool=pool,
+            scenarios=scenarios,
+            prices=prices,
+            breakeven=not args.no_breakeven,
+            progress=stages,
+        )
+    finally:
+        stages.close()
+    summary = result.summary(prices)
+    base = summary[summary["scenario"] == result.scenario_names[0]].set_index("tranche")
+    print(f"{deal.name}: {result.n_scenarios:,} scenario(s), {result.n_periods} periods")
+    for tranche, row in base.iterrows():
+        print(
+            f"  {tranche:16s} yield {row['yield']:8.3%}  WAL {row['wal']:5.2f}y  "
+            f"loss {row['principal_loss_pct']:7.2%}  min OC {row['min_oc']:6.2f}"
+        )
+    print(f"wrote {out}/ ({', '.join(FILES)})")
+    return 0
+
+
 # --- breakeven -----------------------------------------------------------------------------
 
 

@@ -257,6 +257,20 @@ class RunResult:
                 f"period {t + 1} (tolerance {tol:g} of the pool balance)"
             )
 
+    def _repr_html_(self) -> str:
+        totals = pd.DataFrame(
+            {
+                "original_balance": [self.original_balances[n] for n in self.tranche_names],
+                "interest_paid": self.tranche["interest_paid"][0].sum(axis=1),
+                "principal_paid": self.tranche["principal_paid"][0].sum(axis=1),
+                "writedown": self.tranche["writedown"][0].sum(axis=1),
+                "residual": self.tranche["residual"][0].sum(axis=1),
+            },
+            index=pd.Index(self.tranche_names, name="tranche"),
+        )
+        head = f"<p>{self!r} — totals of scenario {self.scenario_names[0]!r}</p>"
+        return head + totals.to_html(float_format=lambda v: f"{v:,.2f}")
+
     def __repr__(self) -> str:
         return (
             f"RunResult({self.deal.name!r}: {self.n_scenarios:,} scenario(s) x "

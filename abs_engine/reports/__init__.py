@@ -9,8 +9,10 @@ formats (money, percentages, dates, years) live in
 :mod:`abs_engine.reports.format`; run metadata (version, commit, spec hash,
 seed) in :mod:`abs_engine.reports.metadata`; the privacy check of outputs in
 :mod:`abs_engine.reports.privacy`.  Section builders for the collateral are
-in :mod:`abs_engine.reports.pool_sections`; a deal's sections follow the
-same pattern (a function from engine results to a :class:`Section`).
+in :mod:`abs_engine.reports.pool_sections`, for a deal in
+:mod:`abs_engine.reports.deal_sections`; :func:`write` puts a run's report,
+workbook, cash flows, ledger, summary and metadata in one directory
+(``ae.report.write(result, out_dir)``).
 
 >>> import pandas as pd
 >>> from abs_engine import reports
@@ -44,8 +46,10 @@ from abs_engine.reports.pool_sections import (
     strats_section,
 )
 from abs_engine.reports.privacy import assert_no_identifiers, find_identifiers
+from abs_engine.reports.run import FILES, build_report, write
 
 __all__ = [
+    "FILES",
     "TEMPLATE",
     "Figure",
     "Heading",
@@ -59,6 +63,7 @@ __all__ = [
     "Table",
     "assert_no_identifiers",
     "assumptions_section",
+    "build_report",
     "collateral_section",
     "column_label",
     "find_identifiers",
@@ -73,5 +78,6 @@ __all__ = [
     "spec_hash",
     "spec_of",
     "strats_section",
+    "write",
     "write_workbook",
 ]

@@ -1,0 +1,455 @@
+"""Report sections for a deal run.
+
+Capital stack, tranches, notes, coverage, scenarios, prospectus tables,
+break-even, and the surveillance view of a seasoned deal.
+
+Every builder takes engine results (an :class:`~abs_engine.analytics.AnalysedRun`)
+and returns a :class:`~abs_engine.reports.html.Section`; numbers are rounded
+for display only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from abs_engine.analytics.deal import AnalysedRun
+from abs_engine.deal.spec import Deal
+from abs_engine.pool.pool import Pool
+from abs_engine.reports.html import Block, Figure, KeyValue, Section, Table
+
+__all__ = [
+    "TRANCHE_TABLE_ID",
+    "breakeven_section",
+    "capital_stack_section",
+    "coverage_section",
+    "notes_section",
+    "prospectus_section",
+    "scenario_comparison_section",
+    "surveillance_section",
+    "tranche_table",
+]
+
+TRANCHE_TABLE_ID = "tranche-table"
+_BASE = 0  # the first scenario is shown in detail
+
+
+def _fig(title: str, y_title: str, y_format: str = ",.0f") -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(
+        title=title, yaxis_title=y_title, yaxis_tickformat=y_format, hovermode="x unified"
+    )
+    return fig
+
+
+def capital_stack_section(result: AnalysedRun) -> Section:
+    """Deal facts and the capital stack at settlement."""
+    deal = result.deal
+    d = deal.dates
+    pool0 = float(result.pool["begin_balance"][_BASE, 0])
+    faces = {n: float(result.face(n)[_BASE]) for n in result.tranche_names}
+    notes = sum(faces.values())
+    reserve0 = float(result.account["reserve_begin"][_BASE, 0])
+    facts: list[tuple[str, object, str]] = [
+        ("Deal", deal.name, "text"),
+        ("Currency", deal.currency, "text"),
+        ("Cut-off", d.cutoff, "date"),
+        ("Closing", d.closing, "date"),
+        ("First payment", d.first_payment, "date"),
+        ("Legal final", d.legal_final, "date"),
+        ("Payments a year", d.periods_per_year, "float0"),
+        ("Day count", d.day_count, "text"),
+        ("Pool balance", pool0, "money"),
+        ("Notes", notes, "money"),
+        ("Over-collateralisation", (pool0 - notes) / pool0 if pool0 else np.nan, "pct"),
+        ("Reserve at closing", reserve0, "money"),
+        ("Revolving periods", deal.revolving.periods if deal.revolving else 0, "int"),
+        ("Loss allocation", deal.loss_allocation, "text"),
+    ]
+    if deal.state is not None:
+        facts.insert(1, ("As of", deal.state.as_of, "date"))
+    fig = go.Figure()
+    for name in reversed(result.tranche_names):
+        fig.add_bar(name=name, x=["capital stack"], y=[faces[name] / pool0 if pool0 else 0.0])
+    if pool0 > notes:
+        fig.add_bar(name="over-collateralisation", x=["capital stack"], y=[(pool0 - notes) / pool0])
+    fig.update_layout(
+        barmode="stack", title="Capital stack (share of the pool)", yaxis_tickformat=".0%"
+    )
+    return Section(
+        "Deal summary and capital stack", [KeyValue(facts, caption="Deal"), Figure(fig, height=360)]
+    )
+
+
+def tranche_table(
+    result: AnalysedRun,
+    summary: pd.DataFrame,
+    breakevens: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The tranche table of the first scenario: one row per tranche."""
+    base = summary[summary["scenario"] == result.scenario_names[_BASE]].set_index("tranche")
+    pool0 = float(result.pool["begin_balance"][_BASE, 0])
+    rows = []
+    for name in result.tranche_names:
+        r = base.loc[name]
+        rows.append(
+            {
+                "tranche": name,
+                "class": r["class"],
+                "balance": r["original_balance"],
+                "pct_pool": r["original_balance"] / pool0 if pool0 else np.nan,
+                "coupon": r["coupon"],
+                "price": r["price"],
+                "yield": r["yield"],
+                "wal": r["wal"],
+                "modified_duration": r["modified_duration"],
+                "principal_window": _window(r["first_principal"], r["last_principal"]),
+                "principal_loss_pct": r["principal_loss_pct"],
+                "credit_enhancement": r["credit_enhancement"],
+                "breakeven": np.nan,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if breakevens is not None:
+        be = breakevens.set_index("tranche")["breakeven"]
+        frame["breakeven"] = frame["tranche"].map(be).astype(float)
+    return frame
+
+
+def _window(first: Any, last: Any) -> str:
+    if first is None or pd.isna(first):
+        return ""
+    return f"{str(first)[:7]} to {str(last)[:7]}"
+
+
+TRANCHE_FORMATS = {
+    "tranche": "text",
+    "class": "text",
+    "balance": "money",
+    "pct_pool": "pct",
+    "coupon": "pct",
+    "price": "float2",
+    "yield": "pct",
+    "wal": "years",
+    "modified_duration": "float2",
+    "principal_window": "text",
+    "principal_loss_pct": "pct",
+    "credit_enhancement": "pct",
+    "breakeven": "multiple",
+}
+TRANCHE_LABELS = {
+    "pct_pool": "% of pool",
+    "wal": "WAL",
+    "principal_loss_pct": "Principal loss",
+    "breakeven": "Break-even default multiple",
+}
+
+
+def notes_section(
+    result: AnalysedRun, summary: pd.DataFrame, breakevens: pd.DataFrame | None
+) -> Section:
+    """Tranche table and note balances of the first scenario."""
+    table = tranche_table(result, summary, breakevens)
+    fig = _fig(f"Note balances — scenario {result.scenario_names[_BASE]}", "balance")
+    for i, name in enumerate(result.tranche_names):
+        fig.add_scatter(
+            x=result.dates, y=result.tranche["end_balance"][_BASE, i], name=name, mode="lines"
+        )
+    fig.add_scatter(
+        x=result.dates,
+        y=result.pool["end_balance"][_BASE],
+        name="pool (performing)",
+        mode="lines",
+        line_dash="dot",
+    )
+    cash = pd.DataFrame(
+        {
+            "date": np.tile(result.dates, len(result.tranche_names)),
+            "tranche": np.repeat(np.asarray(result.tranche_names, dtype=object), result.n_periods),
+            "interest_paid": result.tranche["interest_paid"][_BASE].reshape(-1),
+            "principal_paid": result.tranche["principal_paid"][_BASE].reshape(-1),
+            "writedown": result.tranche["writedown"][_BASE].reshape(-1),
+            "residual": result.tranche["residual"][_BASE].reshape(-1),
+            "end_balance": result.tranche["end_balance"][_BASE].reshape(-1),
+        }
+    )
+    return Section(
+        "Notes",
+        [
+            Table(
+                table,
+                TRANCHE_FORMATS,
+                caption=f"Tranches — scenario {result.scenario_names[_BASE]}",
+                labels=TRANCHE_LABELS,
+                id=TRANCHE_TABLE_ID,
+            ),
+            Figure(fig),
+            Table(
+                cash,
+                {"date": "date", "tranche": "text"},
+                caption="Note cash flows by period",
+                collapsed=True,
+            ),
+        ],
+    )
+
+
+def coverage_section(result: AnalysedRun) -> Section:
+    """OC and IC by tranche over time against their trigger levels; excess spread."""
+    cov = result.coverage_arrays()
+    blocks: list[Block] = []
+    for kind, label in (("oc", "OC ratio"), ("ic", "IC ratio")):
+        fig = _fig(f"{label} by tranche — scenario {result.scenario_names[_BASE]}", label, ".2f")
+        for i, name in enumerate(result.tranche_names):
+            if result.deal.tranches[i].kind == "equity":
+                continue
+            fig.add_scatter(x=result.dates, y=cov[kind][_BASE, i], name=name, mode="lines")
+        for trig in result.deal.triggers:
+            if trig.kind == kind:
+                fig.add_hline(
+                    y=trig.level, line_dash="dash", annotation_text=f"{trig.name} ({trig.tranche})"
+                )
+        blocks.append(Figure(fig))
+    fig = _fig("Excess spread (annualised)", "excess spread", ".1%")
+    fig.add_scatter(
+        x=result.dates, y=cov["excess_spread"][_BASE], name="excess spread", mode="lines"
+    )
+    for trig in result.deal.triggers:
+        if trig.kind == "excess_spread":
+            fig.add_hline(
+                y=trig.level,
+                line_dash="dash",
+                annotation_text=f"{trig.name} ({trig.periods}-period average)",
+            )
+    blocks.append(Figure(fig))
+    if result.deal.triggers:
+        fired = result.trigger[_BASE].any(axis=1)
+        first = [
+            str(result.dates[int(np.argmax(result.trigger[_BASE, k]))])[:10] if fired[k] else ""
+            for k in range(len(fired))
+        ]
+        trig_frame = pd.DataFrame(
+            {
+                "trigger": [t.name for t in result.deal.triggers],
+                "type": [t.kind for t in result.deal.triggers],
+                "level": [
+                    t.level if t.kind != "interest_shortfall" else np.nan
+                    for t in result.deal.triggers
+                ],
+                "effects": [", ".join(t.effects) for t in result.deal.triggers],
+                "breached": fired,
+                "first_breach": first,
+            }
+        )
+        blocks.append(
+            Table(
+                trig_frame,
+                {"level": "float4", "breached": "text"},
+                caption="Triggers in this scenario",
+            )
+        )
+    return Section("Coverage and triggers", blocks)
+
+
+def scenario_comparison_section(
+    result: AnalysedRun, summary: pd.DataFrame, max_rows: int = 60
+) -> Section | None:
+    """Per tranche and scenario: yield, WAL, principal loss; a distribution when there are many."""
+    if result.n_scenarios < 2:
+        return None
+    cols = [
+        "scenario",
+        "tranche",
+        "yield",
+        "wal",
+        "principal_loss_pct",
+        "interest_shortfall",
+        "min_oc",
+    ]
+    frame = summary[cols]
+    blocks: list[Block] = []
+    if result.n_scenarios * len(result.tranche_names) <= max_rows:
+        blocks.append(
+            Table(
+                frame,
+                {
+                    "yield": "pct",
+                    "wal": "years",
+                    "principal_loss_pct": "pct",
+                    "interest_shortfall": "pct",
+                    "min_oc": "float2",
+                },
+                caption="Tranches by scenario",
+            )
+        )
+    else:
+        q = frame.groupby("tranche", sort=False)[["yield", "wal", "principal_loss_pct"]].describe(
+            percentiles=[0.01, 0.5, 0.99]
+        )
+        q.columns = ["_".join(map(str, col)) for col in q.columns.to_flat_index()]
+        blocks.append(
+            Table(q.reset_index(), caption=f"Distribution over {result.n_scenarios:,} scenarios")
+        )
+    fig = _fig("Principal loss by scenario", "loss (share of original balance)", ".1%")
+    names = result.scenario_names[: min(result.n_scenarios, 40)]
+    for name in result.tranche_names:
+        part = frame[(frame["tranche"] == name) & frame["scenario"].isin(names)]
+        fig.add_bar(name=name, x=part["scenario"], y=part["principal_loss_pct"])
+    fig.update_layout(barmode="group")
+    blocks.append(Figure(fig))
+    return Section("Notes across scenarios", blocks)
+
+
+def prospectus_section(
+    decrement: Mapping[str, pd.DataFrame], price_yield: Mapping[str, pd.DataFrame]
+) -> Section:
+    """Decrement tables (percent outstanding by anniversary and prepayment speed) and price/yield tables."""
+    blocks: list[Block] = []
+    for name, table in decrement.items():
+        body = table.copy()
+        blocks.append(
+            Table(
+                body.reset_index().rename(columns={"index": "date"}),
+                dict.fromkeys(body.columns, "float2"),
+                caption=f"Decrement table — {name}: % of original balance outstanding; last row WAL in years",
+            )
+        )
+    for name, table in price_yield.items():
+        blocks.append(
+            Table(
+                table.reset_index(),
+                dict.fromkeys(table.columns, "pct"),
+                caption=f"Price / yield — {name} (price in % of par)",
+            )
+        )
+    return Section("Prospectus tables", blocks)
+
+
+def breakeven_section(breakevens: pd.DataFrame) -> Section:
+    """Break-even default multiples and loss coverage."""
+    frame = breakevens.drop(columns=["passes"], errors="ignore")
+    return Section(
+        "Break-even and loss coverage",
+        [
+            Table(
+                frame,
+                {
+                    "breakeven": "multiple",
+                    "cumulative_net_loss": "pct",
+                    "loss_coverage_multiple": "multiple",
+                    "tolerance": "float4",
+                },
+                caption="Smallest multiple of the base default curve at which each tranche first loses principal",
+                note="Loss coverage multiple = the cut-off pool's cumulative net loss at the break-even level / "
+                "its base-case cumulative net loss.",
+            )
+        ],
+    )
+
+
+def surveillance_section(result: AnalysedRun, pool: Pool | None) -> Section:
+    """The periodic view of a seasoned deal: position as of the state's date and the next period."""
+    deal: Deal = result.deal
+    st = deal.state
+    assert st is not None
+    original = result.original_balances
+    rows = []
+    for name in result.tranche_names:
+        bal = float(st.balances.get(name, 0.0))
+        face = float(original.get(name, 0.0))
+        rows.append(
+            {
+                "tranche": name,
+                "original_balance": face,
+                "balance": bal,
+                "factor": bal / face if face else np.nan,
+                "unpaid_interest": float(st.unpaid_interest.get(name, 0.0)),
+            }
+        )
+    notes = pd.DataFrame(rows)
+    pool0 = st.original_pool_balance or result.pool_balance
+    trig_rows = []
+    for t in deal.triggers:
+        value = (
+            st.cumulative_default / (pool0 + st.purchased)
+            if t.kind == "cumulative_default"
+            else np.nan
+        )
+        trig_rows.append(
+            {
+                "trigger": t.name,
+                "type": t.kind,
+                "level": t.level if t.kind != "interest_shortfall" else np.nan,
+                "current": value,
+                "breached": bool(st.triggers.get(t.name, False)),
+            }
+        )
+    nxt = 0
+    period = pd.DataFrame(
+        {
+            "item": [
+                "interest collections",
+                "principal collections",
+                "defaults",
+                "fees paid",
+                "note interest paid",
+                "note principal paid",
+                "residual to equity",
+            ],
+            "amount": [
+                result.account["revenue"][_BASE, nxt],
+                result.account["principal_collections"][_BASE, nxt],
+                result.pool["default"][_BASE, nxt],
+                result.fee["paid"][_BASE, :, nxt].sum(),
+                result.tranche["interest_paid"][_BASE, :, nxt].sum(),
+                result.tranche["principal_paid"][_BASE, :, nxt].sum(),
+                result.account["residual"][_BASE, nxt],
+            ],
+        }
+    )
+    blocks: list[Block] = [
+        KeyValue(
+            [
+                ("As of", st.as_of, "date"),
+                ("Next payment date", result.dates[0], "date"),
+                ("Reserve balance", st.reserve, "money"),
+                ("Cumulative defaults", st.cumulative_default, "money"),
+                ("Cumulative default rate", st.cumulative_default / (pool0 + st.purchased), "pct"),
+                ("Principal deficiency ledger", st.pdl, "money"),
+                (
+                    "Current pool balance",
+                    result.pool_balance if pool is None else pool.balance,
+                    "money",
+                ),
+            ],
+            caption="Position",
+        ),
+        Table(notes, {"factor": "float4"}, caption="Notes: balances and factors"),
+        Table(period, {"amount": "money"}, caption="Next period, projected (first scenario)"),
+    ]
+    if trig_rows:
+        blocks.append(
+            Table(
+                pd.DataFrame(trig_rows),
+                {"level": "float4", "current": "float4", "breached": "text"},
+                caption="Cumulative default and triggers against their levels",
+            )
+        )
+    if pool is not None:
+        dpd = pool.strats("dpd")
+        assert isinstance(dpd, pd.DataFrame)
+        blocks.append(
+            Table(
+                dpd[["count", "balance", "pct_balance"]], caption="Delinquency of the current tape"
+            )
+        )
+    return Section("Surveillance", blocks)
+
+
+def pick_price_yield_tranches(result: AnalysedRun) -> Sequence[str]:
+    """The rated tranches (price/yield tables are for notes with a coupon)."""
+    return [t.name for t in result.deal.tranches if t.kind != "equity"]

@@ -1,0 +1,267 @@
+"""Everything a deal run writes, into one directory written atomically.
+
+The investor (or surveillance) report, the workbook, cash flows, ledger,
+summary and the run's identity.
+
+Files (``out_dir``):
+
+``report.html``
+    self-contained investor report (plotly.js embedded): deal summary and capital
+    stack, pool stratification, collateral cash flows, tranche table, note balances,
+    OC/IC against triggers, scenario comparison, prospectus tables, break-even,
+    assumptions and run metadata; with a deal ``state``, the surveillance report.
+``report.xlsx``
+    summary, tranche cash flows, pool cash flows, strats, assumptions — one sheet each.
+``cashflows.parquet``
+    note cash flows per scenario, period and tranche, with the pool's collections.
+``ledger.parquet``
+    every movement of cash.
+``summary.csv``
+    the summary sheet, one row per scenario and tranche.
+``run.json``
+    package version, git commit, spec hash, seed, scenario count, files, effective spec.
+
+No receivable-level data is written: the directory is checked for every loan id of
+the tape before it is put in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from abs_engine.analytics.breakeven import breakeven as solve_breakeven
+from abs_engine.analytics.deal import AnalysedRun
+from abs_engine.analytics.sizing import decrement_table, price_yield_table
+from abs_engine.curves.scenarios import ScenarioSet
+from abs_engine.deal.results import RunResult
+from abs_engine.deal.spec import deal_to_dict
+from abs_engine.io import atomic_dir
+from abs_engine.pool.pool import Pool, load_pool
+from abs_engine.projection.engine import project
+from abs_engine.reports.deal_sections import (
+    breakeven_section,
+    capital_stack_section,
+    coverage_section,
+    notes_section,
+    pick_price_yield_tranches,
+    prospectus_section,
+    scenario_comparison_section,
+    surveillance_section,
+)
+from abs_engine.reports.excel import Sheet, write_workbook
+from abs_engine.reports.html import Report, Section
+from abs_engine.reports.metadata import run_metadata
+from abs_engine.reports.pool_sections import (
+    assumptions_section,
+    collateral_section,
+    pool_sheets,
+    scenario_section,
+    strats_section,
+)
+from abs_engine.reports.privacy import assert_no_identifiers
+
+__all__ = ["FILES", "build_report", "write"]
+
+log = logging.getLogger(__name__)
+
+FILES = (
+    "report.html",
+    "report.xlsx",
+    "cashflows.parquet",
+    "ledger.parquet",
+    "summary.csv",
+    "run.json",
+)
+Progress = Callable[[str], None]
+
+
+def _no_progress(_: str) -> None:
+    return None
+
+
+def build_report(
+    result: AnalysedRun,
+    pool: Pool,
+    *,
+    summary: pd.DataFrame,
+    breakevens: pd.DataFrame | None,
+    metadata: Any,
+) -> Report:
+    """The investor report (or surveillance report for a seasoned deal)."""
+    deal = result.deal
+    scen = ScenarioSet.from_arrays(result.scenario_names)
+    cf = project(pool, deal.assumptions, _scenario_set(result), by="grade")
+    sections: list[Section | None] = []
+    if deal.state is not None:
+        sections.append(surveillance_section(result, pool))
+    sections += [
+        capital_stack_section(result),
+        strats_section(pool),
+        collateral_section(cf, currency=deal.currency),
+        notes_section(result, summary, breakevens),
+        coverage_section(result),
+        scenario_comparison_section(result, summary),
+        scenario_section(cf, scenarios=scen, currency=deal.currency),
+    ]
+    decrement = decrement_table(deal, pool)
+    prices = {n: price_yield_table(result, n) for n in pick_price_yield_tranches(result)}
+    sections.append(prospectus_section(decrement, prices))
+    if breakevens is not None:
+        sections.append(breakeven_section(breakevens))
+    sections.append(assumptions_section(deal.assumptions, grades=pool.grades))
+    kind = "Surveillance report" if deal.state is not None else "Investor report"
+    when = deal.state.as_of if deal.state is not None else deal.dates.cutoff
+    return Report(
+        f"{deal.name} — {kind}",
+        [s for s in sections if s is not None],
+        subtitle=f"{'As of' if deal.state else 'Cut-off'} {when:%Y-%m-%d} · {result.n_scenarios:,} scenario(s)",
+        currency=deal.currency,
+        metadata=metadata,
+    )
+
+
+def _scenario_set(result: RunResult) -> ScenarioSet:
+    """The run's scenarios (levers are not kept on the result: rebuild from the names)."""
+    given = result.metadata.get("scenarios") if result.metadata else None
+    if isinstance(given, ScenarioSet):
+        return given
+    return ScenarioSet.from_arrays(result.scenario_names)
+
+
+def write(
+    result: RunResult,
+    out_dir: str | os.PathLike[str],
+    *,
+    pool: Pool | None = None,
+    scenarios: ScenarioSet | None = None,
+    prices: Mapping[str, float] | float | None = None,
+    breakeven: bool = True,
+    seed: int | None = None,
+    created: dt.datetime | None = None,
+    progress: Progress = _no_progress,
+) -> Path:
+    """Write a run's outputs into ``out_dir`` (a new directory, put in place atomically).
+
+    Parameters
+    ----------
+    result : RunResult
+        A deal run (``ae.run(...)``).
+    out_dir : path
+        Must not exist; nothing appears there unless every file was written.
+    pool : Pool, optional
+        The receivables the run used (default: the deal's tape), for the
+        stratification and the collateral charts.
+    scenarios : ScenarioSet, optional
+        The run's scenario set, to chart the collateral under the same levers.
+    prices : mapping or float, optional
+        Note prices in percent of par for the yields (default par).
+    breakeven : bool
+        Solve the break-even default multiples for the report (a few engine runs).
+    seed : int, optional
+        Recorded in the metadata (Monte Carlo runs).
+    created : datetime, optional
+        Timestamp recorded (default now); fix it for byte-identical reruns.
+    progress : callable, optional
+        Called with the name of each stage (the CLI draws a progress bar).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+    """
+    analysed = AnalysedRun.of(result)
+    deal = analysed.deal
+    if pool is None:
+        if deal.pool.tape is None:
+            raise FileNotFoundError("the deal names no tape; pass pool=")
+        pool = load_pool(deal.pool.tape, grades=deal.pool.grades)
+    if scenarios is not None:
+        analysed = AnalysedRun.of(_with_scenarios(analysed, scenarios))
+    progress("analytics")
+    summary = analysed.summary(prices)
+    breakevens = solve_breakeven(deal, pool) if breakeven else None
+    spec = {
+        "deal": deal_to_dict(deal),
+        "scenarios": (scenarios or ScenarioSet.from_arrays(analysed.scenario_names))
+        .to_frame()
+        .to_dict(orient="list"),
+        "prices": prices if isinstance(prices, Mapping) or prices is None else float(prices),
+    }
+    meta = run_metadata(
+        spec,
+        seed=seed,
+        created=created,
+        extra={
+            "deal": deal.name,
+            "scenarios": f"{analysed.n_scenarios}",
+            "tape": str(deal.pool.tape or ""),
+        },
+    )
+    progress("report")
+    report = build_report(analysed, pool, summary=summary, breakevens=breakevens, metadata=meta)
+    target = Path(out_dir)
+    with atomic_dir(target) as tmp:
+        report.write(tmp / "report.html")
+        progress("workbook")
+        tranche_cf = analysed.tranche_cashflows
+        sheets = [
+            Sheet("summary", summary),
+            Sheet(
+                "tranche_cashflows",
+                tranche_cf[tranche_cf["scenario"].isin(analysed.scenario_names[:100])],
+            ),
+            Sheet(
+                "deal_pool_cashflows",
+                analysed.pool_cashflows[
+                    analysed.pool_cashflows["scenario"].isin(analysed.scenario_names[:100])
+                ],
+            ),
+        ]
+        cf = project(pool, deal.assumptions, _scenario_set(analysed), by="grade")
+        sheets += [
+            s
+            for s in pool_sheets(pool, cf, assumptions=deal.assumptions)
+            if s.name != "pool_cashflows"
+        ]
+        if breakevens is not None:
+            sheets.append(Sheet("breakeven", breakevens))
+        write_workbook(
+            tmp / "report.xlsx", sheets, metadata=meta, title=report.title, currency=deal.currency
+        )
+        progress("files")
+        pool_cols = (
+            analysed.pool_cashflows.drop(columns=["date"])
+            .add_prefix("pool_")
+            .rename(columns={"pool_scenario": "scenario", "pool_period": "period"})
+        )
+        tranche_cf.merge(pool_cols, on=["scenario", "period"], how="left").to_parquet(
+            tmp / "cashflows.parquet", index=False
+        )
+        analysed.ledger.to_parquet(tmp / "ledger.parquet", index=False)
+        summary.to_csv(tmp / "summary.csv", index=False)
+        run_json = {
+            **meta.to_dict(),
+            "files": list(FILES),
+            "spec": json.loads(json.dumps(spec, default=str)),
+        }
+        (tmp / "run.json").write_text(json.dumps(run_json, indent=2, default=str))
+        progress("privacy check")
+        assert_no_identifiers(tmp, pool)
+    log.info("wrote %s (%d scenarios)", target, analysed.n_scenarios)
+    return target
+
+
+def _with_scenarios(result: AnalysedRun, scenarios: ScenarioSet) -> RunResult:
+    import dataclasses
+
+    meta = dict(result.metadata)
+    meta["scenarios"] = scenarios
+    return dataclasses.replace(result, metadata=meta)

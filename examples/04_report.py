@@ -1,0 +1,17 @@
+"""Write the investor report (HTML and Excel), cash flows, ledger and summary of a run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import abs_engine as ae
+
+ROOT = Path(__file__).resolve().parents[1]
+out = Path(sys.argv[1] if len(sys.argv) > 1 else "outputs/examples") / "baitiao-report"
+deal = ae.load_deal(ROOT / "waterfalls" / "baitiao_2015.toml")
+pool = ae.Pool.from_frame(ae.sample_pool(n=5_000, seed=7))
+grid = ae.ScenarioSet.grid(default_mult=[1, 4])
+result = ae.run(deal, pool, grid)
+ae.report.write(result, out, pool=pool, scenarios=grid)  # a new directory, written atomically
+print(sorted(p.name for p in out.iterdir()))
