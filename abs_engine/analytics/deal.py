@@ -45,6 +45,7 @@ from abs_engine.daycount import year_fraction
 from abs_engine.deal.engine import run as run_deal
 from abs_engine.deal.results import RunResult
 from abs_engine.deal.spec import CLASSES, Deal
+from abs_engine.errors import SpecError
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool
 
@@ -164,6 +165,13 @@ class AnalysedRun(RunResult):
         """
         t = self.times(settlement, delay_days)
         m = self._compounding(compounding)
+        if isinstance(prices, Mapping):
+            for name in prices:
+                if name not in self.tranche_names:
+                    raise SpecError(
+                        f"price for unknown tranche {name!r}; tranches are {', '.join(self.tranche_names)}",
+                        "prices",
+                    )
         out: dict[str, YieldResult] = {}
         for i, name in enumerate(self.tranche_names):
             px = _price_of(prices, name)
@@ -367,11 +375,17 @@ def _nanmin(a: F64) -> F64:
 
 
 def _price_of(prices: Mapping[str, float] | float | None, name: str) -> float:
+    """A tranche's price in percent of par (default 100), validated."""
     if prices is None:
         return 100.0
-    if isinstance(prices, Mapping):
-        return float(prices.get(name, 100.0))
-    return float(prices)
+    value: object = prices.get(name, 100.0) if isinstance(prices, Mapping) else prices
+    where = f"prices.{name}" if isinstance(prices, Mapping) else "prices"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise SpecError(f"a price is a number, percent of par (99.5); got {value!r}", where)
+    v = float(value)
+    if not np.isfinite(v) or v <= 0:
+        raise SpecError(f"a price must be a positive percent of par; got {value!r}", where)
+    return v
 
 
 def run(
