@@ -31,7 +31,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_every_command_has_help_with_an_example() -> None:
     parser = build_parser()
-    subs = next(a for a in parser._actions if a.dest == "command").choices  # noqa: SLF001
+    subs = next(a for a in parser._actions if a.dest == "command").choices
     for name in (
         "validate",
         "strats",
