@@ -303,10 +303,25 @@ def run_demo(args: argparse.Namespace) -> int:
             },
         )
     )
-    target = args.out / f"demo-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
+    stamp = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
+    target = args.out / f"demo-{stamp}"
     out = write(result, target, pool=pool, scenarios=grid)
     print(f"\nwrote the investor report and its files to {out}/")
     print(f"open {out / 'report.html'} in a browser (it works offline)")
+
+    # Where curves come from: calibrate them back from a synthetic static-pool history
+    # generated from the deal's own base case.
+    from abs_engine.calibrate import calibrate, synthetic_history
+    from abs_engine.io import atomic_dir
+
+    history = synthetic_history(20_000, deal.assumptions, vintages=6, term=(3, 6, 12), seed=7)
+    cal = calibrate(history)
+    print("\n== calibration from a synthetic static-pool history (20,000 receivables) ==")
+    print(cal.summary().to_string(float_format=lambda v: f"{v:,.4f}"))
+    with atomic_dir(args.out / f"calibration-{stamp}") as tmp:
+        cal.to_toml(tmp / "assumptions.toml")
+        cal.report(tmp)
+    print(f"wrote {args.out / f'calibration-{stamp}'}/ (assumptions.toml, calibration.html)")
     return 0
 
 

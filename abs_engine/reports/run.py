@@ -57,7 +57,7 @@ from abs_engine.reports.deal_sections import (
     surveillance_section,
 )
 from abs_engine.reports.excel import Sheet, write_workbook
-from abs_engine.reports.html import Report, Section
+from abs_engine.reports.html import Report, Section, Table
 from abs_engine.reports.metadata import run_metadata
 from abs_engine.reports.pool_sections import (
     assumptions_section,
@@ -102,9 +102,20 @@ def build_report(
     sections: list[Section | None] = []
     if deal.state is not None:
         sections.append(surveillance_section(result, pool))
+    strats = strats_section(pool)
+    if any(c.startswith("ew_") for c in pool.table.column_names):  # a graded tape
+        flags = pool.strats("early_warning")
+        assert isinstance(flags, pd.DataFrame)
+        strats = strats.extended(
+            Table(
+                flags,
+                {"count": "int", "balance": "money", "pct_balance": "pct"},
+                caption="Early-warning flags (receivables may carry several)",
+            )
+        )
     sections += [
         capital_stack_section(result),
-        strats_section(pool),
+        strats,
         collateral_section(cf, currency=deal.currency),
         notes_section(result, summary, breakevens),
         coverage_section(result),

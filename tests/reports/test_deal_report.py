@@ -144,3 +144,14 @@ def test_surveillance_report(
     opened = open_page(out / "report.html")
     assert opened.console_errors == []
     assert opened.page.get_by_role("heading", name="1. Surveillance", exact=True).count() == 1
+
+
+def test_graded_tape_shows_early_warning_counts(tmp_path: Path, deal: ae.Deal) -> None:
+    from abs_engine.grading import early_warning
+
+    frame = ae.sample_pool(n=2_000, seed=9)
+    pool = ae.Pool.from_frame(pd.concat([frame, early_warning(frame)], axis=1))
+    out = ae.report.write(ae.run(deal, pool), tmp_path / "graded", pool=pool, breakeven=False)
+    html = (out / "report.html").read_text()
+    assert "Early-warning flags" in html and "ew_status_changes" in html
+    assert_no_identifiers(out, pool)
