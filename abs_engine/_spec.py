@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
+import tomllib
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from abs_engine.errors import SpecError
@@ -23,6 +25,7 @@ __all__ = [
     "opt_int",
     "opt_number",
     "opt_str",
+    "read_toml",
     "req",
     "req_date",
     "req_number",
@@ -196,3 +199,17 @@ def req_date(data: Mapping[str, Any], key: str, path: str) -> dt.date:
 def opt_date(data: Mapping[str, Any], key: str, path: str) -> dt.date | None:
     """An optional date."""
     return None if key not in data else _date(data[key], join(path, key))
+
+
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """Read a TOML file; a missing file, a directory or bad TOML is a SpecError naming it."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise SpecError(f"{what} not found: {p}") from None
+    except IsADirectoryError:
+        raise SpecError(f"{what} is a directory: {p}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{p}: not valid TOML: {exc}") from None

@@ -28,12 +28,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
+from abs_engine.curves.assumptions import Assumptions, map_assumptions
 from abs_engine.curves.curve import Constant
 from abs_engine.curves.scenarios import ScenarioSet
 from abs_engine.deal.engine import run as run_deal
 from abs_engine.deal.results import RunResult
-from abs_engine.deal.spec import Deal, PoolSpec
+from abs_engine.deal.spec import Deal
 from abs_engine.errors import SpecError
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool, load_pool
@@ -60,16 +60,7 @@ def cdr_deal(deal: Deal) -> Deal:
     def swap(a: Assumptions) -> Assumptions:
         return dataclasses.replace(a, default=Constant(_CDR_BASE, "cdr"), roll_rates=None)
 
-    base = deal.assumptions
-    if isinstance(base, GradedAssumptions):
-        new: Assumptions | GradedAssumptions = GradedAssumptions(
-            {g: swap(a) for g, a in base.items()}, swap(base.default) if base.default else None
-        )
-    else:
-        new = swap(base)
-    return dataclasses.replace(
-        deal, pool=PoolSpec(deal.pool.tape, new, deal.pool.grades), spec=None
-    )
+    return deal.with_assumptions(map_assumptions(deal.assumptions, swap))
 
 
 def _losses(result: RunResult, on: On, tranche_idx: Sequence[int]) -> NDArray[np.bool_]:

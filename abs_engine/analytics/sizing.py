@@ -26,11 +26,11 @@ import pandas as pd
 from abs_engine.analytics.breakeven import On, breakeven
 from abs_engine.analytics.deal import AnalysedRun
 from abs_engine.analytics.measures import yield_from_price
-from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
+from abs_engine.curves.assumptions import Assumptions, map_assumptions
 from abs_engine.curves.curve import Constant
 from abs_engine.curves.scenarios import ScenarioSet
 from abs_engine.deal.engine import run as run_deal
-from abs_engine.deal.spec import CLASSES, Deal, PoolSpec, write_deal
+from abs_engine.deal.spec import CLASSES, Deal, write_deal
 from abs_engine.errors import SpecError
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool, load_pool
@@ -280,16 +280,7 @@ def _with_cpr_base(deal: Deal) -> Deal:
     def swap(a: Assumptions) -> Assumptions:
         return dataclasses.replace(a, prepay=Constant(0.01, "cpr"))
 
-    base = deal.assumptions
-    if isinstance(base, GradedAssumptions):
-        new: Assumptions | GradedAssumptions = GradedAssumptions(
-            {g: swap(a) for g, a in base.items()}, swap(base.default) if base.default else None
-        )
-    else:
-        new = swap(base)
-    return dataclasses.replace(
-        deal, pool=PoolSpec(deal.pool.tape, new, deal.pool.grades), spec=None
-    )
+    return deal.with_assumptions(map_assumptions(deal.assumptions, swap))
 
 
 def decrement_table(

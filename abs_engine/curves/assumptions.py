@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
-import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from abs_engine._spec import read_toml
 from abs_engine.curves.curve import (
     PSA,
     SDA,
@@ -38,6 +38,7 @@ __all__ = [
     "RollRates",
     "curve_from_dict",
     "load_assumptions",
+    "map_assumptions",
 ]
 
 #: Pipeline states of the roll-rate model, in order; ``default`` is absorbing.
@@ -304,6 +305,27 @@ class GradedAssumptions(Mapping[str, Assumptions]):
         return out
 
 
+def map_assumptions(
+    assumptions: Assumptions | GradedAssumptions, fn: Callable[[Assumptions], Assumptions]
+) -> Assumptions | GradedAssumptions:
+    """Apply ``fn`` to every grade's assumption set (and the fallback), keeping the shape.
+
+    >>> import dataclasses
+    >>> from abs_engine import curves
+    >>> a = Assumptions.by_grade({"A": Assumptions(), "B": Assumptions()})
+    >>> b = map_assumptions(a, lambda x: dataclasses.replace(x, default=curves.cdr(0.01)))
+    >>> b.for_grade("B").default
+    Constant(rate=0.01, unit='cdr', by='age')
+    """
+    if isinstance(assumptions, GradedAssumptions):
+        fallback = assumptions.default
+        return GradedAssumptions(
+            {g: fn(a) for g, a in assumptions.items()},
+            fn(fallback) if fallback is not None else None,
+        )
+    return fn(assumptions)
+
+
 # --- TOML form -------------------------------------------------------------------
 
 _CURVE_KINDS = ("cdr", "mdr", "cpr", "smm", "psa", "sda", "abs", "vector", "cumulative_default")
@@ -488,13 +510,7 @@ def assumptions_from_dict(
 def load_assumptions(path: str | Path) -> Assumptions | GradedAssumptions:
     """Read an assumptions TOML file (one set, or ``[grades.A]``... tables)."""
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise SpecError(f"assumptions file not found: {p}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{p}: not valid TOML: {exc}") from None
+    data = read_toml(p, "assumptions file")
     if "assumptions" in data and len(data) == 1:
         data = data["assumptions"]
     try:

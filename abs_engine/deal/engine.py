@@ -47,27 +47,15 @@ from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool, load_pool
 from abs_engine.pool.schema import PAYMENT_TYPES
 from abs_engine.projection.engine import as_scenario_set, project
-from abs_engine.projection.results import PoolCashflows
+from abs_engine.projection.results import FLOW_FIELDS, PoolCashflows
 
 __all__ = ["run"]
 
 log = logging.getLogger(__name__)
 F64 = NDArray[np.float64]
 
-_MONTH_FIELDS = (
-    "begin_balance",
-    "scheduled_principal",
-    "prepayment",
-    "default",
-    "interest",
-    "fee",
-    "recovery",
-    "loss",
-    "advanced_principal",
-    "advanced_interest",
-    "end_balance",
-)
-_FLOWS = tuple(f for f in _MONTH_FIELDS if f not in ("begin_balance", "end_balance"))
+_MONTH_FIELDS = ("begin_balance", *FLOW_FIELDS, "end_balance")
+_FLOWS = FLOW_FIELDS
 
 
 def _month_index(d: dt.date) -> int:

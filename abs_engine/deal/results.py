@@ -11,6 +11,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from abs_engine.errors import AbsError
+from abs_engine.projection.results import FLOW_FIELDS
 
 if TYPE_CHECKING:
     from abs_engine.deal.spec import Deal
@@ -30,21 +31,9 @@ TRANCHE_FIELDS = (
     "residual",
 )
 FEE_FIELDS = ("due", "paid", "unpaid")
-POOL_FIELDS = (
-    "begin_balance",
-    "scheduled_principal",
-    "prepayment",
-    "default",
-    "interest",
-    "fee",
-    "recovery",
-    "loss",
-    "advanced_principal",
-    "advanced_interest",
-    "end_balance",
-    "purchases",
-    "sale",
-)
+#: Pool collections by payment period: the projection's flows, balances, and what the
+#: revolving period bought and a clean-up call sold.
+POOL_FIELDS = ("begin_balance", *FLOW_FIELDS, "end_balance", "purchases", "sale")
 ACCOUNT_FIELDS = (
     "revenue",
     "principal_collections",

@@ -40,7 +40,6 @@ import datetime as dt
 import itertools
 import math
 import re
-import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -784,6 +783,12 @@ class Deal:
             out[rest_name] = max(pool_balance - used, 0.0)
         return {t.name: out[t.name] for t in self.tranches}
 
+    def with_assumptions(self, assumptions: Assumptions | GradedAssumptions) -> Deal:
+        """The deal with other base-case collateral assumptions."""
+        return replace(
+            self, pool=PoolSpec(self.pool.tape, assumptions, self.pool.grades), spec=None
+        )
+
     def with_sizes(self, sizes: Mapping[str, float]) -> Deal:
         """The deal with some tranches re-sized (shares of the pool); others keep theirs."""
         tranches = tuple(
@@ -1148,15 +1153,7 @@ def load_deal(path: str | Path) -> Deal:
         the file and the key path.
     """
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise SpecError(f"deal spec not found: {p}") from None
-    except IsADirectoryError:
-        raise SpecError(f"deal spec is a directory: {p}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{p}: not valid TOML: {exc}") from None
+    data = s.read_toml(p, "deal spec")
     try:
         return deal_from_dict(data, base=p.parent, source=p)
     except SpecError as exc:

@@ -310,44 +310,32 @@ def project(
         mdr_tab = _scaled_table(vterms.default_tab, dm)  # (s, Gv, M)
         smm_tab = _scaled_table(vterms.prepay_tab, pm)
         if not (roll_any or terms.advancing):
-            out_chunk = _factorised_chunk(mdr_tab, smm_tab, g_r, d_idx, p_idx, sched)
-            for f, arr in out_chunk.items():
-                out[f][lo:hi] = arr
-            rec, loss = _liquidate(
-                out["default"][lo:hi],
-                lag[:, group_grade[groups_present]],
-                sev[:, group_grade[groups_present]],
-            )
-            out["recovery"][lo:hi] = rec
-            out["loss"][lo:hi] = loss
-            continue
-        mdr = np.moveaxis(_gather(mdr_tab, g_r, d_idx), 2, 1)  # (H, s, R)
-        smm = np.moveaxis(_gather(smm_tab, g_r, p_idx), 2, 1)
-        if roll_any:
-            per_class = _roll_chunk(cohorts, class_cohort, g_r, vterms, dm, mdr, smm, A, H)
+            flows = _factorised_chunk(
+                mdr_tab, smm_tab, g_r, d_idx, p_idx, sched
+            )  # reduced to groups
+        else:
+            mdr = np.moveaxis(_gather(mdr_tab, g_r, d_idx), 2, 1)  # (H, s, R)
+            smm = np.moveaxis(_gather(smm_tab, g_r, p_idx), 2, 1)
+            if roll_any:
+                per_class = _roll_chunk(cohorts, class_cohort, g_r, vterms, dm, mdr, smm, A, H)
+            else:
+                assert rem_r is not None
+                per_class = _advancing_chunk(
+                    np.moveaxis(mdr, 0, 2),
+                    np.moveaxis(smm, 0, 2),
+                    SB,
+                    SI,
+                    SF,
+                    rem_r,
+                    lag[:, grade_of_v[g_r]],
+                    sev[:, grade_of_v[g_r]],
+                )
             flows = {
                 f: _group_sum(a, None if identity_groups else gstarts) for f, a in per_class.items()
             }
-        elif terms.advancing:
-            assert rem_r is not None
-            per_class = _advancing_chunk(
-                np.moveaxis(mdr, 0, 2),
-                np.moveaxis(smm, 0, 2),
-                SB,
-                SI,
-                SF,
-                rem_r,
-                lag[:, grade_of_v[g_r]],
-                sev[:, grade_of_v[g_r]],
-            )
-            flows = {
-                f: _group_sum(a, None if identity_groups else gstarts) for f, a in per_class.items()
-            }
-        else:  # pragma: no cover - handled above
-            raise AssertionError
         for f, arr in flows.items():
             out[f][lo:hi] = arr
-        if not terms.advancing:
+        if not terms.advancing:  # advancing liquidates inside its own mechanics
             rec, loss = _liquidate(
                 out["default"][lo:hi],
                 lag[:, group_grade[groups_present]],
