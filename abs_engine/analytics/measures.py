@@ -39,12 +39,12 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, Literal, TypeAlias, TypeVar, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from abs_engine._frozen import FrozenMap
 from abs_engine.errors import SpecError
 
 __all__ = [
@@ -71,7 +71,7 @@ _A = TypeVar("_A", bound=np.ndarray[Any, Any])
 Compounding: TypeAlias = int | str
 
 #: Accepted compounding names and the periods a year they mean (0: continuous).
-COMPOUNDING: Mapping[str, int] = MappingProxyType(
+COMPOUNDING: Mapping[str, int] = FrozenMap(
     {"annual": 1, "semiannual": 2, "quarterly": 4, "monthly": 12, "continuous": 0}
 )
 _FREQUENCIES = frozenset(COMPOUNDING.values())

@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import tomli_w
 
+from abs_engine._frozen import FrozenMap
 from abs_engine.calibrate.estimate import (
     CalibrationSettings,
     Smoothing,
@@ -98,7 +98,7 @@ class Calibration:
     source: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "roll_rates", MappingProxyType(dict(self.roll_rates)))
+        object.__setattr__(self, "roll_rates", FrozenMap(dict(self.roll_rates)))
 
     @property
     def grades(self) -> tuple[str, ...]:

@@ -12,12 +12,12 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from abs_engine._frozen import FrozenMap
 from abs_engine._spec import read_toml
 from abs_engine.curves.curve import (
     PSA,
@@ -255,7 +255,7 @@ class GradedAssumptions(Mapping[str, Assumptions]):
                 raise AssumptionError(f"grade {g!r}: expected Assumptions, got {type(a).__name__}")
         if not assumptions and default is None:
             raise AssumptionError("by_grade needs at least one grade or a default")
-        self._map = MappingProxyType({str(g): a for g, a in assumptions.items()})
+        self._map = FrozenMap({str(g): a for g, a in assumptions.items()})
         self._default = default
 
     def __getitem__(self, grade: str) -> Assumptions:

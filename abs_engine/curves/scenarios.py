@@ -28,13 +28,13 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, overload
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from abs_engine._frozen import FrozenMap
 from abs_engine.errors import ScenarioError
 
 __all__ = ["LEVERS", "MULTIPLIERS", "Scenario", "ScenarioSet"]
@@ -83,7 +83,7 @@ class Scenario:
             where = f"scenario {self.name!r} {lever}"
             if isinstance(value, Mapping):
                 checked = {str(g): _check_mult(v, f"{where}[{g}]") for g, v in value.items()}
-                object.__setattr__(self, lever, MappingProxyType(checked))
+                object.__setattr__(self, lever, FrozenMap(checked))
             else:
                 object.__setattr__(self, lever, _check_mult(value, where))
         shift = self.recovery_lag_shift
@@ -178,8 +178,8 @@ class ScenarioSet:
             gl[(lv, str(g))] = arr
         names.setflags(write=False)
         object.__setattr__(self, "names", names)
-        object.__setattr__(self, "levers", MappingProxyType(frozen))
-        object.__setattr__(self, "grade_levers", MappingProxyType(gl))
+        object.__setattr__(self, "levers", FrozenMap(frozen))
+        object.__setattr__(self, "grade_levers", FrozenMap(gl))
 
     @staticmethod
     def _check_column(col: str, arr: NDArray[np.float64], names: NDArray[np.str_]) -> None:

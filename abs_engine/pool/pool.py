@@ -7,7 +7,6 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -17,6 +16,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from numpy.typing import ArrayLike, NDArray
 
+from abs_engine._frozen import FrozenMap
 from abs_engine.errors import TapeError
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.schema import (
@@ -249,7 +249,7 @@ class Pool:
         table = table.append_column("default_mult", pa.array(m))
         return Pool(
             table,
-            MappingProxyType(arrays),
+            FrozenMap(arrays),
             self.excluded,
             self.grades,
             self.report,
@@ -265,7 +265,7 @@ class Pool:
                 f"select() takes a boolean mask of length {len(self)}; got shape {m.shape}"
             )
         idx = pa.array(np.flatnonzero(m))
-        arrays = MappingProxyType({k: _readonly(v[m]) for k, v in self.arrays.items()})
+        arrays = FrozenMap({k: _readonly(v[m]) for k, v in self.arrays.items()})
         return Pool(
             self.table.take(idx),
             arrays,
@@ -378,7 +378,7 @@ def _normalised(
     for nm in checked.extra_columns:
         if nm not in COLUMN_BY_NAME and nm not in cols:
             cols[nm] = src.column(nm)
-    return pa.table(cols), MappingProxyType(arrays)
+    return pa.table(cols), FrozenMap(arrays)
 
 
 # --- files ------------------------------------------------------------------------------

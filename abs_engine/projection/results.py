@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+
+from abs_engine._frozen import FrozenMap
 
 __all__ = ["BALANCE_FIELDS", "FIELDS", "FLOW_FIELDS", "PoolCashflows"]
 
@@ -94,7 +95,7 @@ class PoolCashflows:
         for k, v in self.data.items():
             v.setflags(write=False)
             frozen[k] = v
-        object.__setattr__(self, "data", MappingProxyType(frozen))
+        object.__setattr__(self, "data", FrozenMap(frozen))
 
     # --- shape ----------------------------------------------------------------------------
 

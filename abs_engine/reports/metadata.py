@@ -22,12 +22,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from abs_engine._frozen import FrozenMap
 from abs_engine.errors import SpecError
 
 __all__ = [
@@ -152,7 +152,7 @@ def _plain(value: Any, path: str) -> Any:
         to_dict = getattr(value, "to_dict", None)
         data = to_dict() if callable(to_dict) else dataclasses.asdict(value)
         return _plain(data, path)
-    if isinstance(value, Mapping | MappingProxyType):
+    if isinstance(value, Mapping | FrozenMap):
         return {str(k): _plain(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
     if isinstance(value, set | frozenset):
         items = [_plain(v, path) for v in value]
@@ -172,7 +172,7 @@ def _plain(value: Any, path: str) -> Any:
 def canonical_json(spec: Any) -> str:
     """The spec as canonical JSON: sorted keys, no spaces, NaN as text.
 
-    Mappings (including ``MappingProxyType``), sequences, NumPy scalars and
+    Mappings (including ``FrozenMap``), sequences, NumPy scalars and
     arrays, dates, paths and objects with ``to_dict()`` are accepted.
     """
     return json.dumps(_plain(spec, ""), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -253,7 +253,7 @@ class RunMetadata:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        extra = MappingProxyType({str(k): str(v) for k, v in self.extra.items()})
+        extra = FrozenMap({str(k): str(v) for k, v in self.extra.items()})
         object.__setattr__(self, "extra", extra)
 
     def to_dict(self) -> dict[str, str]:
@@ -339,6 +339,6 @@ def run_metadata(
         numpy=np.__version__,
         pandas=pd.__version__,
         platform=platform.platform(terse=True),
-        spec=None if spec is None else MappingProxyType(dict(spec)),
+        spec=None if spec is None else FrozenMap(dict(spec)),
         extra={str(k): _text(v) for k, v in (extra or {}).items()},
     )

@@ -63,13 +63,13 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from abs_engine._frozen import FrozenMap
 from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
 from abs_engine.curves.rates import monthly_to_annual
 from abs_engine.curves.scenarios import ScenarioSet
@@ -145,7 +145,7 @@ class MonteCarloSpec:
             rho = {str(g): _check_rho(v, f"rho[{g}]") for g, v in self.rho.items()}
             if not rho:
                 raise SpecError("give at least one grade's correlation (or '*')", "rho")
-            object.__setattr__(self, "rho", MappingProxyType(rho))
+            object.__setattr__(self, "rho", FrozenMap(rho))
         else:
             object.__setattr__(self, "rho", _check_rho(self.rho, "rho"))
         for name in ("prepay_beta", "severity_beta"):

@@ -38,7 +38,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, cast, overload
 
 import numpy as np
@@ -46,6 +45,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from abs_engine import _spec as s
+from abs_engine._frozen import FrozenMap
 from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
 from abs_engine.curves.scenarios import LEVERS, MULTIPLIERS, Scenario, ScenarioSet
 from abs_engine.deal.spec import Deal
@@ -139,8 +139,8 @@ class ScenarioTable:
             arr.setflags(write=False)
             info[name] = arr
         object.__setattr__(self, "group", group)
-        object.__setattr__(self, "info", MappingProxyType(info))
-        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+        object.__setattr__(self, "info", FrozenMap(info))
+        object.__setattr__(self, "metadata", FrozenMap(dict(self.metadata)))
 
     @classmethod
     def of(
