@@ -17,7 +17,9 @@ print(ae.stress_table(deal, pool, default_multiples=(1, 2, 4, 8, 16), recovery_h
 
 # 2,000 Monte Carlo paths of a one-factor (Vasicek) default factor, run in chunks; re-running
 # with the same `out` skips finished chunks.  executor="dask" spreads chunks over a cluster.
-paths = stress.monte_carlo(deal, pool, stress.MonteCarloSpec(n_paths=2_000, seed=1, rho={"A": 0.05, "B": 0.08, "C": 0.12}))
+paths = stress.monte_carlo(
+    deal, pool, stress.MonteCarloSpec(n_paths=2_000, seed=1, rho={"A": 0.05, "B": 0.08, "C": 0.12})
+)
 summary = stress.run_batch(deal, pool, paths, out=out, executor="serial", chunk_size=500)
 print(summary)
 print(stress.loss_statistics(stress.read_results(out)))
