@@ -533,7 +533,7 @@ def _covered(deal: Deal) -> set[str]:
     if deal.reserve.covers:
         return set(deal.reserve.covers)
     out = {f"fee:{f.name}" for f in deal.fees}
-    out |= {f"interest:{t.name}" for t in deal.tranches if t.kind == "senior"}
+    out |= {f"interest:{t.name}" for t in deal.tranches if not t.is_deferrable}
     return out
 
 

@@ -233,8 +233,11 @@ class Tranche:
     coupon : Coupon
         Zero for a residual-only equity tranche.
     deferrable : bool or None
-        Whether unpaid interest may be deferred without an event of default
-        (default: false for senior, true otherwise).
+        Whether unpaid interest may be deferred (default: false for senior,
+        true otherwise).  Unpaid interest is carried forward either way; a
+        non-deferrable tranche's interest is covered by the reserve account
+        unless ``reserve.covers`` says otherwise, and an ``interest_shortfall``
+        trigger on it makes a shortfall an event of default.
     """
 
     name: str
@@ -318,7 +321,7 @@ class Reserve:
         Minimum target amount while notes are outstanding.
     covers : tuple of str
         Interest-waterfall steps whose shortfall the reserve pays
-        (default: every fee and senior interest).
+        (default: every fee and the interest of every non-deferrable tranche).
     release_excess : bool
         Release any balance above target to the revenue of the period.
     """

@@ -183,3 +183,22 @@ def test_excess_spread_covers_defaults() -> None:
     close(t["writedown"][0, EQ, 0], 96)
     assert t["residual"][0, EQ, :2].sum() == 0
     r.check_conservation(tol=1e-12)
+
+
+def test_reserve_covers_non_deferrable_interest_by_default() -> None:
+    """A mezzanine made non-deferrable is covered by the reserve like the senior: 1,000 of
+    bullets at 12% pay 10 a month; senior 15 and mezzanine 1 a month are due; the reserve of
+    20 covers the 6 short in period 1 (5 senior + 1 mezzanine)."""
+    tranches = (
+        Tranche("senior", "senior", size=0.6, coupon=Coupon(0.30)),
+        Tranche("mezzanine", "mezzanine", size=0.2, coupon=Coupon(0.06), deferrable=False),
+        Tranche("equity", "equity"),
+    )
+    deal = tiny_deal(
+        tranches,
+        interest=["interest:senior", "interest:mezzanine", "residual"],
+        reserve=Reserve(initial=0.02, target=0.0, release_excess=False),
+    )
+    r = run(deal, tiny_pool(kind=BULLET, term=3))
+    close(r.account["reserve_draw"][0, 0], 6.0)
+    close(r.tranche["interest_shortfall"][0, MEZ, 0], 0.0)
