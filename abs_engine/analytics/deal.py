@@ -44,7 +44,7 @@ from abs_engine.curves.scenarios import Scenario, ScenarioSet
 from abs_engine.daycount import year_fraction
 from abs_engine.deal.engine import run as run_deal
 from abs_engine.deal.results import RunResult
-from abs_engine.deal.spec import CLASSES, Deal
+from abs_engine.deal.spec import Deal
 from abs_engine.errors import SpecError
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool
@@ -184,14 +184,11 @@ class AnalysedRun(RunResult):
 
     def coverage_arrays(self) -> dict[str, F64]:
         """OC, IC and credit enhancement by (scenario, tranche, period); excess spread too."""
-        order = np.argsort([CLASSES.index(t.kind) for t in self.deal.tranches], kind="stable")
-        rank_pos = np.empty_like(order)
-        rank_pos[order] = np.arange(order.size)
         end_bal = self.tranche["end_balance"]
         due = self.tranche["interest_due"]
-        # Cumulative over seniority: tranche j and every note senior to it.
-        cum_bal = np.cumsum(end_bal[:, order], axis=1)[:, rank_pos]
-        cum_due = np.cumsum(due[:, order], axis=1)[:, rank_pos]
+        # Tranches are listed from senior to equity: cumulative sums are "this and every senior".
+        cum_bal = np.cumsum(end_bal, axis=1)
+        cum_due = np.cumsum(due, axis=1)
         pool = self.pool["end_balance"][:, None, :]
         reserve = self.account["reserve_end"][:, None, :]
         oc = _ratio(np.broadcast_to(pool + reserve, cum_bal.shape), cum_bal)
@@ -212,15 +209,13 @@ class AnalysedRun(RunResult):
 
     def credit_enhancement_at_closing(self) -> dict[str, float]:
         """Subordination + over-collateralisation + reserve, a share of the pool at settlement."""
-        names = self.tranche_names
-        order = sorted(range(len(names)), key=lambda i: CLASSES.index(self.deal.tranches[i].kind))
         pool0 = float(self.pool["begin_balance"][0, 0])
         reserve0 = float(self.account["reserve_begin"][0, 0])
-        out: dict[str, float] = {}
-        cum = 0.0
-        for i in order:
-            cum += float(self.tranche["begin_balance"][0, i, 0])
-            out[names[i]] = (pool0 + reserve0 - cum) / pool0 if pool0 > 0 else float("nan")
+        notes = np.cumsum(self.tranche["begin_balance"][0, :, 0])  # this and every senior tranche
+        out = {
+            name: (pool0 + reserve0 - float(n)) / pool0 if pool0 > 0 else float("nan")
+            for name, n in zip(self.tranche_names, notes, strict=True)
+        }
         return out
 
     def coverage(self) -> pd.DataFrame:

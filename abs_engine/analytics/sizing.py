@@ -25,7 +25,7 @@ import pandas as pd
 
 from abs_engine.analytics.breakeven import On, breakeven
 from abs_engine.analytics.deal import AnalysedRun
-from abs_engine.analytics.measures import yield_from_price
+from abs_engine.analytics.measures import wal, yield_from_price
 from abs_engine.curves.assumptions import Assumptions, map_assumptions
 from abs_engine.curves.curve import Constant
 from abs_engine.curves.scenarios import ScenarioSet
@@ -335,20 +335,10 @@ def decrement_table(
             table["Closing" if k == 0 else str(d)] = 100.0 * bal / face
         frame = pd.DataFrame(table, index=labels).T
         wal_row = pd.DataFrame(
-            [_wal(res.tranche["principal_paid"][:, i], t)], index=["WAL (years)"], columns=labels
+            [wal(res.tranche["principal_paid"][:, i], t)], index=["WAL (years)"], columns=labels
         )
         out[name] = pd.concat([frame.round(6), wal_row])
     return out
-
-
-def _wal(principal: np.ndarray, t: np.ndarray) -> np.ndarray:
-    total = principal.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(
-            total > 0,
-            (principal * t[None, :]).sum(axis=1) / np.where(total > 0, total, 1.0),
-            np.nan,
-        )
 
 
 def price_yield_table(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -323,11 +321,3 @@ def run_demo(args: argparse.Namespace) -> int:
         cal.report(tmp)
     print(f"wrote {args.out / f'calibration-{stamp}'}/ (assumptions.toml, calibration.html)")
     return 0
-
-
-def _wrap(text: str) -> str:
-    return textwrap.fill(text, width=100)
-
-
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr)

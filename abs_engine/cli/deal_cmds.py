@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from abs_engine.cli.commands import _money_table, _parser, command
+from abs_engine.cli.commands import _parser, command
 from abs_engine.errors import AbsError, SpecError
 
 
@@ -274,10 +274,3 @@ def run_size(args: argparse.Namespace) -> int:
         sized.to_toml(args.out)
         print(f"wrote {args.out}")
     return 0
-
-
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr)
-
-
-__all__ = ["_money_table"]

@@ -41,7 +41,7 @@ from abs_engine.deal.results import (
     Ledger,
     RunResult,
 )
-from abs_engine.deal.spec import CLASSES, Deal, Step
+from abs_engine.deal.spec import Deal, Step, Trigger
 from abs_engine.errors import SpecError
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool, load_pool
@@ -274,8 +274,7 @@ def run(
     ac = {f: np.zeros((S, T)) for f in ACCOUNT_FIELDS}
     trig_out = np.zeros((S, len(deal.triggers), T), dtype=bool)
     book = _Book(S, T)
-    rank = np.array([CLASSES.index(t.kind) for t in deal.tranches])
-    rated = rank < CLASSES.index("equity")
+    rated = np.array([t.kind != "equity" for t in deal.tranches])
     covers = _covered(deal)
     idx = {n: i for i, n in enumerate(names)}
     fee_idx = {f.name: i for i, f in enumerate(fees)}
@@ -431,7 +430,7 @@ def run(
             collateral = np.zeros(S) if final else pool_end
             excess = np.maximum(bal.sum(axis=1) - collateral, 0.0)
             wd = np.zeros((S, N))
-            for i in np.argsort(-rank, kind="stable"):
+            for i in reversed(range(N)):  # equity first: tranches are listed senior to equity
                 take = np.minimum(excess, bal[:, i])
                 wd[:, i] = take
                 excess -= take
@@ -471,9 +470,8 @@ def run(
             breach = _test(
                 t,
                 deal,
-                ctx,
+                ctx.int_owed,
                 bal,
-                rank,
                 idx,
                 pool_end,
                 reserve,
@@ -672,10 +670,10 @@ class _Ctx:
             for k, i in enumerate(ids):
                 self.bal[:, i] -= pay[:, k]
                 self.prin_paid[:, i] += pay[:, k]
-                book.add(label, account, names_of(step)[k], p, pay[:, k])
+                book.add(label, account, step.targets[k], p, pay[:, k])
             funds = funds - pay.sum(axis=1)
         elif a == "reserve":
-            need = np.maximum(self.target_now() - self.reserve, 0.0)
+            need = np.maximum(self.target - self.reserve, 0.0)
             dep = np.where(mask, np.minimum(funds, need), 0.0)
             self.reserve = self.reserve + dep
             self.reserve_deposit += dep
@@ -706,22 +704,12 @@ class _Ctx:
             funds = funds - rest
         return funds
 
-    def target_now(self) -> F64:
-        """Reserve target of the period."""
-        return self.target
-
-
-def names_of(step: Step) -> tuple[str, ...]:
-    """Targets of a step (tranche names)."""
-    return step.targets
-
 
 def _test(
-    t: object,
+    t: Trigger,
     deal: Deal,
-    ctx: _Ctx,
+    int_owed: F64,
     bal: F64,
-    rank: NDArray[np.int64],
     idx: dict[str, int],
     pool_end: F64,
     reserve: F64,
@@ -733,32 +721,26 @@ def _test(
     fee_owed: F64,
     int_due: F64,
 ) -> NDArray[np.bool_]:
-    from abs_engine.deal.spec import Trigger
-
-    assert isinstance(t, Trigger)
-    S = bal.shape[0]
+    """Whether trigger ``t`` is breached this period, per scenario."""
     if t.kind == "cumulative_default":
         return np.asarray(cum_default / (original_pool + purchased) > t.level)
     if t.kind == "excess_spread":
         window = np.stack(es_hist[-t.periods :])
         full = len(es_hist) >= t.periods
         return np.asarray((window.mean(axis=0) < t.level) & full & (bal.sum(axis=1) > 0))
-    assert t.tranche is not None or t.kind == "interest_shortfall"
     name = t.tranche or next(x.name for x in deal.tranches if x.kind == "senior")
     i = idx[name]
-    senior_or_self = rank <= rank[i]
-    senior_or_self = senior_or_self & (np.arange(len(rank)) <= i)
+    # Tranches are listed from senior to equity: this one and every note senior to it.
+    upto = slice(0, i + 1)
     if t.kind == "oc":
-        notes = (bal * senior_or_self[None, :]).sum(axis=1)
+        notes = bal[:, upto].sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(notes > 0, (pool_end + reserve) / notes, np.inf)
         return np.asarray(ratio < t.level)
     if t.kind == "ic":
-        due = (int_due * senior_or_self[None, :]).sum(axis=1)
-        avail = revenue - fee_owed.sum(axis=1)
+        due = int_due[:, upto].sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(due > 0, avail / due, np.inf)
+            ratio = np.where(due > 0, (revenue - fee_owed.sum(axis=1)) / due, np.inf)
         return np.asarray(ratio < t.level)
     # interest_shortfall: interest due (this period or deferred) left unpaid, beyond a cent
-    del S
-    return np.asarray(ctx.int_owed[:, i] > 0.005)
+    return np.asarray(int_owed[:, i] > 0.005)

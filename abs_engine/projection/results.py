@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,8 +223,3 @@ def _interest(cf: PoolCashflows) -> NDArray[np.float64]:
 
 
 _DERIVED = {"principal_collections": _principal, "interest_collections": _interest}
-
-
-def group_labels(kind: str, labels: Sequence[str]) -> tuple[str, ...]:
-    """Normalise group labels to a tuple of str."""
-    return tuple(str(x) for x in labels)

@@ -46,6 +46,7 @@ from abs_engine.deal.spec import deal_to_dict
 from abs_engine.io import atomic_dir
 from abs_engine.pool.pool import Pool, load_pool
 from abs_engine.projection.engine import project
+from abs_engine.projection.results import PoolCashflows
 from abs_engine.reports.deal_sections import (
     breakeven_section,
     capital_stack_section,
@@ -91,14 +92,17 @@ def build_report(
     result: AnalysedRun,
     pool: Pool,
     *,
+    cf: PoolCashflows,
+    scenarios: ScenarioSet,
     summary: pd.DataFrame,
     breakevens: pd.DataFrame | None,
     metadata: Any,
 ) -> Report:
-    """The investor report (or surveillance report for a seasoned deal)."""
+    """The investor report (or surveillance report for a seasoned deal).
+
+    ``cf`` is the cut-off pool projected by grade under the run's ``scenarios``.
+    """
     deal = result.deal
-    scen = ScenarioSet.from_arrays(result.scenario_names)
-    cf = project(pool, deal.assumptions, _scenario_set(result), by="grade")
     sections: list[Section | None] = []
     if deal.state is not None:
         sections.append(surveillance_section(result, pool))
@@ -120,7 +124,7 @@ def build_report(
         notes_section(result, summary, breakevens),
         coverage_section(result),
         scenario_comparison_section(result, summary),
-        scenario_section(cf, scenarios=scen, currency=deal.currency),
+        scenario_section(cf, scenarios=scenarios, currency=deal.currency),
     ]
     decrement = decrement_table(deal, pool)
     prices = {n: price_yield_table(result, n) for n in pick_price_yield_tranches(result)}
@@ -137,14 +141,6 @@ def build_report(
         currency=deal.currency,
         metadata=metadata,
     )
-
-
-def _scenario_set(result: RunResult) -> ScenarioSet:
-    """The run's scenarios (levers are not kept on the result: rebuild from the names)."""
-    given = result.metadata.get("scenarios") if result.metadata else None
-    if isinstance(given, ScenarioSet):
-        return given
-    return ScenarioSet.from_arrays(result.scenario_names)
 
 
 def write(
@@ -194,16 +190,14 @@ def write(
         if deal.pool.tape is None:
             raise FileNotFoundError("the deal names no tape; pass pool=")
         pool = load_pool(deal.pool.tape, grades=deal.pool.grades)
-    if scenarios is not None:
-        analysed = AnalysedRun.of(_with_scenarios(analysed, scenarios))
+    scenarios = scenarios or ScenarioSet.from_arrays(analysed.scenario_names)
+    cf = project(pool, deal.assumptions, scenarios, by="grade")
     progress("analytics")
     summary = analysed.summary(prices)
     breakevens = solve_breakeven(deal, pool) if breakeven else None
     spec = {
         "deal": deal_to_dict(deal),
-        "scenarios": (scenarios or ScenarioSet.from_arrays(analysed.scenario_names))
-        .to_frame()
-        .to_dict(orient="list"),
+        "scenarios": scenarios.to_frame().to_dict(orient="list"),
         "prices": prices if isinstance(prices, Mapping) or prices is None else float(prices),
     }
     meta = run_metadata(
@@ -217,7 +211,15 @@ def write(
         },
     )
     progress("report")
-    report = build_report(analysed, pool, summary=summary, breakevens=breakevens, metadata=meta)
+    report = build_report(
+        analysed,
+        pool,
+        cf=cf,
+        scenarios=scenarios,
+        summary=summary,
+        breakevens=breakevens,
+        metadata=meta,
+    )
     target = Path(out_dir)
     with atomic_dir(target) as tmp:
         report.write(tmp / "report.html")
@@ -236,7 +238,6 @@ def write(
                 ],
             ),
         ]
-        cf = project(pool, deal.assumptions, _scenario_set(analysed), by="grade")
         sheets += [
             s
             for s in pool_sheets(pool, cf, assumptions=deal.assumptions)
@@ -268,11 +269,3 @@ def write(
         assert_no_identifiers(tmp, pool)
     log.info("wrote %s (%d scenarios)", target, analysed.n_scenarios)
     return target
-
-
-def _with_scenarios(result: AnalysedRun, scenarios: ScenarioSet) -> RunResult:
-    import dataclasses
-
-    meta = dict(result.metadata)
-    meta["scenarios"] = scenarios
-    return dataclasses.replace(result, metadata=meta)
