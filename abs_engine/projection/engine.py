@@ -163,6 +163,7 @@ def project(
     *,
     by: GroupBy = "pool",
     chunk_size: int | None = None,
+    period_offset: int = 0,
 ) -> PoolCashflows:
     """Project the pool's monthly cash flows for every scenario at once.
 
@@ -180,6 +181,11 @@ def project(
     chunk_size : int, optional
         Scenarios per vectorised batch; by default sized so the working
         memory stays near 100 MB whatever the number of scenarios.
+    period_offset : int
+        Calendar months between the cut-off and this pool's first month:
+        curves indexed by period (``by="period"``) are read from period
+        ``period_offset + 1`` on.  Receivables bought in a revolving period
+        use it so a calendar shock reaches them; age-indexed curves ignore it.
 
     Returns
     -------
@@ -217,7 +223,9 @@ def project(
     roll_any = any(assumptions.for_grade(grades[g]).roll_rates is not None for g in present)
     max_rem = int(cohorts.remaining_term.max())
     horizon = max_rem + max_lag + (4 if roll_any else 0)
-    months = int(cohorts.age.max()) + horizon + 1
+    if period_offset < 0:
+        raise AssumptionError(f"period_offset must be >= 0; got {period_offset}")
+    months = int(cohorts.age.max()) + horizon + 1 + period_offset
     terms = _grade_terms(grades, present, assumptions, months)
     # A default overlay (a multiplier per receivable, e.g. on early-warning flags) makes each
     # (grade, overlay) pair a virtual grade: same curves, its own default multiplier.
@@ -285,8 +293,10 @@ def project(
 
     H = horizon
     kk = np.arange(1, H + 1)
-    d_idx = np.where(vterms.default_by_age[g_r][:, None], age_r[:, None], 0) + kk[None, :] - 1
-    p_idx = np.where(vterms.prepay_by_age[g_r][:, None], age_r[:, None], 0) + kk[None, :] - 1
+    d_start = np.where(vterms.default_by_age[g_r], age_r, period_offset)
+    p_start = np.where(vterms.prepay_by_age[g_r], age_r, period_offset)
+    d_idx = d_start[:, None] + kk[None, :] - 1
+    p_idx = p_start[:, None] + kk[None, :] - 1
 
     S = len(sset)
     per_scenario = R * H * 8 * (40 if roll_any else 12)
