@@ -303,7 +303,7 @@ class AnalysedRun(RunResult):
                         "last_principal": np.where(any_p, dates[last], nat),
                         "expected_final": np.where(paid.any(axis=1), dates[final], nat),
                         "principal_loss_pct": _ratio(
-                            self.tranche["writedown"][:, i].sum(axis=1), face
+                            self.tranche["principal_loss"][:, i].sum(axis=1), face
                         ),
                         "interest_shortfall": _ratio(
                             self.tranche["interest_shortfall"][:, i, -1], face
