@@ -109,7 +109,7 @@ def test_losses_and_shortfalls_show_in_the_summary() -> None:
         tiny_pool(kind=3, term=3),
     )
     s = r.summary().set_index("tranche")
-    np.testing.assert_allclose(s.loc["mezzanine", "principal_loss_pct"], 71 / 200, rtol=1e-12)
-    np.testing.assert_allclose(s.loc["equity", "principal_loss_pct"], 1.0, rtol=1e-12)
-    assert s.loc["senior", "principal_loss_pct"] == 0
+    np.testing.assert_allclose(s.loc["mezzanine", "principal_loss_share"], 71 / 200, rtol=1e-12)
+    np.testing.assert_allclose(s.loc["equity", "principal_loss_share"], 1.0, rtol=1e-12)
+    assert s.loc["senior", "principal_loss_share"] == 0
     assert s.loc["mezzanine", "yield"] < 0
