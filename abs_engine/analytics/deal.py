@@ -72,6 +72,7 @@ from abs_engine.pool.pool import Pool
 
 __all__ = [
     "MIN_CASH_MULTIPLE",
+    "MIN_YIELD",
     "NOTE_BASIS",
     "RESIDUAL_BASIS",
     "SUMMARY_COLUMNS",
@@ -113,6 +114,8 @@ SUMMARY_COLUMNS = (
 
 #: A yield of flows returning less than this multiple of the outlay is not meaningful.
 MIN_CASH_MULTIPLE = 0.01
+#: A nominal yield at or below this (-100%) is reported as NaN with a reason, not as a rate.
+MIN_YIELD = -1.0
 #: ``price_basis`` of a note priced in the market convention.
 NOTE_BASIS = "clean, % of class balance"
 #: ``price_basis`` of the residual holder priced on its outlay.
@@ -348,7 +351,8 @@ class AnalysedRun(RunResult):
         over scenarios; a yield that is not meaningful is NaN with a reason:
         nothing left after settlement, no balance, an outlay that is not
         positive, flows returning less than :data:`MIN_CASH_MULTIPLE` of the
-        outlay, or no solution (no sign change).  See :meth:`priced`.
+        outlay, a yield at or below :data:`MIN_YIELD` (-100%: a loss, not a
+        rate), or no solution (no sign change).  See :meth:`priced`.
         """
         pr = self.priced(
             prices, settlement=settlement, delay_days=delay_days, pool_price=pool_price
@@ -420,7 +424,7 @@ class AnalysedRun(RunResult):
         """
         end_bal = self.tranche["end_balance"]
         due = self.tranche["interest_due"]
-        above = at_or_above(self.deal.tranches)
+        above = at_or_above(self.deal)
         cum_bal = np.einsum("ji,sit->sjt", above, end_bal)
         cum_due = np.einsum("ji,sit->sjt", above, due)
         pool = self.pool["end_balance"][:, None, :]
@@ -445,7 +449,7 @@ class AnalysedRun(RunResult):
         """Subordination + over-collateralisation + reserve, a share of the pool at the start."""
         pool0 = float(self.pool["begin_balance"][0, 0])
         reserve0 = float(self.account["reserve_begin"][0, 0])
-        notes = at_or_above(self.deal.tranches) @ self.tranche["begin_balance"][0, :, 0]
+        notes = at_or_above(self.deal) @ self.tranche["begin_balance"][0, :, 0]
         return {
             name: (pool0 + reserve0 - float(n)) / pool0 if pool0 > 0 else float("nan")
             for name, n in zip(self.tranche_names, notes, strict=True)
@@ -606,7 +610,7 @@ class AnalysedRun(RunResult):
         k = st.first
         t = st.times
         dates = self.dates[k:]
-        nat = np.datetime64("NaT")
+        nat = np.datetime64("NaT", "D")
         rows: list[pd.DataFrame] = []
         S = self.n_scenarios
         for i, name in enumerate(self.tranche_names):
@@ -615,17 +619,19 @@ class AnalysedRun(RunResult):
             cf = pr.flows[:, i]
             y = ys[name].yield_
             principal = self.tranche["principal_paid"][:, i, k:]
-            has_p = principal > 1e-9
-            any_p = has_p.any(axis=1)
-            first = np.where(any_p, has_p.argmax(axis=1), 0)
-            last = np.where(any_p, has_p.shape[1] - 1 - has_p[:, ::-1].argmax(axis=1), 0)
-            paid = cf > 1e-9
-            final = np.where(paid.any(axis=1), paid.shape[1] - 1 - paid[:, ::-1].argmax(axis=1), 0)
             finite = np.isfinite(y)
             if st.empty:
                 mac = mod = cvx = w = np.full(S, np.nan)
                 first_d = last_d = final_d = np.full(S, nat)
             else:
+                has_p = principal > 1e-9
+                any_p = has_p.any(axis=1)
+                first = np.where(any_p, has_p.argmax(axis=1), 0)
+                last = np.where(any_p, has_p.shape[1] - 1 - has_p[:, ::-1].argmax(axis=1), 0)
+                paid = cf > 1e-9
+                final = np.where(
+                    paid.any(axis=1), paid.shape[1] - 1 - paid[:, ::-1].argmax(axis=1), 0
+                )
                 with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                     yy = np.where(finite, y, 0.0)
                     mac = macaulay_duration(cf, t, yy, m)
@@ -757,6 +763,11 @@ def _solve_yields(names: Sequence[str], pr: Priced, m: int) -> dict[str, YieldRe
         why[s, i] = (
             f"returns {multiple[s, i]:.2%} of its outlay (< {MIN_CASH_MULTIPLE:.0%}): not meaningful"
         )
+    deep = (why == "") & np.isfinite(res.yield_) & (res.yield_ <= MIN_YIELD)
+    why[deep] = (
+        "IRR at or below -100%: the holder loses most of its outlay (see cash_multiple "
+        "and principal_loss_share)"
+    )
     bad = why != ""
     y = np.where(bad, np.nan, res.yield_)
     for i, name in enumerate(names):

@@ -20,6 +20,7 @@ __all__ = ["TRANCHE_FIELDS", "Ledger", "RunResult"]
 
 F64 = NDArray[np.float64]
 
+#: Per class, see the table in ``docs/waterfall.md``.
 TRANCHE_FIELDS = (
     "begin_balance",
     "interest_due",
@@ -27,7 +28,11 @@ TRANCHE_FIELDS = (
     "interest_shortfall",
     "principal_paid",
     "writedown",
+    "reinstatement",
+    "unreimbursed_writedown",
+    "pdl",
     "end_balance",
+    "principal_loss",
     "residual",
 )
 FEE_FIELDS = ("due", "paid", "unpaid")
@@ -35,6 +40,7 @@ FEE_FIELDS = ("due", "paid", "unpaid")
 #: revolving period bought and a clean-up call sold.
 POOL_FIELDS = ("begin_balance", *FLOW_FIELDS, "end_balance", "purchases", "sale")
 ACCOUNT_FIELDS = (
+    "reserve_funding",
     "revenue",
     "principal_collections",
     "reserve_begin",
@@ -53,7 +59,8 @@ ACCOUNT_FIELDS = (
 )
 #: Accounts that are the deal's own pockets: money passes through them within a period.
 INTERNAL = frozenset({"revenue", "principal_funds"})
-SOURCES = frozenset({"pool"})
+#: Where cash comes from: the pool, and the residual holder funding the reserve at closing.
+SOURCES = frozenset({"pool", "equity"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,32 +217,52 @@ class RunResult:
 
         .. math::
 
-            \\text{collections} + \\text{reserve draws and releases}
+            \\text{collections} + \\text{reserve funding, draws and releases}
             - \\text{payments} - \\text{reserve deposits} - \\text{residual}
 
-        and the deal's internal pockets (revenue, principal funds) must end
-        every period empty.
+        the deal's internal pockets (revenue, principal funds) must end every
+        period empty, and the reserve balance must move only by its ledger
+        entries (``reserve_end = reserve_begin + in - out``, carried from one
+        period to the next; at closing it holds what the residual holder funded).
         """
         lg = self.ledger_data
         inflow = np.zeros(lg.amounts.shape[1:])
         outflow = np.zeros_like(inflow)
         internal = np.zeros_like(inflow)
-        for (_, src, dst), amt in zip(lg.entries, lg.amounts, strict=True):
+        reserve_in = np.zeros_like(inflow)
+        reserve_out = np.zeros_like(inflow)
+        funded = np.zeros_like(inflow)
+        for (step, src, dst), amt in zip(lg.entries, lg.amounts, strict=True):
             if src in SOURCES or src == "reserve":
                 inflow += amt
-            if dst not in INTERNAL and dst not in SOURCES:
+            if dst not in INTERNAL and dst != "pool":
                 outflow += amt
             if src in INTERNAL:
                 internal -= amt
             if dst in INTERNAL:
                 internal += amt
-        return np.asarray(np.maximum(np.abs(inflow - outflow), np.abs(internal)), dtype=np.float64)
+            if step == "reserve_funding":
+                funded += amt
+            elif dst == "reserve":
+                reserve_in += amt
+            if src == "reserve":
+                reserve_out += amt
+        acc = self.account
+        begin, end = acc["reserve_begin"], acc["reserve_end"]
+        moved = np.abs(begin + reserve_in - reserve_out - end)
+        carried = np.zeros_like(moved)
+        carried[:, 1:] = np.abs(begin[:, 1:] - end[:, :-1])
+        if self.deal.state is None:
+            carried[:, 0] = np.abs(begin[:, 0] - funded[:, 0])
+        gaps = (np.abs(inflow - outflow), np.abs(internal), moved, carried)
+        return np.asarray(np.maximum.reduce(gaps), dtype=np.float64)
 
     def check_conservation(self, tol: float = 1e-6) -> None:
         """Raise if cash is created or lost anywhere (``tol`` a share of the pool balance).
 
-        Collections + reserve draws = payments + reserve deposits + residual,
-        every period, every scenario.
+        Collections + reserve funding, draws and releases = payments + reserve
+        deposits + residual, every period, every scenario; the reserve balance
+        moves only by its ledger entries.
         """
         gap = self.conservation()
         worst = float(gap.max()) if gap.size else 0.0

@@ -128,8 +128,8 @@ def build_report(
         scenario_section(cf, scenarios=scenarios, currency=deal.currency),
     ]
     decrement = decrement_table(deal, pool)
-    prices = {n: price_yield_table(result, n) for n in pick_price_yield_tranches(result)}
-    sections.append(prospectus_section(decrement, prices))
+    py_tables = {n: price_yield_table(result, n) for n in pick_price_yield_tranches(result)}
+    sections.append(prospectus_section(decrement, py_tables))
     if breakevens is not None:
         sections.append(breakeven_section(breakevens))
     sections.append(assumptions_section(deal.assumptions, grades=pool.grades))

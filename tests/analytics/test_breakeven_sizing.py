@@ -31,7 +31,7 @@ def be(deal: ae.Deal, pool: ae.Pool) -> pd.DataFrame:
 
 def writedowns(deal: ae.Deal, pool: ae.Pool, mults: list[float]) -> np.ndarray:
     r = ae.run(deal, pool, ae.ScenarioSet.from_arrays(default_mult=mults))
-    return r.tranche["writedown"].sum(axis=2)  # (scenario, tranche)
+    return r.tranche["principal_loss"].sum(axis=2)  # (scenario, tranche): the final loss
 
 
 def test_breakeven_is_the_edge_of_loss(deal: ae.Deal, pool: ae.Pool, be: pd.DataFrame) -> None:
