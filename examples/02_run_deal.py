@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import abs_engine as ae
 
-ROOT = Path(__file__).resolve().parents[1]
-deal = ae.load_deal(ROOT / "waterfalls" / "baitiao_2015.toml")
+deal = ae.load_deal(ae.samples.path("baitiao_2015"))
 pool = ae.Pool.from_frame(ae.sample_pool(n=5_000, seed=7))
 
 result = ae.run(deal, pool, ae.ScenarioSet.grid(default_mult=[1, 4, 8], prepay_mult=[0.5, 1.5]))

@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
 from abs_engine.curves.scenarios import Scenario, ScenarioSet
@@ -56,7 +56,7 @@ from abs_engine.pool.schema import PAYMENT_TYPES
 from abs_engine.projection.engine import as_scenario_set, project
 from abs_engine.projection.results import FLOW_FIELDS, PoolCashflows
 
-__all__ = ["run"]
+__all__ = ["COLLECTION_FIELDS", "run", "run_on_collections"]
 
 log = logging.getLogger(__name__)
 F64 = NDArray[np.float64]
@@ -207,15 +207,23 @@ def _unit_profile(cf: PoolCashflows, freq: int) -> dict[str, F64]:
 
 @dataclass
 class _Collections:
-    """Pool collections by payment period, and what a unit bought in period ``p`` adds later."""
+    """Pool collections by payment period, and what a unit bought in period ``p`` adds later.
+
+    ``units`` is empty when the collections are actual (surveillance): later
+    periods' actual collections already include what purchases pay.
+    """
 
     period: dict[str, F64]  # field -> (S, T); purchases are added as the run goes
     units: list[dict[str, F64]]  # one unit profile, or one per purchase period (calendar curves)
     T: int
     pool_balance: float
 
-    def unit(self, p: int) -> dict[str, F64]:
-        return self.units[min(p, len(self.units) - 1)]
+    def unit(self, p: int) -> dict[str, F64] | None:
+        return self.units[min(p, len(self.units) - 1)] if self.units else None
+
+
+#: The pool collections of a payment period that :func:`run_on_collections` takes.
+COLLECTION_FIELDS = _MONTH_FIELDS
 
 
 def _collections(
@@ -340,14 +348,91 @@ def run(
     sset = as_scenario_set(scenarios)
     sched = _schedule(deal)
     coll = _collections(deal, pool, sset, sched)
-    return _Waterfall(deal, sset, sched, coll).run()
+    return _Waterfall(deal, sset, sched, coll, ends=True).run()
+
+
+def run_on_collections(
+    deal: Deal,
+    collections: Mapping[str, ArrayLike],
+    *,
+    pool_balance: float | None = None,
+    scenario_names: Sequence[str] | None = None,
+) -> RunResult:
+    """Apply the deal's priority of payments to given (actual) collections.
+
+    The trustee's calculation: the servicer reports what the pool collected
+    in each collection period, and the waterfall distributes it on the
+    payment dates, period by period, from the closing (or ``deal.state``).
+    Triggers are tested on these actual figures.  The deal does not end
+    with the given periods (no crystallisation) unless they reach the legal
+    final; :meth:`RunResult.state_after` gives the state to re-project from.
+
+    Parameters
+    ----------
+    deal : Deal
+        The deal (its ``state``, if any, is the position before the first
+        given period).
+    collections : mapping field -> array (T,) or (S, T)
+        One entry per :data:`COLLECTION_FIELDS` field (missing flows are
+        zero; ``begin_balance`` and ``end_balance`` are required): the pool's
+        performing balance at the start and end of each collection period
+        (before that payment date's revolving purchases), scheduled principal,
+        prepayments, defaults, interest, fees, recoveries, losses, servicer
+        advances.
+    pool_balance : float, optional
+        Cut-off pool balance the notes were sized on (default: the first
+        period's ``begin_balance``).
+    scenario_names : sequence of str, optional
+        Names of the rows when ``collections`` are (S, T).
+
+    Returns
+    -------
+    RunResult
+    """
+    arrays: dict[str, F64] = {}
+    for f, v in collections.items():
+        if f not in COLLECTION_FIELDS:
+            raise SpecError(
+                f"unknown collection field {f!r}; fields are {', '.join(COLLECTION_FIELDS)}",
+                "collections",
+            )
+        arrays[f] = np.atleast_2d(np.asarray(v, dtype=np.float64))
+    for f in ("begin_balance", "end_balance"):
+        if f not in arrays:
+            raise SpecError(f"needs {f} (the pool's performing balance)", f"collections.{f}")
+    S, T = arrays["begin_balance"].shape
+    for f, a in arrays.items():
+        if a.shape != (S, T) or not np.isfinite(a).all():
+            raise SpecError(
+                f"expected {T} finite amounts per row like begin_balance; got shape {a.shape}",
+                f"collections.{f}",
+            )
+    sched = _schedule(deal)
+    if len(sched.dates) < T:
+        raise SpecError(
+            f"{T} periods of collections but the deal has {len(sched.dates)} payment dates "
+            f"left before its legal final {deal.dates.legal_final}",
+            "collections",
+        )
+    period = {f: arrays.get(f, np.zeros((S, T))).copy() for f in COLLECTION_FIELDS}
+    if scenario_names is not None:
+        names = list(scenario_names)
+    else:
+        names = ["actual"] if S == 1 else [f"path {i + 1}" for i in range(S)]
+    sset = ScenarioSet([Scenario(n) for n in names])
+    B0 = float(period["begin_balance"][0, 0]) if pool_balance is None else float(pool_balance)
+    coll = _Collections(period, [], T, B0)
+    return _Waterfall(deal, sset, sched, coll, ends=len(sched.dates) == T).run()
 
 
 class _Waterfall:
     """The deal's state over all scenarios, advanced one payment period at a time."""
 
-    def __init__(self, deal: Deal, sset: ScenarioSet, sched: _Schedule, coll: _Collections) -> None:
-        self.deal, self.sset, self.sched, self.coll = deal, sset, sched, coll
+    def __init__(
+        self, deal: Deal, sset: ScenarioSet, sched: _Schedule, coll: _Collections, *, ends: bool
+    ) -> None:
+        # ends: the last period run is the deal's last (losses crystallise, the reserve joins)
+        self.deal, self.sset, self.sched, self.coll, self.ends = deal, sset, sched, coll, ends
         S, T = len(sset), coll.T
         self.S, self.T = S, T
         names = tuple(t.name for t in deal.tranches)
@@ -400,10 +485,14 @@ class _Waterfall:
             )
             self.original_face = deal.note_amounts(self.original_pool)
         self.unpaid_fee = np.zeros((S, len(deal.fees)))
-        self.called = np.zeros(S, dtype=bool)
-        self.pipeline_sold = np.zeros(S, dtype=bool)
         self.pipeline = np.zeros(S)  # defaulted balance awaiting recovery
         self.es_hist: list[F64] = []
+        if st is not None:
+            self.unpaid_fee[:] = [st.unpaid_fees.get(f.name, 0.0) for f in deal.fees]
+            self.pipeline[:] = st.defaulted_pending
+            self.es_hist = [np.full(S, x) for x in st.excess_spread_history]
+        self.called = np.zeros(S, dtype=bool)
+        self.pipeline_sold = np.zeros(S, dtype=bool)
         self.tr = {f: np.zeros((S, N, T)) for f in TRANCHE_FIELDS}
         self.fe = {f: np.zeros((S, len(deal.fees), T)) for f in FEE_FIELDS}
         self.po = {f: np.zeros((S, T)) for f in POOL_FIELDS}
@@ -454,6 +543,7 @@ class _Waterfall:
         self.cum_default += c["default"]
         self.pipeline += c["default"] - c["advanced_principal"] - c["recovery"] - c["loss"]
         self.pipeline = np.maximum(self.pipeline, 0.0)
+        self.ac["defaulted_pending"][:, p] = self.pipeline
         self.ac["cumulative_default"][:, p] = self.cum_default
         book.add("collections", "pool", "revenue", p, revenue_coll)
         book.add("collections", "pool", "principal_funds", p, principal_coll)
@@ -494,7 +584,9 @@ class _Waterfall:
                 if call.defaulted_price is not None:
                     self.pipeline_sold |= call_now
                     self.pipeline = np.where(call_now, 0.0, self.pipeline)
-        final = np.full(S, p == self.T - 1) | call_now
+                    self.ac["defaulted_pending"][:, p] = self.pipeline
+        last = self.ends and p == self.T - 1
+        final = np.full(S, last) | call_now
 
         # ---- 4-5. the reserve: everything on the last payment date, else the excess ----------
         self.ac["reserve_begin"][:, p] = self.reserve
@@ -582,23 +674,24 @@ class _Waterfall:
             self.ac["purchase_cash"][:, p] = ctx.purchase_cash
             pool_end = pool_end + bought
             unit = self.coll.unit(p)
-            n_j = min(self.T - p - 1, unit["end_balance"].shape[1])
-            for f, arr in unit.items():
-                self.coll.period[f][:, p + 1 : p + 1 + n_j] += bought[:, None] * arr[:, :n_j]
+            if unit is not None:
+                n_j = min(self.T - p - 1, unit["end_balance"].shape[1])
+                for f, arr in unit.items():
+                    self.coll.period[f][:, p + 1 : p + 1 + n_j] += bought[:, None] * arr[:, :n_j]
         self.po["end_balance"][:, p] = pool_end
 
         # ---- 13-14. losses on the notes -------------------------------------------------------------
         wd = np.zeros_like(self.B)
-        if self.writedown_mode and p < self.T - 1:
+        if self.writedown_mode and not last:
             shortfall = np.maximum(self.B.sum(axis=1) - pool_end, 0.0)
             wd = _allocate(shortfall, self.B, self.groups[::-1])
-        elif p == self.T - 1 and deal.loss_allocation != "none":
+        elif last and deal.loss_allocation != "none":
             wd = self.B.copy()  # crystallised: nothing more will come
         if wd.any():
             self.B = self.B - wd
             self.W = self.W + wd
         self.tr["writedown"][:, :, p] = wd
-        if p == self.T - 1:
+        if last:
             self.tr["principal_loss"][:, :, p] = self.B + self.W
         # ---- 15. the PDL by class, most junior first ------------------------------------------------
         self.tr["pdl"][:, :, p] = _allocate(self.D, self.B + self.W, self.groups[::-1])
@@ -701,6 +794,8 @@ class _Waterfall:
             | (ac["reserve_begin"] > 0).any(axis=0)
         )
         T = int(np.flatnonzero(active)[-1]) + 1 if active.any() else 1
+        if not self.ends:
+            T = self.T  # actual collections: every given period is reported
         if T < self.T:
             # Losses crystallise in the last period of the run: move them into the cut.
             tr["principal_loss"][:, :, T - 1] += tr["principal_loss"][:, :, T:].sum(axis=2)
@@ -709,6 +804,7 @@ class _Waterfall:
             deal=self.deal,
             scenario_names=self.sset.names,
             dates=sched.dates[:T],
+            collection_end=np.array(sched.collection_end[:T], dtype="datetime64[D]"),
             accrual_start=sched.accrual_start[:T],
             year_fractions=sched.year_fractions[:T],
             tranche_names=self.names,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from abs_engine.errors import AbsError
 from abs_engine.projection.results import FLOW_FIELDS
 
 if TYPE_CHECKING:
-    from abs_engine.deal.spec import Deal
+    from abs_engine.deal.spec import Deal, DealState
 
 __all__ = ["TRANCHE_FIELDS", "Ledger", "RunResult"]
 
@@ -56,6 +57,7 @@ ACCOUNT_FIELDS = (
     "excess_spread",
     "oc_collateral",
     "interest_after_fees",
+    "defaulted_pending",
 )
 #: Accounts that are the deal's own pockets: money passes through them within a period.
 INTERNAL = frozenset({"revenue", "principal_funds"})
@@ -103,6 +105,7 @@ class RunResult:
     deal: Deal
     scenario_names: NDArray[np.str_]
     dates: NDArray[np.datetime64]  # payment dates (T,)
+    collection_end: NDArray[np.datetime64]  # last day of each period's collection months (T,)
     accrual_start: NDArray[np.datetime64]  # start of each accrual period (T,)
     year_fractions: F64  # (T,)
     tranche_names: tuple[str, ...]
@@ -209,6 +212,57 @@ class RunResult:
     def ledger(self) -> pd.DataFrame:
         """Every movement of cash: ``scenario, period, date, step, from, to, amount``."""
         return self.ledger_data.to_frame(self.scenario_names, self.dates)
+
+    # --- hand-over -----------------------------------------------------------------------
+
+    def state_after(self, period: int = -1, scenario: int | str = 0) -> DealState:
+        """The deal's position after ``period`` (0-based; default the last), for one scenario.
+
+        Everything the next payment date needs: note balances, unreimbursed
+        write-downs, unpaid interest and fees, the reserve, the PDL, the
+        cumulative defaults, trigger states, what the revolving period bought,
+        the recent excess spread and the defaulted balance awaiting recovery.
+        ``dataclasses.replace(deal, state=result.state_after(k))`` re-projects
+        the rest of the life from the pool as it stands on ``as_of`` (the end of
+        period ``k``'s collections).
+        """
+        from abs_engine.deal.spec import DealState
+
+        s = (
+            scenario
+            if isinstance(scenario, int)
+            else int(np.flatnonzero(self.scenario_names == scenario)[0])
+        )
+        p = range(self.n_periods)[period]
+        tr, ac = self.tranche, self.account
+        names = self.tranche_names
+        prior = self.deal.state
+        es = [*(prior.excess_spread_history if prior else ()), *ac["excess_spread"][s, : p + 1]]
+        window = max(
+            (t.periods for t in self.deal.triggers if t.kind == "excess_spread"), default=0
+        )
+        return DealState(
+            as_of=self.collection_end[p].astype(dt.date),
+            balances={n: float(tr["end_balance"][s, i, p]) for i, n in enumerate(names)},
+            unpaid_interest={
+                n: float(tr["interest_shortfall"][s, i, p]) for i, n in enumerate(names)
+            },
+            reserve=float(ac["reserve_end"][s, p]),
+            cumulative_default=float(ac["cumulative_default"][s, p]),
+            pdl=float(ac["pdl"][s, p]),
+            triggers={n: bool(self.trigger[s, k, p]) for k, n in enumerate(self.trigger_names)},
+            purchased=(prior.purchased if prior else 0.0)
+            + float(self.pool["purchases"][s, : p + 1].sum()),
+            original_pool_balance=self.pool_balance,
+            writedowns={
+                n: float(tr["unreimbursed_writedown"][s, i, p]) for i, n in enumerate(names)
+            },
+            unpaid_fees={
+                n: float(self.fee["unpaid"][s, j, p]) for j, n in enumerate(self.fee_names)
+            },
+            excess_spread_history=tuple(float(x) for x in es[len(es) - window :]) if window else (),
+            defaulted_pending=float(ac["defaulted_pending"][s, p]),
+        )
 
     # --- checks --------------------------------------------------------------------------
 

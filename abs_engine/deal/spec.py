@@ -691,7 +691,15 @@ class DealState:
     uncovered defaults; ``triggers`` the triggers already breached;
     ``purchased`` the receivables bought so far in the revolving period;
     ``writedowns`` the unreimbursed write-down of each class (its balance
-    in ``balances`` excludes it).
+    in ``balances`` excludes it); ``unpaid_fees`` fees carried unpaid;
+    ``excess_spread_history`` the annualised excess spread of the latest
+    periods, oldest first (for the averaging ``excess_spread`` trigger);
+    ``defaulted_pending`` the defaulted balance still awaiting recovery (what
+    a clean-up call with ``defaulted_price`` buys).
+
+    :meth:`abs_engine.deal.RunResult.state_after` writes one from a run (or a
+    surveillance of actual collections), so a re-projection continues exactly
+    where it ended.
     """
 
     as_of: dt.date
@@ -704,6 +712,9 @@ class DealState:
     purchased: float = 0.0
     original_pool_balance: float | None = None
     writedowns: Mapping[str, float] = field(default_factory=dict)
+    unpaid_fees: Mapping[str, float] = field(default_factory=dict)
+    excess_spread_history: tuple[float, ...] = ()
+    defaulted_pending: float = 0.0
 
 
 # --- the deal -----------------------------------------------------------------------------------
@@ -928,8 +939,13 @@ class Deal:
         for key in st.triggers:
             if key not in {t.name for t in self.triggers}:
                 raise _err(f"unknown trigger {key!r}", "state.triggers")
-        if not self.dates.closing <= st.as_of < self.dates.legal_final:
-            raise _err(f"as_of {st.as_of} must be between closing and legal final", "state.as_of")
+        for key in st.unpaid_fees:
+            if key not in {f.name for f in self.fees}:
+                raise _err(f"unknown fee {key!r}", "state.unpaid_fees")
+        if not self.dates.cutoff <= st.as_of < self.dates.legal_final:
+            raise _err(
+                f"as_of {st.as_of} must be between the cut-off and the legal final", "state.as_of"
+            )
         for name, v in (
             *st.balances.items(),
             ("reserve", st.reserve),
@@ -1313,6 +1329,9 @@ def _state(data: Any) -> DealState:
             "purchased",
             "original_pool_balance",
             "writedowns",
+            "unpaid_fees",
+            "excess_spread_history",
+            "defaulted_pending",
         ),
         p,
     )
@@ -1336,7 +1355,23 @@ def _state(data: Any) -> DealState:
         purchased=s.opt_number(d, "purchased", p, 0.0, minimum=0) or 0.0,
         original_pool_balance=s.opt_number(d, "original_pool_balance", p, None, positive=True),
         writedowns=amounts("writedowns"),
+        unpaid_fees=amounts("unpaid_fees"),
+        excess_spread_history=_number_list(d, "excess_spread_history", p),
+        defaulted_pending=s.opt_number(d, "defaulted_pending", p, 0.0, minimum=0) or 0.0,
     )
+
+
+def _number_list(d: Mapping[str, Any], key: str, path: str) -> tuple[float, ...]:
+    raw = d.get(key, [])
+    where = f"{path}.{key}"
+    if not isinstance(raw, list):
+        raise _err(f"expected a list of numbers, got {raw!r}", where)
+    out = []
+    for i, v in enumerate(raw):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise _err(f"expected a number, got {v!r}", f"{where}[{i}]")
+        out.append(float(v))
+    return tuple(out)
 
 
 def deal_from_dict(
@@ -1558,6 +1593,9 @@ def deal_to_dict(deal: Deal, *, base: Path | None = None) -> dict[str, Any]:
             "triggers": dict(st.triggers),
             "purchased": st.purchased,
             "writedowns": dict(st.writedowns),
+            "unpaid_fees": dict(st.unpaid_fees),
+            "excess_spread_history": list(st.excess_spread_history),
+            "defaulted_pending": st.defaulted_pending,
         }
         if st.original_pool_balance is not None:
             state["original_pool_balance"] = st.original_pool_balance

@@ -191,7 +191,7 @@ def test_paths_are_relative_to_the_spec(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", sorted(Path(__file__).parents[2].joinpath("waterfalls").glob("*.toml"))
+    "path", sorted(ae.samples.DATA_DIR.joinpath("waterfalls").glob("*.toml"))
 )
 def test_sample_deals_load(path: Path) -> None:
     deal = load_deal(path)

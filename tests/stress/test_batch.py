@@ -21,7 +21,7 @@ from abs_engine.errors import SpecError
 from abs_engine.stress import batch as batch_mod
 
 ROOT = Path(__file__).parents[2]
-SPEC = ROOT / "waterfalls" / "baitiao_2015.toml"
+SPEC = ae.samples.path("baitiao_2015")
 RHO = {"A": 0.05, "B": 0.08, "C": 0.12}
 
 
