@@ -331,14 +331,14 @@ def run_demo(args: argparse.Namespace) -> int:
     result.check_conservation()
     summary = result.summary()
     print(f"== {deal.name}: tranches under default multiples 1x, 2x, 4x, 8x ==")
-    view = summary[["scenario", "tranche", "yield", "wal", "principal_loss_pct", "min_oc"]]
+    view = summary[["scenario", "tranche", "yield", "wal", "principal_loss_share", "min_oc"]]
     print(
         view.to_string(
             index=False,
             formatters={
                 "yield": lambda v: f"{v:.3%}",
                 "wal": lambda v: f"{v:.2f}",
-                "principal_loss_pct": lambda v: f"{v:.2%}",
+                "principal_loss_share": lambda v: f"{v:.2%}",
                 "min_oc": lambda v: f"{v:.3f}",
             },
         )

@@ -155,7 +155,7 @@ def run_run(args: argparse.Namespace) -> int:
     for tranche, row in base.iterrows():
         print(
             f"  {tranche:16s} yield {row['yield']:8.3%}  WAL {row['wal']:5.2f}y  "
-            f"loss {row['principal_loss_pct']:7.2%}  min OC {row['min_oc']:6.2f}"
+            f"loss {row['principal_loss_share']:7.2%}  min OC {row['min_oc']:6.2f}"
         )
     print(f"wrote {out}/ ({', '.join(FILES)})")
     return 0
