@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from abs_engine.cli.commands import _parser, command
+from abs_engine.cli.commands import _parser, command, encoding
 from abs_engine.errors import AbsError, SpecError
 
 
@@ -58,7 +58,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
     tape = Path(args.pool) if getattr(args, "pool", None) else deal.pool.tape
     if tape is None:
         raise SpecError("the deal names no tape: pass --pool TAPE", "pool.tape")
-    return deal, load_pool(tape, grades=deal.pool.grades)
+    return deal, load_pool(tape, grades=deal.pool.grades, encoding=encoding(args))
 
 
 # --- run ---------------------------------------------------------------------------------------

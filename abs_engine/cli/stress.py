@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abs_engine.cli.commands import _parser, command
+from abs_engine.cli.commands import _parser, command, encoding
 from abs_engine.errors import SpecError
 
 __all__ = ["GRID_KEYS", "add_stress", "parse_grid", "parse_rho", "run_stress"]
@@ -207,9 +207,9 @@ def run_stress(args: argparse.Namespace) -> int:
     rho = parse_rho(args.rho) if args.mc is not None else 0.10
     deal = load_deal(args.spec)
     if args.pool is not None:
-        pool = load_pool(args.pool, grades=deal.pool.grades)
+        pool = load_pool(args.pool, grades=deal.pool.grades, encoding=encoding(args))
     elif deal.pool.tape is not None:
-        pool = load_pool(deal.pool.tape, grades=deal.pool.grades)
+        pool = load_pool(deal.pool.tape, grades=deal.pool.grades, encoding=encoding(args))
     else:
         raise SpecError("the deal names no tape; give --pool TAPE", "pool.tape")
     cohorts = pool.cohorts()
