@@ -13,8 +13,8 @@ import abs_engine as ae
 from abs_engine.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-DEAL = ROOT / "waterfalls" / "baitiao_2015.toml"
-ASSUMPTIONS = ROOT / "pools" / "sample_assumptions.toml"
+DEAL = ae.samples.path("baitiao_2015")
+ASSUMPTIONS = ae.samples.DATA_DIR / "pools" / "sample_assumptions.toml"
 
 
 @dataclass(frozen=True)

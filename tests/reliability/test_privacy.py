@@ -60,7 +60,7 @@ def test_a_malformed_csv_line_is_named_by_number_never_quoted(
 
 
 def _assumptions() -> Path:
-    return Path(__file__).resolve().parents[2] / "pools" / "sample_assumptions.toml"
+    return ae.samples.DATA_DIR / "pools" / "sample_assumptions.toml"
 
 
 def test_the_api_raises_a_tape_error_without_the_line(
