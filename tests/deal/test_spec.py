@@ -190,9 +190,7 @@ def test_paths_are_relative_to_the_spec(tmp_path: Path) -> None:
     assert deal.pool.tape == tmp_path / "tape.parquet"
 
 
-@pytest.mark.parametrize(
-    "path", sorted(Path(__file__).parents[2].joinpath("waterfalls").glob("*.toml"))
-)
+@pytest.mark.parametrize("path", sorted(ae.samples.DATA_DIR.joinpath("waterfalls").glob("*.toml")))
 def test_sample_deals_load(path: Path) -> None:
     deal = load_deal(path)
     assert deal.pool.tape is not None and deal.pool.tape.name == "sample_pool.parquet"
