@@ -109,3 +109,20 @@ def test_bad_pending_is_named() -> None:
         run(seasoned, pool, pending={"recoveries": [1.0]})
     with pytest.raises(SpecError, match=r"pending\.loss"):
         run(seasoned, pool, pending={"loss": [-1.0]})
+
+
+def test_state_keeps_every_excess_spread_period_when_fewer_than_the_window() -> None:
+    """A 3-period excess-spread test handed over after 2 periods needs both of them."""
+    deal = tiny_deal(
+        assumptions=ASSUMPTIONS,
+        triggers=(
+            ae.deal.Trigger(
+                "es", "excess_spread", ("divert_excess_spread",), level=0.05, periods=3
+            ),
+        ),
+    )
+    full = run(deal, tiny_pool(EQUAL_PRINCIPAL, term=8))
+    for k in (1, 2, 3, 5):
+        state = full.state_after(k - 1)
+        expected = full.account["excess_spread"][0, max(k - 3, 0) : k]
+        np.testing.assert_allclose(state.excess_spread_history, expected, rtol=0, atol=0)
