@@ -15,7 +15,17 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from abs_engine import analytics, curves, daycount, deal, grading, reports, stress, surveillance
+from abs_engine import (
+    analytics,
+    curves,
+    daycount,
+    deal,
+    grading,
+    reports,
+    samples,
+    stress,
+    surveillance,
+)
 from abs_engine import reports as report  # ae.report.write(result, out_dir)
 from abs_engine.analytics import AnalysedRun, breakeven, run, size, stress_table
 from abs_engine.calibrate import Calibration, calibrate, load_history, synthetic_history
@@ -33,6 +43,8 @@ from abs_engine.errors import (
     AssumptionError,
     GradingError,
     HistoryError,
+    MemoryBudgetError,
+    PrivacyError,
     ScenarioError,
     ServicerError,
     SpecError,
@@ -59,8 +71,10 @@ __all__ = [
     "GradedAssumptions",
     "GradingError",
     "HistoryError",
+    "MemoryBudgetError",
     "Pool",
     "PoolCashflows",
+    "PrivacyError",
     "RollRates",
     "RunResult",
     "Scenario",
@@ -93,6 +107,7 @@ __all__ = [
     "reports",
     "run",
     "sample_pool",
+    "samples",
     "size",
     "stress",
     "stress_table",

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 
 import numpy as np
 
 import abs_engine as ae
 
-DEAL = Path(__file__).parents[1] / "waterfalls" / "baitiao_2015.toml"
+DEAL = ae.samples.path("baitiao_2015")
 
 
 def roundtrip(obj: object) -> object:

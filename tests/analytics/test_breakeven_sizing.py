@@ -11,7 +11,7 @@ import pytest
 import abs_engine as ae
 from abs_engine.analytics import breakeven, decrement_table, price_yield_table, size, stress_table
 
-WATERFALLS = Path(__file__).parents[2] / "waterfalls"
+WATERFALLS = ae.samples.DATA_DIR / "waterfalls"
 
 
 @pytest.fixture(scope="module")
