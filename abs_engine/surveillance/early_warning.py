@@ -15,7 +15,8 @@ r"""Early warning at deal level: trigger headroom, rising roll rates, grade-mix 
     share at the start of the history, and the population stability index of
     the mix, :math:`\mathrm{PSI} = \sum_g (a_g - e_g) \ln(a_g / e_g)` (shares
     floored at 0.0001), read as stable below 0.10, monitor to 0.25, shift
-    above (Siddiqi 2006, p. 137).
+    above (Siddiqi 2006, p. 137): the scorecard monitor's measure
+    (:func:`abs_engine.grading.monitor.psi`) on the grades.
 ``flags``
     With a current tape, the borrower-level early-warning flag counts by
     grade (the tape's ``ew_*`` columns, or the flags computed from its
@@ -37,19 +38,18 @@ from numpy.typing import NDArray
 from abs_engine.deal.results import RunResult
 from abs_engine.deal.spec import Deal
 from abs_engine.errors import GradingError
+from abs_engine.grading.monitor import psi as stability_psi
+from abs_engine.grading.monitor import stability_status
 from abs_engine.pool.pool import Pool, load_pool
 from abs_engine.surveillance.performance import ROLL_MEASURES, measures, with_pool
 from abs_engine.surveillance.servicer import ServicerHistory
 
 __all__ = [
     "MIN_CELL",
-    "PSI_MONITOR",
-    "PSI_SHIFT",
     "RISING",
     "early_warning_tables",
     "grade_mix",
     "headroom",
-    "population_stability",
     "roll_trend",
 ]
 
@@ -58,25 +58,8 @@ F64 = NDArray[np.float64]
 
 #: Relative rise of a roll rate that raises a warning.
 RISING = 0.20
-#: PSI levels: monitor from 0.10, shift from 0.25.
-PSI_MONITOR = 0.10
-PSI_SHIFT = 0.25
-_SHARE_FLOOR = 1e-4
 #: Cells with fewer receivables are withheld from reports.
 MIN_CELL = 5
-
-
-def population_stability(expected: F64, actual: F64) -> F64:
-    """PSI of distributions over the last axis (shares; floored at 0.0001)."""
-    e = np.maximum(expected / expected.sum(axis=-1, keepdims=True), _SHARE_FLOOR)
-    a = np.maximum(actual / actual.sum(axis=-1, keepdims=True), _SHARE_FLOOR)
-    return np.asarray(((a - e) * np.log(a / e)).sum(axis=-1), dtype=np.float64)
-
-
-def _status(value: float) -> str:
-    if not np.isfinite(value):
-        return ""
-    return "stable" if value < PSI_MONITOR else "monitor" if value < PSI_SHIFT else "shift"
 
 
 def headroom(triggers: pd.DataFrame, reprojection: RunResult | None) -> pd.DataFrame:
@@ -166,9 +149,9 @@ def grade_mix(history: ServicerHistory) -> pd.DataFrame:
         share = end / end.sum(axis=0, keepdims=True)
     expected = start / start.sum() if start.sum() > 0 else np.full(G, np.nan)
     psi = np.full(M, np.nan)
-    live = end.sum(axis=0) > 0
-    if live.any() and start.sum() > 0:
-        psi[live] = population_stability(np.tile(start, (int(live.sum()), 1)), end[:, live].T)
+    if start.sum() > 0:
+        for m in np.flatnonzero(end.sum(axis=0) > 0):
+            psi[m] = stability_psi(start, end[:, m])
     frame = pd.DataFrame(
         {
             "period_end": pd.to_datetime(np.tile(history.months, G)),
@@ -176,7 +159,7 @@ def grade_mix(history: ServicerHistory) -> pd.DataFrame:
             "share": share.reshape(-1),
             "start_share": np.repeat(expected, M),
             "psi": np.tile(psi, G),
-            "status": [_status(v) for v in np.tile(psi, G)],
+            "status": [stability_status(v) for v in np.tile(psi, G)],
         }
     )
     frame["change"] = frame["share"] - frame["start_share"]
