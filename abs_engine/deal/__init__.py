@@ -4,6 +4,7 @@ from abs_engine.deal.engine import COLLECTION_FIELDS, run, run_on_collections
 from abs_engine.deal.results import Ledger, RunResult
 from abs_engine.deal.spec import (
     CleanUpCall,
+    Conventions,
     Coupon,
     Deal,
     DealDates,
@@ -26,6 +27,7 @@ from abs_engine.deal.spec import (
 __all__ = [
     "COLLECTION_FIELDS",
     "CleanUpCall",
+    "Conventions",
     "Coupon",
     "Deal",
     "DealDates",
