@@ -33,11 +33,14 @@ from abs_engine.errors import (
     AssumptionError,
     GradingError,
     HistoryError,
+    MemoryBudgetError,
+    PrivacyError,
     ScenarioError,
     SpecError,
     TapeError,
 )
 from abs_engine.grading import Scorecard, early_warning, grade, load_scorecard
+from abs_engine.grading import lifecycle as scorecard  # ae.scorecard.fit / validate / stability
 from abs_engine.pool import Cohorts, Pool, ValidationReport, load_pool, sample_pool, validate_pool
 from abs_engine.projection import PoolCashflows, project
 
@@ -57,8 +60,10 @@ __all__ = [
     "GradedAssumptions",
     "GradingError",
     "HistoryError",
+    "MemoryBudgetError",
     "Pool",
     "PoolCashflows",
+    "PrivacyError",
     "RollRates",
     "RunResult",
     "Scenario",
@@ -89,6 +94,7 @@ __all__ = [
     "run",
     "sample_pool",
     "samples",
+    "scorecard",
     "size",
     "stress",
     "stress_table",

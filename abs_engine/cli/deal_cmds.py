@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from abs_engine.cli.commands import _parser, command, deal_pool
+from abs_engine.cli.commands import _parser, command, deal_pool, encoding
 from abs_engine.errors import AbsError, SpecError
 
 
@@ -54,7 +54,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
     from abs_engine.deal import load_deal
 
     deal = load_deal(args.spec)
-    return deal, deal_pool(deal, getattr(args, "pool", None))
+    return deal, deal_pool(deal, getattr(args, "pool", None), encoding=encoding(args))
 
 
 # --- run ---------------------------------------------------------------------------------------
