@@ -98,6 +98,7 @@ class SizingError(AbsError, ValueError):
     and what would make the request feasible.
     """
 
+
 class ServicerError(AbsError, ValueError):
     """A servicer report (monthly collections by grade) is unreadable or inconsistent.
 
