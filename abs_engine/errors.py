@@ -19,6 +19,8 @@ __all__ = [
     "AssumptionError",
     "GradingError",
     "HistoryError",
+    "MemoryBudgetError",
+    "PrivacyError",
     "ScenarioError",
     "SpecError",
     "SpecWarning",
@@ -84,4 +86,22 @@ class HistoryError(AbsError, ValueError):
     """A static-pool history is inconsistent (gap in months, payment after default, ...).
 
     Messages name the loan and the month.
+    """
+
+
+class PrivacyError(AbsError, ValueError):
+    """An output would carry receivable-level data, or a request asks for it.
+
+    Raised when a written output holds a loan id or a borrower-level field
+    (nothing is put in place), and when a stratification or message would show
+    a borrower-level provident-fund field.
+    """
+
+
+class MemoryBudgetError(AbsError, MemoryError):
+    """A request implies more working memory than the budget allows.
+
+    Raised *before* anything is allocated; the message names the input that
+    sized the request (a horizon, a number of paths or scenarios), the memory
+    it implies and the budget (``ABS_ENGINE_MEMORY_BUDGET``).
     """

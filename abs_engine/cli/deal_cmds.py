@@ -14,6 +14,7 @@ from abs_engine.cli.commands import (
     add_levers,
     command,
     deal_pool,
+    encoding,
     scenario_grid,
     write_table,
 )
@@ -61,7 +62,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
     from abs_engine.deal import load_deal
 
     deal = load_deal(args.spec)
-    return deal, deal_pool(deal, getattr(args, "pool", None))
+    return deal, deal_pool(deal, getattr(args, "pool", None), encoding=encoding(args))
 
 
 # --- run ---------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from abs_engine.curves.assumptions import (
     load_assumptions,
 )
 from abs_engine.daycount import BASES
+from abs_engine.deal.schema import keys
 from abs_engine.errors import AbsError, SpecError, SpecWarning
 from abs_engine.pool.schema import DEFAULT_GRADES, PAYMENT_TYPE_ALIASES, PAYMENT_TYPES
 
@@ -1026,41 +1027,6 @@ class Deal:
 
 # --- TOML ---------------------------------------------------------------------------------------
 
-_TOP_KEYS = (
-    "name",
-    "currency",
-    "loss_allocation",
-    "recoveries_to",
-    "junior_interest_after_pdl",
-    "dates",
-    "pool",
-    "tranches",
-    "fees",
-    "reserve",
-    "revolving",
-    "triggers",
-    "clean_up_call",
-    "waterfall",
-    "state",
-)
-
-
-_KEYS: dict[str, tuple[str, ...]] = {
-    "tranches": (
-        "name",
-        "class",
-        "size",
-        "amount",
-        "coupon",
-        "deferrable",
-        "rank",
-        "deferred_interest_accrues",
-    ),
-    "fees": ("name", "type", "rate", "amount", "accrue_from"),
-    "triggers": ("name", "type", "level", "tranche", "periods", "effects", "curable"),
-    "clean_up_call": ("threshold", "price", "accrued_interest", "defaulted_price"),
-}
-
 
 def _coupon(value: Any, path: str) -> Coupon:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -1101,19 +1067,7 @@ def _wrap(fn: Callable[[], _T], path: str) -> _T:
 def _dates(data: Any) -> DealDates:
     path = "dates"
     d = s.table(data, path)
-    s.check_keys(
-        d,
-        (
-            "cutoff",
-            "closing",
-            "first_payment",
-            "legal_final",
-            "frequency",
-            "payment_day",
-            "day_count",
-        ),
-        path,
-    )
+    s.check_keys(d, keys("dates"), path)
     freq_raw = d.get("frequency", "monthly")
     if isinstance(freq_raw, str):
         if freq_raw not in FREQUENCIES:
@@ -1138,7 +1092,7 @@ def _dates(data: Any) -> DealDates:
 def _pool(data: Any, base: Path | None) -> PoolSpec:
     path = "pool"
     d = s.table(data, path)
-    s.check_keys(d, ("tape", "grades", "assumptions"), path)
+    s.check_keys(d, keys("pool"), path)
     tape = None
     if "tape" in d:
         raw = s.req_str(d, "tape", path)
@@ -1162,7 +1116,7 @@ def _tranches(data: Any) -> tuple[Tranche, ...]:
     out = []
     for i, t in enumerate(s.table_list(data, "tranches")):
         p = f"tranches[{i}]"
-        s.check_keys(t, _KEYS["tranches"], p)
+        s.check_keys(t, keys("tranches"), p)
         name = check_name(s.req(t, "name", p), "tranche", f"{p}.name")
         kind = s.req_str(t, "class", p, CLASSES)
         size = s.opt_number(t, "size", p, None, positive=True, maximum=1.0)
@@ -1190,7 +1144,7 @@ def _fees(data: Any) -> tuple[Fee, ...]:
     out = []
     for i, f in enumerate(s.table_list(data, "fees")):
         p = f"fees[{i}]"
-        s.check_keys(f, _KEYS["fees"], p)
+        s.check_keys(f, keys("fees"), p)
         name = check_name(s.req(f, "name", p), "fee", f"{p}.name")
         kind = s.req_str(f, "type", p, FEE_KINDS)
         accrue_from = s.opt_str(f, "accrue_from", p, "closing", ("closing", "cutoff"))
@@ -1211,7 +1165,7 @@ def _fees(data: Any) -> tuple[Fee, ...]:
 def _reserve(data: Any) -> Reserve:
     p = "reserve"
     d = s.table(data, p)
-    s.check_keys(d, ("initial", "target", "basis", "floor", "covers", "release_excess"), p)
+    s.check_keys(d, keys("reserve"), p)
     covers = d.get("covers", [])
     if not isinstance(covers, list) or not all(isinstance(c, str) for c in covers):
         raise _err("covers is a list of steps such as 'interest:senior'", "reserve.covers")
@@ -1231,7 +1185,7 @@ def _reserve(data: Any) -> Reserve:
 def _revolving(data: Any) -> Revolving:
     p = "revolving"
     d = s.table(data, p)
-    s.check_keys(d, ("periods", "price", "template"), p)
+    s.check_keys(d, keys("revolving"), p)
     periods = s.opt_int(d, "periods", p, None, minimum=1)
     if periods is None:
         raise _err("is required", "revolving.periods")
@@ -1243,7 +1197,7 @@ def _revolving(data: Any) -> Revolving:
     lines = []
     for i, t in enumerate(s.table_list(d["template"], "revolving.template")):
         tp = f"revolving.template[{i}]"
-        s.check_keys(t, ("grade", "payment_type", "term", "share", "rate", "fee_rate"), tp)
+        s.check_keys(t, keys("revolving.template"), tp)
         term = s.opt_int(t, "term", tp, None, minimum=1)
         if term is None:
             raise _err("is required", f"{tp}.term")
@@ -1269,7 +1223,7 @@ def _triggers(data: Any) -> tuple[Trigger, ...]:
     out = []
     for i, t in enumerate(s.table_list(data, "triggers")):
         p = f"triggers[{i}]"
-        s.check_keys(t, _KEYS["triggers"], p)
+        s.check_keys(t, keys("triggers"), p)
         check_name(s.req(t, "name", p), "trigger", f"{p}.name", step_grammar=False)
         effects = t.get("effects")
         if not isinstance(effects, list) or not all(isinstance(e, str) for e in effects):
@@ -1303,7 +1257,7 @@ def _triggers(data: Any) -> tuple[Trigger, ...]:
 def _waterfall(data: Any) -> Waterfall:
     p = "waterfall"
     d = s.table(data, p)
-    s.check_keys(d, ("interest", "principal", "post_default"), p)
+    s.check_keys(d, keys("waterfall"), p)
     parts = {}
     for part in ("interest", "principal", "post_default"):
         raw = s.req(d, part, p)
@@ -1316,25 +1270,7 @@ def _waterfall(data: Any) -> Waterfall:
 def _state(data: Any) -> DealState:
     p = "state"
     d = s.table(data, p)
-    s.check_keys(
-        d,
-        (
-            "as_of",
-            "balances",
-            "unpaid_interest",
-            "reserve",
-            "cumulative_default",
-            "pdl",
-            "triggers",
-            "purchased",
-            "original_pool_balance",
-            "writedowns",
-            "unpaid_fees",
-            "excess_spread_history",
-            "defaulted_pending",
-        ),
-        p,
-    )
+    s.check_keys(d, keys("state"), p)
 
     def amounts(key: str) -> dict[str, float]:
         tbl = s.table(d.get(key, {}), f"{p}.{key}")
@@ -1379,7 +1315,7 @@ def deal_from_dict(
 ) -> Deal:
     """Build a :class:`Deal` from its TOML form (paths relative to ``base``)."""
     d = s.table(data, "")
-    s.check_keys(d, _TOP_KEYS, "")
+    s.check_keys(d, keys(""), "")
     name = check_name(s.req(d, "name", ""), "deal", "name", step_grammar=False)
     dates = _dates(s.req(d, "dates", ""))
     pool = _pool(s.req(d, "pool", ""), base)
@@ -1391,7 +1327,7 @@ def deal_from_dict(
     call = None
     if "clean_up_call" in d:
         c = s.table(d["clean_up_call"], "clean_up_call")
-        s.check_keys(c, _KEYS["clean_up_call"], "clean_up_call")
+        s.check_keys(c, keys("clean_up_call"), "clean_up_call")
         call = _wrap(
             lambda: CleanUpCall(
                 s.req_number(c, "threshold", "clean_up_call", positive=True),

@@ -6,8 +6,8 @@ and returns a :class:`~abs_engine.reports.html.Section`; the matching
 ``*_frame`` functions give the same numbers as tidy DataFrames for the
 workbook (:func:`pool_sheets`).  Only aggregates are shown: strata by grade,
 product, term, rate, provident-fund status and delinquency, and cash flows
-per month; strata keyed by a borrower-level field show no amounts for cells
-of fewer than ``min_cell`` receivables.
+per month; strata keyed by a provident-fund field withhold cells of fewer than
+``min_cell`` receivables, with complementary cells (``Pool.strats`` does it).
 
 Rates shown on the charts are *observed* annualised rates of the projection,
 ``CDR = 1 - (1 - MDR)^12`` and ``CPR = 1 - (1 - SMM)^12``, with the SIFMA
@@ -96,9 +96,6 @@ STRAT_FORMATS: Mapping[str, str] = {
     "wa_age": "months",
 }
 
-#: Strata keyed by a borrower-level field: small cells show counts only.
-PRIVATE_STRATS = ("pf_status",)
-
 _SUMMARY_FORMATS = {
     "receivables": "int",
     "balance": "money",
@@ -145,23 +142,11 @@ _EPS = 1e-9
 # --- stratification ------------------------------------------------------------------------
 
 
-def _withhold_small(table: pd.DataFrame, min_cell: int) -> tuple[pd.DataFrame, int]:
-    """Blank every amount of rows (not Total) with fewer than ``min_cell`` receivables."""
-    small = (table["count"] < min_cell) & (table.index != "Total")
-    if not small.any():
-        return table, 0
-    out = table.astype({c: np.float64 for c in table.columns if c != "count"})
-    out.loc[small, [c for c in out.columns if c != "count"]] = np.nan
-    return out, int(small.sum())
-
-
 def _strats(pool: Pool, by: Sequence[str], min_cell: int) -> dict[str, tuple[pd.DataFrame, int]]:
-    tables = pool.strats(list(by))
+    """Stratification tables and how many cells each withholds (``Pool.strats`` does it)."""
+    tables = pool.strats(list(by), min_cell=min_cell)
     assert isinstance(tables, dict)
-    out: dict[str, tuple[pd.DataFrame, int]] = {}
-    for name, table in tables.items():
-        out[name] = _withhold_small(table, min_cell) if name in PRIVATE_STRATS else (table, 0)
-    return out
+    return {name: (t, int(t.attrs.get("withheld", 0))) for name, t in tables.items()}
 
 
 def strats_frame(
@@ -234,8 +219,9 @@ def strats_section(
         status, delinquency.
     title : str
     min_cell : int
-        In strata of a borrower-level field (provident-fund status), buckets
-        with fewer receivables show their count only.
+        In strata of a provident-fund field (status), buckets with fewer
+        receivables are withheld, with complementary buckets (see
+        :func:`abs_engine.pool.strats.suppressed_cells`).
     chart : bool
         Add the composition chart (share of balance by grade, product,
         remaining term and APR).
@@ -263,7 +249,8 @@ def strats_section(
     for name, (table, withheld) in strats.items():
         blocks.append(Heading(STRAT_TITLES.get(name, f"By {name}")))
         note = (
-            f"{withheld} bucket(s) with fewer than {min_cell} receivables show counts only."
+            f"{withheld} bucket(s) withheld: fewer than {min_cell} receivables, or withheld "
+            "with them so the total cannot give them back."
             if withheld
             else None
         )
