@@ -9,15 +9,29 @@ The command line shows that logger's lines on stderr.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from typing import Any
 
-__all__ = ["LOGGER", "Progress"]
+__all__ = ["LOGGER", "Progress", "is_progress_line"]
 
 #: Name of the logger that carries progress lines.
 LOGGER = "abs_engine.progress"
 log = logging.getLogger(LOGGER)
+
+_LINE = re.compile(r"^[^:]+: \d+/\d+ \w+ \(\d+%\)")
+
+
+def is_progress_line(text: str) -> bool:
+    """Whether a line of stderr is a progress line (``stress: 3/10 chunks (30%), ...``).
+
+    >>> is_progress_line("abs-engine run: 4/7 stages (57%), workbook, 3.1 s")
+    True
+    >>> is_progress_line("abs-engine run: error: tape not found")
+    False
+    """
+    return bool(_LINE.match(text))
 
 
 class Progress:

@@ -239,26 +239,32 @@ def atomic_dir(
             _fsync_tree(tmp)
         if replace and target.is_dir():
             _swap_dir(tmp, target)
-        elif target.exists():
-            raise FileExistsError(
-                errno.EEXIST,
-                f"output directory {target} appeared while this run wrote it (another run?); "
-                "nothing was replaced - choose another name",
-            )
-        try:
-            os.replace(tmp, target)
-        except OSError as exc:
-            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR, errno.ENOTDIR):
-                raise FileExistsError(
-                    errno.EEXIST,
-                    f"output directory {target} appeared while this run wrote it (another "
-                    "run?); nothing was replaced - choose another name",
-                ) from None
-            raise
+        else:
+            _rename_new_dir(tmp, target)
         if durable:
             _fsync_path(target.parent, directory=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _rename_new_dir(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` to ``target``, which must not have appeared meanwhile."""
+    if target.exists():
+        raise FileExistsError(
+            errno.EEXIST,
+            f"output directory {target} appeared while this run wrote it (another run?); "
+            "nothing was replaced - choose another name",
+        )
+    try:
+        os.replace(tmp, target)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR, errno.ENOTDIR):
+            raise FileExistsError(
+                errno.EEXIST,
+                f"output directory {target} appeared while this run wrote it (another "
+                "run?); nothing was replaced - choose another name",
+            ) from None
         raise
 
 
