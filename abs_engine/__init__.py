@@ -40,6 +40,7 @@ from abs_engine.errors import (
     TapeError,
 )
 from abs_engine.grading import Scorecard, early_warning, grade, load_scorecard
+from abs_engine.grading import lifecycle as scorecard  # ae.scorecard.fit / validate / stability
 from abs_engine.pool import Cohorts, Pool, ValidationReport, load_pool, sample_pool, validate_pool
 from abs_engine.projection import PoolCashflows, project
 
@@ -93,6 +94,7 @@ __all__ = [
     "run",
     "sample_pool",
     "samples",
+    "scorecard",
     "size",
     "stress",
     "stress_table",
