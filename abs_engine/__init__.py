@@ -41,6 +41,7 @@ from abs_engine.errors import (
 )
 from abs_engine.grading import Scorecard, early_warning, grade, load_scorecard
 from abs_engine.grading import lifecycle as scorecard  # ae.scorecard.fit / validate / stability
+from abs_engine.policy import policy_whatif
 from abs_engine.pool import Cohorts, Pool, ValidationReport, load_pool, sample_pool, validate_pool
 from abs_engine.projection import PoolCashflows, project
 
@@ -88,6 +89,7 @@ __all__ = [
     "load_history",
     "load_pool",
     "load_scorecard",
+    "policy_whatif",
     "project",
     "report",
     "reports",
