@@ -15,7 +15,17 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from abs_engine import analytics, curves, daycount, deal, grading, reports, samples, stress
+from abs_engine import (
+    analytics,
+    curves,
+    daycount,
+    deal,
+    grading,
+    reports,
+    samples,
+    stress,
+    surveillance,
+)
 from abs_engine import reports as report  # ae.report.write(result, out_dir)
 from abs_engine.analytics import AnalysedRun, breakeven, run, size, stress_table
 from abs_engine.calibrate import Calibration, calibrate, load_history, synthetic_history
@@ -36,6 +46,7 @@ from abs_engine.errors import (
     MemoryBudgetError,
     PrivacyError,
     ScenarioError,
+    ServicerError,
     SpecError,
     TapeError,
 )
@@ -44,6 +55,7 @@ from abs_engine.grading import lifecycle as scorecard  # ae.scorecard.fit / vali
 from abs_engine.policy import policy_whatif
 from abs_engine.pool import Cohorts, Pool, ValidationReport, load_pool, sample_pool, validate_pool
 from abs_engine.projection import PoolCashflows, project
+from abs_engine.surveillance import Surveillance, load_servicer, surveil
 
 try:
     __version__ = version("abs_engine")
@@ -71,7 +83,9 @@ __all__ = [
     "ScenarioError",
     "ScenarioSet",
     "Scorecard",
+    "ServicerError",
     "SpecError",
+    "Surveillance",
     "TapeError",
     "ValidationReport",
     "__version__",
@@ -89,6 +103,7 @@ __all__ = [
     "load_history",
     "load_pool",
     "load_scorecard",
+    "load_servicer",
     "policy_whatif",
     "project",
     "report",
@@ -100,6 +115,8 @@ __all__ = [
     "size",
     "stress",
     "stress_table",
+    "surveil",
+    "surveillance",
     "synthetic_history",
     "validate_pool",
     "write_deal",

@@ -22,6 +22,8 @@ __all__ = [
     "MemoryBudgetError",
     "PrivacyError",
     "ScenarioError",
+    "ServicerError",
+    "SizingError",
     "SpecError",
     "SpecWarning",
     "TapeError",
@@ -87,6 +89,31 @@ class HistoryError(AbsError, ValueError):
 
     Messages name the loan and the month.
     """
+
+
+class SizingError(AbsError, ValueError):
+    """Sizing targets and market constraints cannot all be met.
+
+    The message names the binding constraint (or the target no size reaches)
+    and what would make the request feasible.
+    """
+
+
+class ServicerError(AbsError, ValueError):
+    """A servicer report (monthly collections by grade) is unreadable or inconsistent.
+
+    Messages name the period, the grade and the column.
+
+    Attributes
+    ----------
+    problems : pandas.DataFrame or None
+        Every problem found, one row each (``row, period_end, grade, column,
+        value, problem``), when the error comes from validation.
+    """
+
+    def __init__(self, message: str, problems: pd.DataFrame | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class PrivacyError(AbsError, ValueError):
