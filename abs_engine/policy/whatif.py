@@ -77,7 +77,7 @@ from abs_engine.calibrate import Calibration
 from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
 from abs_engine.curves.curve import Vector
 from abs_engine.deal.spec import Deal, Revolving, load_deal
-from abs_engine.errors import AssumptionError, GradingError, SpecError
+from abs_engine.errors import AssumptionError, GradingError, SizingError, SpecError
 from abs_engine.grading._columns import numeric_values
 from abs_engine.grading.fitting import ScorecardFit, _target, logistic_regression
 from abs_engine.grading.scorecard import CreditLimit, Scorecard, load_scorecard
@@ -174,8 +174,9 @@ class PolicyWhatIf:
         One row per policy: ``receivables``, ``balance``, ``declined_share``,
         ``expected_cnl`` (the pool's base-case cumulative net loss, share of
         its balance), ``advance_rate``, ``cost_of_funds``, ``excess_spread``,
-        ``equity_irr`` (from sizing), ``equity_yield_as_structured`` (the
-        deal's own sizes), and per tranche ``breakeven_<tranche>`` (default
+        ``equity_irr`` (from sizing; NaN with the reason in ``sizing_note``
+        when the targets cannot be met under the policy),
+        ``equity_yield_as_structured`` (the deal's own sizes), and per tranche ``breakeven_<tranche>`` (default
         multiple) and ``cnl_at_breakeven_<tranche>``.
     assumptions : mapping of policy name to GradedAssumptions
         The implied per-grade curves.
@@ -664,12 +665,24 @@ def _funding(
     base_cf = project(pool, deal.assumptions)
     row["expected_cnl"] = float(base_cf.totals()["cumulative_net_loss"].iloc[0])
     if sizing:
-        sized = size(deal, pool, targets, on=on, tolerance=tolerance)
-        sizings[name] = sized
-        row["advance_rate"] = sized.advance_rate
-        row["cost_of_funds"] = sized.cost_of_debt
-        row["excess_spread"] = sized.excess_spread
-        row["equity_irr"] = sized.equity_irr
+        try:
+            sized = size(deal, pool, targets, on=on, tolerance=tolerance)
+        except SizingError as exc:  # infeasible under this policy: say why, keep the others
+            log.warning("policy %r: sizing infeasible: %s", name, exc)
+            row.update(
+                advance_rate=np.nan,
+                cost_of_funds=np.nan,
+                excess_spread=np.nan,
+                equity_irr=np.nan,
+                sizing_note=f"infeasible: {exc}",
+            )
+        else:
+            sizings[name] = sized
+            row["advance_rate"] = sized.advance_rate
+            row["cost_of_funds"] = sized.cost_of_debt
+            row["excess_spread"] = sized.excess_spread
+            row["equity_irr"] = sized.equity_irr
+            row["sizing_note"] = sized.equity_irr_reason
     result: AnalysedRun = run(deal, pool)
     summ = result.summary()
     eq = summ[summ["class"] == "equity"]

@@ -49,6 +49,9 @@ def comparison_frame(whatif: PolicyWhatIf) -> pd.DataFrame:
         if name.startswith("breakeven_"):
             label = f"Break-even default multiple, {name[len('breakeven_') :]}"
             text = [f"{float(v):.2f}x" if np.isfinite(float(v)) else "never" for v in values]
+        elif name == "sizing_note":
+            label = "Sizing note"
+            text = ["" if pd.isna(v) else str(v) for v in values]
         elif name.startswith("cnl_at_breakeven_"):
             label = f"Pool net loss at break-even, {name[len('cnl_at_breakeven_') :]}"
             text = ["" if pd.isna(v) else f"{float(v):.2%}" for v in values]

@@ -318,3 +318,25 @@ def test_policy_section_renders_aggregates(
     html = Report("What-if", [policy_section(whatif)]).render(include_plotlyjs=False)
     assert 'id="policy-comparison"' in html
     ae.reports.assert_no_identifiers(html, tape["loan_id"], fields=())
+
+
+def test_infeasible_sizing_is_reported_not_raised(
+    fitted: ae.scorecard.ScorecardFit,
+    tape: pd.DataFrame,
+    deal: ae.Deal,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from abs_engine.errors import SizingError
+    from abs_engine.policy import whatif as module
+
+    def no_room(*_: object, **__: object) -> None:
+        raise SizingError("no room for mezzanine")
+
+    monkeypatch.setattr(module, "size", no_room)
+    w = policy_whatif(
+        tape.iloc[:500], fitted, [Policy("p", min_score=fitted.scorecard.thresholds[1])], deal
+    )
+    f = w.funding.set_index("policy")
+    assert f["advance_rate"].isna().all()
+    assert f.loc["p", "sizing_note"] == "infeasible: no room for mezzanine"
+    assert np.isfinite(f["breakeven_senior"]).all()
