@@ -308,3 +308,17 @@ def test_grade_notes_only_what_cannot_act(
     text = capsys.readouterr().out
     assert "ew_spend_spike cannot fire" not in text
     assert "factor 'platform_spend' is skipped" not in text
+
+
+def test_min_oc_includes_the_closing_date() -> None:
+    """Baitiao sample: notes 72% / 14.4% / 9.6% of the cut-off pool, reserve 0.5% of it funded
+    at closing (abs_engine/data/waterfalls/baitiao_2015.toml), so OC at closing is
+    (1 + 0.005) / 0.72 = 1.395833 senior, / 0.864 = 1.163194 mezzanine, / 0.96 = 1.046875."""
+    deal = ae.load_deal(DEAL)
+    result = ae.run(deal, ae.Pool.from_frame(ae.sample_pool(n=2_000, seed=3)))
+    closing = np.array([1.005 / 0.72, 1.005 / 0.864, 1.005 / 0.96])
+    np.testing.assert_allclose(result.oc_at_start()[0], closing, rtol=1e-12)
+    after = result.coverage().groupby("tranche", sort=False)["oc"].min()
+    summary = result.summary().set_index("tranche")["min_oc"]
+    for i, name in enumerate(result.tranche_names):
+        np.testing.assert_allclose(summary[name], min(closing[i], after[name]), rtol=1e-14)
