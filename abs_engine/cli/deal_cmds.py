@@ -289,7 +289,7 @@ def add_size(sub: Any) -> None:
         sub,
         "size",
         "Size the notes: the largest tranches whose break-even multiples reach their targets.",
-        "abs-engine size waterfalls/baitiao_2015.toml --target senior=4 --target mezzanine=2 "
+        "abs-engine size waterfalls/baitiao_2015.toml --target senior=12 --target mezzanine=6 "
         "--out outputs/sized.toml",
     )
     p.add_argument("spec", type=Path, help="deal spec (TOML)")
