@@ -783,3 +783,39 @@ def run(deal: Spec, cohorts: Sequence[rp.Cohort], collateral: rp.Collateral) -> 
 def run_engine_inputs(deal: Any, pool: Any) -> Result:
     """The reference run on the engine's own inputs: a ``Deal`` and ``abs_engine.Cohorts``."""
     return run(from_deal(deal), rp.cohorts_from(pool), rp.collateral_from(deal.pool.assumptions))
+
+
+def ledger_problems(r: Result) -> list[str]:
+    """Cash conservation of a reference run, from its ledger.
+
+    Every period: the revenue and principal pockets end empty; the reserve moves only by
+    its entries (funding, deposits, draws, releases); what each class and fee received in
+    the ledger is what its fields say it was paid.
+    """
+    out = []
+    for t in range(1, r.n_periods + 1):
+        k = t - 1
+        net: dict[str, float] = {}
+        for p, step, src, dst, amount in r.ledger:
+            if p == t:
+                if step != "reserve_funding":  # the residual holder's outlay, not a payment
+                    net[src] = net.get(src, 0.0) - amount
+                net[dst] = net.get(dst, 0.0) + amount
+        tol = 1e-9 * max([1.0, *(abs(v) for v in net.values())])
+        for pocket in ("revenue", "principal_funds"):
+            if abs(net.get(pocket, 0.0)) > tol:
+                out.append(f"period {t}: {pocket} left with {net[pocket]:.10g}")
+        moved = r.account["reserve_end"][k] - r.account["reserve_begin"][k]
+        moved += r.account["reserve_funding"][k]
+        if abs(net.get("reserve", 0.0) - moved) > tol:
+            out.append(
+                f"period {t}: reserve moved {moved:.10g}, ledger {net.get('reserve', 0):.10g}"
+            )
+        for i, name in enumerate(r.names):
+            paid = sum(r.tranche[f][i][k] for f in ("interest_paid", "principal_paid", "residual"))
+            if abs(net.get(name, 0.0) - paid) > tol:
+                out.append(f"period {t}: {name} got {net.get(name, 0.0):.10g}, fields {paid:.10g}")
+        for j, name in enumerate(r.fee_names):
+            if abs(net.get(f"fee:{name}", 0.0) - r.fee["paid"][j][k]) > tol:
+                out.append(f"period {t}: fee {name} got {net.get(f'fee:{name}', 0.0):.10g}")
+    return out
