@@ -265,8 +265,9 @@ def invariant_problems(
     * the equity receives nothing on the final date while a rated class is short
       (a principal loss);
     * pari-passu classes end with equal loss percentages;
-    * ``face = sum(principal_paid) + sum(principal_loss)`` and
-      ``sum(writedown) - sum(reinstatement) = unreimbursed_writedown[-1]``.
+    * ``end = begin - principal_paid - writedown + reinstatement``, the next period
+      begins where this one ended, ``face = sum(principal_paid) + sum(principal_loss)``
+      and ``sum(writedown) - sum(reinstatement) = unreimbursed_writedown[-1]``.
     """
     out = []
     n = len(names)
@@ -297,6 +298,17 @@ def invariant_problems(
         if shares and max(shares) - min(shares) > eps / min(faces[i] for i in group):
             out.append(f"rank {r}: loss shares {shares} differ")
     for i in range(n):
+        for t in range(T):
+            moved = (
+                tranche["begin_balance"][i][t]
+                - tranche["principal_paid"][i][t]
+                - tranche["writedown"][i][t]
+                + tranche["reinstatement"][i][t]
+            )
+            if abs(moved - tranche["end_balance"][i][t]) > eps:
+                out.append(f"period {t + 1}: {names[i]} end != begin - paid - written + reinstated")
+            if t and abs(tranche["begin_balance"][i][t] - tranche["end_balance"][i][t - 1]) > eps:
+                out.append(f"period {t + 1}: {names[i]} begins off the last period's end")
         repaid = sum(tranche["principal_paid"][i]) + sum(tranche["principal_loss"][i])
         if abs(repaid - faces[i]) > eps * T:
             out.append(f"{names[i]}: paid + lost = {repaid:.10g}, face {faces[i]:.10g}")
