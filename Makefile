@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 SAMPLE := pools/sample_pool.parquet
 
-.PHONY: demo test bench lint format typecheck clean sample
+.PHONY: demo test bench lint format typecheck clean sample docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: $(VENV)/.installed-dev
 ## bench: performance ratios, recorded by hand in benchmarks/RESULTS.md
 bench: $(VENV)/.installed-dev
 	$(PY) -m benchmarks
+
+## docs: regenerate the reference pages that are generated from the code (tests check them)
+docs: $(VENV)/.installed
+	$(PY) -c "from abs_engine.deal.schema import render_markdown; print(render_markdown(), end='')" > docs/deal-spec.md
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from abs_engine import analytics, curves, daycount, deal, grading, reports, stress
+from abs_engine import analytics, curves, daycount, deal, grading, reports, samples, stress
 from abs_engine import reports as report  # ae.report.write(result, out_dir)
 from abs_engine.analytics import AnalysedRun, breakeven, run, size, stress_table
 from abs_engine.calibrate import Calibration, calibrate, load_history, synthetic_history
@@ -88,6 +88,7 @@ __all__ = [
     "reports",
     "run",
     "sample_pool",
+    "samples",
     "size",
     "stress",
     "stress_table",

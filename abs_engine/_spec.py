@@ -202,8 +202,14 @@ def opt_date(data: Mapping[str, Any], key: str, path: str) -> dt.date | None:
 
 
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:
-    """Read a TOML file; a missing file, a directory or bad TOML is a SpecError naming it."""
-    p = Path(path)
+    """Read a TOML file; a missing file, a directory or bad TOML is a SpecError naming it.
+
+    A missing path that names a packaged sample (``waterfalls/baitiao_2015.toml``)
+    reads the sample (see :mod:`abs_engine.samples`).
+    """
+    from abs_engine.samples import resolve
+
+    p = resolve(path)
     try:
         with p.open("rb") as fh:
             return tomllib.load(fh)

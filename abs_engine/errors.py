@@ -21,6 +21,7 @@ __all__ = [
     "HistoryError",
     "ScenarioError",
     "SpecError",
+    "SpecWarning",
     "TapeError",
 ]
 
@@ -47,6 +48,10 @@ class TapeError(AbsError, ValueError):
     def problems(self) -> pd.DataFrame | None:
         """Problems table of the validation report (``None`` if not from validation)."""
         return None if self.report is None else self.report.problems
+
+
+class SpecWarning(UserWarning):
+    """A deal spec is valid but does something an analyst rarely means (the warning says what)."""
 
 
 class SpecError(AbsError, ValueError):

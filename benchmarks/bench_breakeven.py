@@ -5,13 +5,12 @@ of the base case as the reference."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import abs_engine as ae
 from benchmarks._util import best_of
 from benchmarks.bench_pool import tape
 
-WATERFALLS = Path(__file__).parent.parent / "waterfalls"
+WATERFALLS = ae.samples.DATA_DIR / "waterfalls"
 
 
 def main() -> None:

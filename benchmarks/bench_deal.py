@@ -5,7 +5,6 @@ sample of calls and multiplied out); scenarios per second and peak memory."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -13,7 +12,7 @@ import abs_engine as ae
 from benchmarks._util import PeakRSS, best_of, mib
 from benchmarks.bench_pool import tape
 
-WATERFALLS = Path(__file__).parent.parent / "waterfalls"
+WATERFALLS = ae.samples.DATA_DIR / "waterfalls"
 HASTRUCTURE_MS_PER_LOAN_SCENARIO = 12.0  # issue 3: the absbox/Hastructure engine, loan by loan
 
 

@@ -27,7 +27,7 @@ from abs_engine.pool.sample import write_tape
 from benchmarks._util import PeakRSS, best_of, mib
 
 DATA = Path(__file__).parent / "data"
-ASSUMPTIONS = Path(__file__).parent.parent / "pools" / "sample_assumptions.toml"
+ASSUMPTIONS = ae.samples.path("sample_assumptions")
 
 
 def tape(n: int, seed: int = 7) -> Path:

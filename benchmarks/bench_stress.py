@@ -23,7 +23,7 @@ from abs_engine import stress
 from benchmarks._util import PeakRSS, mib
 from benchmarks.bench_pool import DATA, tape
 
-WATERFALLS = Path(__file__).parent.parent / "waterfalls"
+WATERFALLS = ae.samples.DATA_DIR / "waterfalls"
 N_PATHS = 100_000
 CHUNK = 2_000
 RHO = {"A": 0.05, "B": 0.08, "C": 0.12}

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import abs_engine as ae
 
-ROOT = Path(__file__).resolve().parents[1]
-deal = ae.load_deal(ROOT / "waterfalls" / "baitiao_2015.toml")
+deal = ae.load_deal(ae.samples.path("baitiao_2015"))
 pool = ae.Pool.from_frame(ae.sample_pool(n=5_000, seed=7))
 
 result = ae.run(deal, pool, ae.ScenarioSet.grid(default_mult=[1, 4, 8], prepay_mult=[0.5, 1.5]))
 result.check_conservation()  # the ledger balances in every period of every scenario
-print(result.summary()[["scenario", "tranche", "yield", "wal", "principal_loss_pct", "min_oc"]])
+print(result.summary()[["scenario", "tranche", "yield", "wal", "principal_loss_share", "min_oc"]])
 print(ae.breakeven(deal, pool))

@@ -8,9 +8,8 @@ from pathlib import Path
 import abs_engine as ae
 from abs_engine import stress
 
-ROOT = Path(__file__).resolve().parents[1]
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "outputs/examples") / "stress-batch"
-deal = ae.load_deal(ROOT / "waterfalls" / "baitiao_2015.toml")
+deal = ae.load_deal(ae.samples.path("baitiao_2015"))
 pool = ae.Pool.from_frame(ae.sample_pool(n=5_000, seed=7))
 
 print(ae.stress_table(deal, pool, default_multiples=(1, 2, 4, 8, 16), recovery_haircuts=(0.0, 0.5)))

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import abs_engine as ae
 
-ROOT = Path(__file__).resolve().parents[1]
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "outputs/examples") / "baitiao-report"
-deal = ae.load_deal(ROOT / "waterfalls" / "baitiao_2015.toml")
+deal = ae.load_deal(ae.samples.path("baitiao_2015"))
 pool = ae.Pool.from_frame(ae.sample_pool(n=5_000, seed=7))
 grid = ae.ScenarioSet.grid(default_mult=[1, 4])
 result = ae.run(deal, pool, grid)

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 
 import numpy as np
 
 import abs_engine as ae
 
-DEAL = Path(__file__).parents[1] / "waterfalls" / "baitiao_2015.toml"
+DEAL = ae.samples.path("baitiao_2015")
 
 
 def roundtrip(obj: object) -> object:
     return pickle.loads(pickle.dumps(obj))
 
 
-def test_inputs_and_results_pickle(sample_pool: ae.Pool, graded_assumptions: ae.GradedAssumptions) -> None:
+def test_inputs_and_results_pickle(
+    sample_pool: ae.Pool, graded_assumptions: ae.GradedAssumptions
+) -> None:
     deal = ae.load_deal(DEAL)
     scen = ae.ScenarioSet([ae.Scenario("a"), ae.Scenario("b", default_mult={"C": 2.0})])
     assert roundtrip(scen).to_frame().equals(scen.to_frame())
@@ -28,7 +29,9 @@ def test_inputs_and_results_pickle(sample_pool: ae.Pool, graded_assumptions: ae.
     assert isinstance(again, ae.Deal)
     result = ae.run(again, pool, scen)
     direct = ae.run(deal, sample_pool, scen)
-    np.testing.assert_array_equal(result.tranche["principal_paid"], direct.tranche["principal_paid"])
+    np.testing.assert_array_equal(
+        result.tranche["principal_paid"], direct.tranche["principal_paid"]
+    )
     back = roundtrip(result)
     assert isinstance(back, ae.AnalysedRun)
     back.check_conservation()

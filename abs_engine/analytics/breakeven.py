@@ -70,7 +70,7 @@ def _losses(result: RunResult, on: On, tranche_idx: Sequence[int]) -> NDArray[np
     for k, i in enumerate(tranche_idx):
         face = max(float(result.original_balances[result.tranche_names[i]]), 1.0)
         if on == "principal":
-            out[:, k] = t["writedown"][:, i].sum(axis=1) > 1e-9 * face
+            out[:, k] = t["principal_loss"][:, i].sum(axis=1) > 1e-9 * face
         else:
             out[:, k] = (t["interest_shortfall"][:, i] > 1e-9 * face).any(axis=1)
     return out

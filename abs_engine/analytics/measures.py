@@ -7,9 +7,10 @@ cash flows.  Nothing loops over vectors; a batch of ten thousand vectors is
 one NumPy computation.
 
 Compounding ``m`` is the number of compounding periods a year: 1 (annual),
-2 (semiannual), 4 (quarterly), 12 (monthly), or 0 for continuous
-compounding; the names ``"annual"``, ``"semiannual"``, ``"quarterly"``,
-``"monthly"`` and ``"continuous"`` are accepted too.  The discount factor of
+2 (semiannual), 3, 4 (quarterly), 6, 12 (monthly), or 0 for continuous
+compounding (3 and 6 serve deals paying every four or two months); the
+names ``"annual"``, ``"semiannual"``, ``"quarterly"``, ``"monthly"`` and
+``"continuous"`` are accepted too.  The discount factor of
 a flow at time :math:`t` at yield :math:`y` is
 
 .. math::
@@ -67,14 +68,14 @@ IntArray: TypeAlias = NDArray[np.int64]
 StrArray: TypeAlias = NDArray[np.str_]
 _A = TypeVar("_A", bound=np.ndarray[Any, Any])
 
-#: Compounding frequency: periods a year (1, 2, 4, 12; 0 continuous) or its name.
+#: Compounding frequency: periods a year (1, 2, 3, 4, 6, 12; 0 continuous) or its name.
 Compounding: TypeAlias = int | str
 
 #: Accepted compounding names and the periods a year they mean (0: continuous).
 COMPOUNDING: Mapping[str, int] = FrozenMap(
     {"annual": 1, "semiannual": 2, "quarterly": 4, "monthly": 12, "continuous": 0}
 )
-_FREQUENCIES = frozenset(COMPOUNDING.values())
+_FREQUENCIES = frozenset({*COMPOUNDING.values(), 3, 6})
 
 #: Convergence tolerance on the solved rate: ``|step| <= TOL * max(1, |rate|)``.
 TOL = 1e-12
@@ -110,7 +111,7 @@ def _frequency(compounding: Compounding) -> int:
     ):
         return int(compounding)
     raise SpecError(
-        f"compounding must be 1, 2, 4 or 12 periods a year, 0 for continuous, or one of "
+        f"compounding must be 1, 2, 3, 4, 6 or 12 periods a year, 0 for continuous, or one of "
         f"{', '.join(repr(k) for k in COMPOUNDING)}; got {compounding!r}",
         "compounding",
     )
@@ -255,7 +256,7 @@ def price_from_yield(
         Yield (decimal, 0.05 for 5%), one per vector or broadcastable to the
         leading shape.  NaN for ``y <= -m`` (discount factor undefined).
     compounding : int or str
-        1, 2, 4, 12 (or ``"annual"``, ``"semiannual"``, ``"quarterly"``,
+        1, 2, 3, 4, 6, 12 (or ``"annual"``, ``"semiannual"``, ``"quarterly"``,
         ``"monthly"``), or 0 / ``"continuous"``.
 
     Returns
@@ -893,7 +894,7 @@ def yield_from_price(
         Price of each vector in the units of the cash flows (full price,
         including accrued interest), broadcast against the leading shape.
     compounding : int or str
-        1, 2, 4, 12 (or ``"annual"``, ``"semiannual"``, ``"quarterly"``,
+        1, 2, 3, 4, 6, 12 (or ``"annual"``, ``"semiannual"``, ``"quarterly"``,
         ``"monthly"``), or 0 / ``"continuous"``.
     full_output : bool
         Return a :class:`YieldResult` with solver diagnostics instead of the

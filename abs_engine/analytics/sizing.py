@@ -179,7 +179,7 @@ def size(
         i = names.index(name)
         face = max(float(res.original_balances[name]), 1e-9)
         if on == "principal":
-            return bool(res.tranche["writedown"][0, i].sum() <= 1e-9 * face)
+            return bool(res.tranche["principal_loss"][0, i].sum() <= 1e-9 * face)
         return bool((res.tranche["interest_shortfall"][0, i] <= 1e-9 * face).all())
 
     for _ in range(max_rounds):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from abs_engine.errors import AbsError, TapeError
 Registrar = Callable[[Any], None]
 REGISTRY: list[Registrar] = []
 
+#: The sample assumptions by their clone path (read from the package when absent).
 DEFAULT_ASSUMPTIONS = Path("pools/sample_assumptions.toml")
 
 
@@ -37,6 +39,39 @@ def one_line(exc: BaseException) -> str:
             return f"{head}; first: {where}: {first['problem']} (abs-engine validate lists all)"
         return f"{head}; {first['problem']}"
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def deal_pool(deal: Any, tape: Path | None, *, on_error: str = "raise") -> Any:
+    """The pool of a deal command: ``tape`` (``--pool``), else the deal's own tape.
+
+    The sample deals name the sample tape ``pools/sample_pool.parquet``; when that
+    file is absent the sample is generated in memory (deterministic, a second or
+    so) with a note on stderr, so the examples work from any directory.
+    """
+    from abs_engine.errors import SpecError
+
+    path = tape if tape is not None else deal.pool.tape
+    if path is None:
+        raise SpecError("the deal names no tape: pass --pool TAPE", "pool.tape")
+    return load_tape(Path(path), deal.pool.grades, on_error=on_error)
+
+
+def load_tape(path: Path, grades: Sequence[str], *, on_error: str = "raise") -> Any:
+    """``load_pool(path)``, or the generated sample tape when ``path`` is its absent file."""
+    from abs_engine import samples
+    from abs_engine.pool import Pool, load_pool, sample_pool
+
+    if not path.exists() and samples.is_sample_tape(path):
+        n, seed = samples.SAMPLE_TAPE_N, samples.SAMPLE_TAPE_SEED
+        print(
+            f"note: {samples.SAMPLE_TAPE} not found; using the sample tape generated in memory "
+            f"({n:,} receivables, seed {seed}; `abs-engine sample-pool --out "
+            f"{samples.SAMPLE_TAPE}` writes it)",
+            file=sys.stderr,
+        )
+        frame = sample_pool(n, seed)
+        return Pool.from_frame(frame, grades=grades, on_error=on_error, source="sample tape")  # type: ignore[arg-type]
+    return load_pool(path, grades=grades, on_error=on_error)  # type: ignore[arg-type]
 
 
 def _parser(sub: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
@@ -251,9 +286,21 @@ def add_demo(sub: Any) -> None:
         "break-even, and the investor report in outputs/.",
         "abs-engine demo --pool pools/sample_pool.parquet --out outputs",
     )
-    p.add_argument("--pool", type=Path, default=Path("pools/sample_pool.parquet"))
-    p.add_argument("--deal", type=Path, default=Path("waterfalls/baitiao_2015.toml"))
-    p.add_argument("--out", type=Path, default=Path("outputs"))
+    p.add_argument(
+        "--pool",
+        type=Path,
+        default=Path("pools/sample_pool.parquet"),
+        help="tape (default %(default)s; when absent, the sample tape is generated in memory)",
+    )
+    p.add_argument(
+        "--deal",
+        type=Path,
+        default=Path("waterfalls/baitiao_2015.toml"),
+        help="deal spec (default %(default)s: the packaged sample when no such file is here)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=Path("outputs"), help="parent directory (default %(default)s)"
+    )
     p.set_defaults(func=run_demo)
 
 
@@ -263,16 +310,11 @@ def run_demo(args: argparse.Namespace) -> int:
     from abs_engine.analytics import run as run_deal
     from abs_engine.curves.scenarios import ScenarioSet
     from abs_engine.deal import load_deal
-    from abs_engine.pool import load_pool
-    from abs_engine.pool.sample import sample_pool, write_tape
     from abs_engine.projection import project
     from abs_engine.reports.run import write
 
-    if not args.pool.exists():
-        write_tape(sample_pool(100_000, 7), args.pool)
-        print(f"generated the sample tape {args.pool}")
     deal = load_deal(args.deal)
-    pool = load_pool(args.pool, grades=deal.pool.grades)
+    pool = load_tape(args.pool, deal.pool.grades)
     print(f"{pool!r}\n")
     tables = pool.strats()
     assert isinstance(tables, dict)
@@ -289,14 +331,14 @@ def run_demo(args: argparse.Namespace) -> int:
     result.check_conservation()
     summary = result.summary()
     print(f"== {deal.name}: tranches under default multiples 1x, 2x, 4x, 8x ==")
-    view = summary[["scenario", "tranche", "yield", "wal", "principal_loss_pct", "min_oc"]]
+    view = summary[["scenario", "tranche", "yield", "wal", "principal_loss_share", "min_oc"]]
     print(
         view.to_string(
             index=False,
             formatters={
                 "yield": lambda v: f"{v:.3%}",
                 "wal": lambda v: f"{v:.2f}",
-                "principal_loss_pct": lambda v: f"{v:.2%}",
+                "principal_loss_share": lambda v: f"{v:.2%}",
                 "min_oc": lambda v: f"{v:.3f}",
             },
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from abs_engine.cli.commands import _parser, command
+from abs_engine.cli.commands import _parser, command, deal_pool
 from abs_engine.errors import AbsError, SpecError
 
 
@@ -52,13 +52,9 @@ def _scenarios_from(args: argparse.Namespace, deal: Any) -> Any:
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
     from abs_engine.deal import load_deal
-    from abs_engine.pool import load_pool
 
     deal = load_deal(args.spec)
-    tape = Path(args.pool) if getattr(args, "pool", None) else deal.pool.tape
-    if tape is None:
-        raise SpecError("the deal names no tape: pass --pool TAPE", "pool.tape")
-    return deal, load_pool(tape, grades=deal.pool.grades)
+    return deal, deal_pool(deal, getattr(args, "pool", None))
 
 
 # --- run ---------------------------------------------------------------------------------------
@@ -159,7 +155,7 @@ def run_run(args: argparse.Namespace) -> int:
     for tranche, row in base.iterrows():
         print(
             f"  {tranche:16s} yield {row['yield']:8.3%}  WAL {row['wal']:5.2f}y  "
-            f"loss {row['principal_loss_pct']:7.2%}  min OC {row['min_oc']:6.2f}"
+            f"loss {row['principal_loss_share']:7.2%}  min OC {row['min_oc']:6.2f}"
         )
     print(f"wrote {out}/ ({', '.join(FILES)})")
     return 0

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abs_engine.cli.commands import _parser, command
+from abs_engine.cli.commands import _parser, command, deal_pool
 from abs_engine.errors import SpecError
 
 __all__ = ["GRID_KEYS", "add_stress", "parse_grid", "parse_rho", "run_stress"]
@@ -185,7 +185,6 @@ def _check_args(args: argparse.Namespace) -> None:
 def run_stress(args: argparse.Namespace) -> int:
     """Run ``abs-engine stress``."""
     from abs_engine.deal.spec import load_deal
-    from abs_engine.pool.pool import load_pool
     from abs_engine.stress import (
         MonteCarloSpec,
         concat,
@@ -206,12 +205,7 @@ def run_stress(args: argparse.Namespace) -> int:
     axes = parse_grid(args.grid)
     rho = parse_rho(args.rho) if args.mc is not None else 0.10
     deal = load_deal(args.spec)
-    if args.pool is not None:
-        pool = load_pool(args.pool, grades=deal.pool.grades)
-    elif deal.pool.tape is not None:
-        pool = load_pool(deal.pool.tape, grades=deal.pool.grades)
-    else:
-        raise SpecError("the deal names no tape; give --pool TAPE", "pool.tape")
+    pool = deal_pool(deal, args.pool)
     cohorts = pool.cohorts()
     parts = []
     if axes:

@@ -1,6 +1,6 @@
 """Deals: the specification, its TOML form, the waterfall engine and its results."""
 
-from abs_engine.deal.engine import run
+from abs_engine.deal.engine import COLLECTION_FIELDS, run, run_on_collections
 from abs_engine.deal.results import Ledger, RunResult
 from abs_engine.deal.spec import (
     CleanUpCall,
@@ -24,6 +24,7 @@ from abs_engine.deal.spec import (
 )
 
 __all__ = [
+    "COLLECTION_FIELDS",
     "CleanUpCall",
     "Coupon",
     "Deal",
@@ -44,5 +45,6 @@ __all__ = [
     "deal_to_dict",
     "load_deal",
     "run",
+    "run_on_collections",
     "write_deal",
 ]

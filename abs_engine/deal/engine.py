@@ -1,20 +1,26 @@
 """The waterfall engine: pool collections through the priority of payments.
 
 One Python loop runs over payment periods; inside it every step of the
-waterfall acts on arrays over all scenarios at once.  Each period:
+waterfall acts on arrays over all scenarios at once.  What happens on each
+payment date, in order, is the rule book ``docs/waterfall.md``; in short:
 
 1. collections of the period's collection months arrive (the cut-off pool's
    projection plus receivables bought during the revolving period — a
    convolution: a purchase of ``x`` at period ``p`` adds ``x`` times the
-   template's unit profile to periods ``p+1, p+2, ...``);
-2. the clean-up call is exercised where the pool has fallen to its threshold;
-3. the reserve releases any excess over its target;
+   template's unit profile to periods ``p+1, p+2, ...``); defaults debit the
+   principal deficiency ledger (PDL), principal recoveries credit it;
+2. the clean-up call is exercised where the pool has fallen to its threshold
+   and the sale redeems the rated notes;
+3. on the last payment date (final period, or the call) the whole reserve joins
+   the revenue; otherwise the reserve releases its excess over target;
 4. fees and note interest accrue by the day count between payment dates;
 5. the interest waterfall spends revenue, the principal waterfall spends
-   principal collections (or, after an event of default, the post-default
-   waterfall spends both and the reserve);
-6. notes are written down where they exceed the collateral (``writedown``)
-   or at the end (``pdl``);
+   principal funds (or, after an event of default, the post-default waterfall
+   spends both and the reserve); with ``loss_allocation = "writedown"``
+   write-downs are reinstated, most senior first, before any principal or
+   residual payment;
+6. notes beyond the performing pool are written down, most junior first
+   (``writedown``); in the final period what is left unpaid is the loss;
 7. triggers are tested; a breach acts from the next period.
 
 Every movement of cash is a ledger entry (step, from, to) with an amount per
@@ -25,12 +31,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
+from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
 from abs_engine.curves.scenarios import Scenario, ScenarioSet
 from abs_engine.daycount import payment_dates, year_fraction
 from abs_engine.deal.results import (
@@ -49,17 +56,30 @@ from abs_engine.pool.schema import PAYMENT_TYPES
 from abs_engine.projection.engine import as_scenario_set, project
 from abs_engine.projection.results import FLOW_FIELDS, PoolCashflows
 
-__all__ = ["run"]
+__all__ = ["COLLECTION_FIELDS", "run", "run_on_collections"]
 
 log = logging.getLogger(__name__)
 F64 = NDArray[np.float64]
+B8 = NDArray[np.bool_]
 
 _MONTH_FIELDS = ("begin_balance", *FLOW_FIELDS, "end_balance")
-_FLOWS = FLOW_FIELDS
+#: Flows of receivables already defaulted: they go on after a clean-up call that
+#: leaves the defaulted receivables with the trust.
+_PIPELINE_FIELDS = frozenset({"recovery", "loss"})
+_EFFECTS = ("end_revolving", "sequential", "divert_excess_spread", "post_default")
 
 
 def _month_index(d: dt.date) -> int:
     return d.year * 12 + d.month - 1
+
+
+def _month_end(index: int) -> dt.date:
+    """Last day of the calendar month ``index`` (``year * 12 + month - 1``)."""
+    y, m = divmod(index + 1, 12)
+    return dt.date(y, m + 1, 1) - dt.timedelta(days=1)
+
+
+# --- calendar -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -68,10 +88,11 @@ class _Schedule:
 
     dates: NDArray[np.datetime64]
     accrual_start: NDArray[np.datetime64]
-    year_fractions: F64
+    year_fractions: F64  # note interest accrual (T,)
+    fee_year_fractions: F64  # (F, T): the first period may accrue from the cut-off
     months_end: NDArray[np.int64]  # cumulative pool months collected by the end of each period
+    collection_end: tuple[dt.date, ...]  # last day of each period's collection months
     offset: int  # payment periods already past (mid-life)
-    at_legal_final: bool
 
 
 def _schedule(deal: Deal) -> _Schedule:
@@ -84,6 +105,17 @@ def _schedule(deal: Deal) -> _Schedule:
     # Period p collects the pool months up to the end of the month before its payment month.
     start_m = _month_index(start)
     collect_m = np.array([_month_index(x.astype(dt.date)) - 1 for x in all_dates], dtype=np.int64)
+    if deal.state is None and collect_m[0] <= start_m:
+        month1 = _month_end(start_m + 1).replace(day=1)
+        raise SpecError(
+            f"the first payment date {d.first_payment} collects no pool month: pool month 1 "
+            f"is the calendar month after the cut-off {d.cutoff} (from {month1}), and a "
+            f"payment date collects the months before its own. Every flow would arrive a "
+            f"period late and the first interest would go unpaid. Use the last day of the "
+            f"previous month as the cut-off ({_month_end(start_m - 1)}), or a later first "
+            "payment date",
+            "dates.cutoff",
+        )
     # Mid-life: payment dates whose collections end on or before the tape's date are past.
     keep = collect_m > start_m if deal.state is not None else np.ones(all_dates.size, dtype=bool)
     offset = int((~keep).sum())
@@ -94,8 +126,15 @@ def _schedule(deal: Deal) -> _Schedule:
         )
     prev = np.concatenate([[np.datetime64(d.closing)], all_dates[:-1]])[keep]
     yf = np.asarray(year_fraction(prev, dates, d.day_count), dtype=np.float64)
+    fee_yf = np.tile(yf, (len(deal.fees), 1))
+    if deal.state is None:
+        from_cutoff = float(year_fraction(d.cutoff, dates[0], d.day_count))
+        for j, fee in enumerate(deal.fees):
+            if fee.accrue_from == "cutoff":
+                fee_yf[j, 0] = from_cutoff
     months_end = np.maximum(collect_m[keep] - start_m, 0)
-    return _Schedule(dates, prev, yf, months_end, offset, bool(all_dates[-1] == dates[-1]))
+    collection_end = tuple(_month_end(int(m)) for m in collect_m[keep])
+    return _Schedule(dates, prev, yf, fee_yf, months_end, collection_end, offset)
 
 
 def _by_period(monthly: F64, months_end: NDArray[np.int64], T: int) -> F64:
@@ -114,12 +153,13 @@ def _balance_by_period(
 ) -> tuple[F64, F64]:
     """Begin and end balances per period from monthly end balances."""
     M = monthly_end.shape[1]
-    path = np.concatenate(
-        [initial[:, None], monthly_end], axis=1
-    )  # balance after m months, m = 0..M
+    path = np.concatenate([initial[:, None], monthly_end], axis=1)  # balance after m months
     ends = np.minimum(months_end[:T], M)
     starts = np.concatenate([[0], ends[:-1]])
     return path[:, starts], path[:, ends]
+
+
+# --- collections --------------------------------------------------------------------------------
 
 
 def _template_cohorts(deal: Deal, grades: tuple[str, ...]) -> Cohorts:
@@ -144,6 +184,87 @@ def _template_cohorts(deal: Deal, grades: tuple[str, ...]) -> Cohorts:
     return Cohorts.from_loans(grades, g, pt, rem, zeros, zeros, bal, rate, fee, bal)
 
 
+def _calendar_curves(assumptions: Assumptions | GradedAssumptions, grades: Sequence[str]) -> bool:
+    """Whether any grade's default or prepayment curve is indexed by calendar period."""
+    for g in grades:
+        a = assumptions.for_grade(g)
+        if a.default.by == "period" or a.prepay.by == "period":
+            return True
+    return False
+
+
+def _unit_profile(cf: PoolCashflows, freq: int) -> dict[str, F64]:
+    """Per unit bought: period ``p + j`` collects the template's months ``(j-1)f+1 .. jf``."""
+    S = cf["end_balance"].shape[0]
+    n_j = -(-cf.n_periods // freq)
+    ends = np.arange(1, n_j + 1) * freq
+    out = {f: _by_period(cf[f], ends, n_j) for f in FLOW_FIELDS}
+    out["begin_balance"], out["end_balance"] = _balance_by_period(
+        cf["end_balance"], np.ones(S), ends, n_j
+    )
+    return out
+
+
+@dataclass
+class _Collections:
+    """Pool collections by payment period, and what a unit bought in period ``p`` adds later.
+
+    ``units`` is empty when the collections are actual (surveillance): later
+    periods' actual collections already include what purchases pay.
+    """
+
+    period: dict[str, F64]  # field -> (S, T); purchases are added as the run goes
+    units: list[dict[str, F64]]  # one unit profile, or one per purchase period (calendar curves)
+    T: int
+    pool_balance: float
+
+    def unit(self, p: int) -> dict[str, F64] | None:
+        return self.units[min(p, len(self.units) - 1)] if self.units else None
+
+
+#: The pool collections of a payment period that :func:`run_on_collections` takes.
+COLLECTION_FIELDS = _MONTH_FIELDS
+
+
+def _collections(
+    deal: Deal, pool: Pool | Cohorts, sset: ScenarioSet, sched: _Schedule
+) -> _Collections:
+    S = len(sset)
+    freq = deal.dates.frequency
+    T_max = len(sched.dates)
+    cf = project(pool, deal.assumptions, sset)
+    rv = deal.revolving
+    rv_left = max(0, rv.periods - sched.offset) if rv is not None else 0
+    units: list[dict[str, F64]] = []
+    if rv_left:
+        template = _template_cohorts(deal, tuple(pool.grades))
+        # A purchase in period p pays from the calendar month after the period's collections:
+        # period-indexed curves must be read from there (age-indexed ones restart at age 1).
+        offsets = (
+            [int(sched.months_end[p]) for p in range(min(rv_left, T_max))]
+            if _calendar_curves(deal.assumptions, tuple(pool.grades))
+            else [0]
+        )
+        units = [
+            _unit_profile(project(template, deal.assumptions, sset, period_offset=o), freq)
+            for o in offsets
+        ]
+    # Periods needed: until the last pool month is collected, or the last purchase pays out.
+    T = min(T_max, int(np.searchsorted(sched.months_end, cf.n_periods)) + 1)
+    if units:
+        T = int(min(T_max, max(T, rv_left + units[-1]["end_balance"].shape[1] + 1)))
+    T = max(T, 1)
+    B0 = float(pool.balance) if isinstance(pool, Pool) else pool.total_balance
+    coll = {f: _by_period(cf[f], sched.months_end, T) for f in FLOW_FIELDS}
+    coll["begin_balance"], coll["end_balance"] = _balance_by_period(
+        cf["end_balance"], np.full(S, B0), sched.months_end, T
+    )
+    return _Collections(coll, units, T, B0)
+
+
+# --- the ledger ---------------------------------------------------------------------------------
+
+
 class _Book:
     """Ledger under construction: entries keyed by (step, from, to)."""
 
@@ -160,10 +281,41 @@ class _Book:
             self.rows.append(np.zeros((self.S, self.T)))
         self.rows[i][:, p] += amount
 
-    def freeze(self) -> Ledger:
+    def freeze(self, T: int) -> Ledger:
         entries = tuple(self.index)
-        amounts = np.stack(self.rows) if self.rows else np.zeros((0, self.S, self.T))
+        amounts = np.stack(self.rows)[:, :, :T] if self.rows else np.zeros((0, self.S, T))
         return Ledger(entries, amounts)
+
+
+# --- allocation by rank -------------------------------------------------------------------------
+
+
+def _allocate(amount: F64, base: F64, groups: Sequence[NDArray[np.int64]]) -> F64:
+    """Spread ``amount`` (S,) over classes (S, N) group by group in the order given.
+
+    Each group takes up to its total ``base``; within a group the share is pro
+    rata to ``base`` (pari passu).  A group that is fully served takes exactly
+    its ``base``.
+    """
+    out = np.zeros_like(base)
+    left = amount.copy()
+    for g in groups:
+        if g.size == 1:
+            take = np.minimum(left, base[:, g[0]])
+            out[:, g[0]] = take
+        else:
+            b = base[:, g]
+            total = b.sum(axis=1)
+            take = np.minimum(left, total)
+            full = take >= total
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(total > 0, take / np.where(total > 0, total, 1.0), 0.0)
+            out[:, g] = np.where(full[:, None], b, b * share[:, None])
+        left = left - take
+    return out
+
+
+# --- run ------------------------------------------------------------------------------------------
 
 
 def run(
@@ -194,199 +346,304 @@ def run(
             raise SpecError("the deal names no tape; pass pool= or set pool.tape", "pool.tape")
         pool = load_pool(deal.pool.tape, grades=deal.pool.grades)
     sset = as_scenario_set(scenarios)
-    S = len(sset)
     sched = _schedule(deal)
-    T_max = len(sched.dates)
-    freq = deal.dates.frequency
+    coll = _collections(deal, pool, sset, sched)
+    return _Waterfall(deal, sset, sched, coll, ends=True).run()
 
-    cf = project(pool, deal.assumptions, sset)
-    months = cf.n_periods
-    profile: PoolCashflows | None = None
-    rv = deal.revolving
-    rv_left = 0
-    if rv is not None:
-        rv_left = max(0, rv.periods - sched.offset)
-        if rv_left:
-            profile = project(_template_cohorts(deal, tuple(pool.grades)), deal.assumptions, sset)
-    # Periods needed: until the last pool month is collected, or the last purchase pays out.
-    need_months = months
-    T = min(T_max, int(np.searchsorted(sched.months_end, need_months)) + 1)
-    if profile is not None:
-        prof_periods = -(-profile.n_periods // freq) + 1
-        T = int(min(T_max, max(T, rv_left + prof_periods)))
-    T = max(T, 1)
 
-    # --- pool collections by payment period --------------------------------------------
-    B0 = float(pool.balance) if isinstance(pool, Pool) else pool.total_balance
-    coll = {f: _by_period(cf[f], sched.months_end, T) for f in _FLOWS}
-    begin, end = _balance_by_period(cf["end_balance"], np.full(S, B0), sched.months_end, T)
-    coll["begin_balance"], coll["end_balance"] = begin, end
-    unit: dict[str, F64] = {}
-    if profile is not None:
-        # A purchase at period p starts paying in the next collection month: per unit
-        # bought, period p + j collects the template's months (j-1)*freq+1 .. j*freq.
-        n_j = -(-profile.n_periods // freq)
-        ends = np.arange(1, n_j + 1) * freq
-        for f in _FLOWS:
-            unit[f] = _by_period(profile[f], ends, n_j)
-        ub, ue = _balance_by_period(profile["end_balance"], np.ones(S), ends, n_j)
-        unit["begin_balance"], unit["end_balance"] = ub, ue
+def run_on_collections(
+    deal: Deal,
+    collections: Mapping[str, ArrayLike],
+    *,
+    pool_balance: float | None = None,
+    scenario_names: Sequence[str] | None = None,
+) -> RunResult:
+    """Apply the deal's priority of payments to given (actual) collections.
 
-    # --- state -------------------------------------------------------------------------
-    st = deal.state
-    names = tuple(t.name for t in deal.tranches)
-    N = len(names)
-    if st is None:
-        face = deal.note_amounts(B0)
-        bal = np.tile(np.array([face[n] for n in names]), (S, 1))
-        unpaid_int = np.zeros((S, N))
-        reserve = np.full(S, (deal.reserve.initial if deal.reserve else 0.0) * B0)
-        pdl = np.zeros(S)
-        cum_default = np.zeros(S)
-        purchased = np.zeros(S)
-        original_pool = B0
-        trig_state = np.zeros((S, len(deal.triggers)), dtype=bool)
-        original_face = face
-    else:
-        missing = [n for n in names if n not in st.balances]
-        if missing:
-            raise SpecError(f"state.balances lacks {', '.join(missing)}", "state.balances")
-        bal = np.tile(np.array([st.balances[n] for n in names], dtype=np.float64), (S, 1))
-        unpaid_int = np.tile(np.array([st.unpaid_interest.get(n, 0.0) for n in names]), (S, 1))
-        reserve = np.full(S, st.reserve)
-        pdl = np.full(S, st.pdl)
-        cum_default = np.full(S, st.cumulative_default)
-        purchased = np.full(S, st.purchased)
-        original_pool = st.original_pool_balance or B0
-        trig_state = np.tile(
-            np.array([st.triggers.get(t.name, False) for t in deal.triggers]), (S, 1)
+    The trustee's calculation: the servicer reports what the pool collected
+    in each collection period, and the waterfall distributes it on the
+    payment dates, period by period, from the closing (or ``deal.state``).
+    Triggers are tested on these actual figures.  The deal does not end
+    with the given periods (no crystallisation) unless they reach the legal
+    final; :meth:`RunResult.state_after` gives the state to re-project from.
+
+    Parameters
+    ----------
+    deal : Deal
+        The deal (its ``state``, if any, is the position before the first
+        given period).
+    collections : mapping field -> array (T,) or (S, T)
+        One entry per :data:`COLLECTION_FIELDS` field (missing flows are
+        zero; ``begin_balance`` and ``end_balance`` are required): the pool's
+        performing balance at the start and end of each collection period
+        (before that payment date's revolving purchases), scheduled principal,
+        prepayments, defaults, interest, fees, recoveries, losses, servicer
+        advances.
+    pool_balance : float, optional
+        Cut-off pool balance the notes were sized on (default: the first
+        period's ``begin_balance``).
+    scenario_names : sequence of str, optional
+        Names of the rows when ``collections`` are (S, T).
+
+    Returns
+    -------
+    RunResult
+    """
+    arrays: dict[str, F64] = {}
+    for f, v in collections.items():
+        if f not in COLLECTION_FIELDS:
+            raise SpecError(
+                f"unknown collection field {f!r}; fields are {', '.join(COLLECTION_FIELDS)}",
+                "collections",
+            )
+        arrays[f] = np.atleast_2d(np.asarray(v, dtype=np.float64))
+    for f in ("begin_balance", "end_balance"):
+        if f not in arrays:
+            raise SpecError(f"needs {f} (the pool's performing balance)", f"collections.{f}")
+    S, T = arrays["begin_balance"].shape
+    for f, a in arrays.items():
+        if a.shape != (S, T) or not np.isfinite(a).all():
+            raise SpecError(
+                f"expected {T} finite amounts per row like begin_balance; got shape {a.shape}",
+                f"collections.{f}",
+            )
+    sched = _schedule(deal)
+    if len(sched.dates) < T:
+        raise SpecError(
+            f"{T} periods of collections but the deal has {len(sched.dates)} payment dates "
+            f"left before its legal final {deal.dates.legal_final}",
+            "collections",
         )
-        original_face = deal.note_amounts(original_pool)
-    fees = deal.fees
-    F = len(fees)
-    unpaid_fee = np.zeros((S, F))
-    called = np.zeros(S, dtype=bool)
-    es_hist: list[F64] = []
+    period = {f: arrays.get(f, np.zeros((S, T))).copy() for f in COLLECTION_FIELDS}
+    if scenario_names is not None:
+        names = list(scenario_names)
+    else:
+        names = ["actual"] if S == 1 else [f"path {i + 1}" for i in range(S)]
+    sset = ScenarioSet([Scenario(n) for n in names])
+    B0 = float(period["begin_balance"][0, 0]) if pool_balance is None else float(pool_balance)
+    coll = _Collections(period, [], T, B0)
+    return _Waterfall(deal, sset, sched, coll, ends=len(sched.dates) == T).run()
 
-    tr = {f: np.zeros((S, N, T)) for f in TRANCHE_FIELDS}
-    fe = {f: np.zeros((S, F, T)) for f in FEE_FIELDS}
-    po = {f: np.zeros((S, T)) for f in POOL_FIELDS}
-    ac = {f: np.zeros((S, T)) for f in ACCOUNT_FIELDS}
-    trig_out = np.zeros((S, len(deal.triggers), T), dtype=bool)
-    book = _Book(S, T)
-    rated = np.array([t.kind != "equity" for t in deal.tranches])
-    covers = _covered(deal)
-    idx = {n: i for i, n in enumerate(names)}
-    fee_idx = {f.name: i for i, f in enumerate(fees)}
-    assert deal.waterfall is not None
-    wf = deal.waterfall
 
-    for p in range(T):
-        # ---- effects in force (breaches of earlier periods) -------------------------------------
-        eff = {
-            e: np.zeros(S, dtype=bool)
-            for e in ("end_revolving", "sequential", "divert_excess_spread", "post_default")
-        }
-        for k, t in enumerate(deal.triggers):
+class _Waterfall:
+    """The deal's state over all scenarios, advanced one payment period at a time."""
+
+    def __init__(
+        self, deal: Deal, sset: ScenarioSet, sched: _Schedule, coll: _Collections, *, ends: bool
+    ) -> None:
+        # ends: the last period run is the deal's last (losses crystallise, the reserve joins)
+        self.deal, self.sset, self.sched, self.coll, self.ends = deal, sset, sched, coll, ends
+        S, T = len(sset), coll.T
+        self.S, self.T = S, T
+        names = tuple(t.name for t in deal.tranches)
+        self.names = names
+        N = len(names)
+        self.idx = {n: i for i, n in enumerate(names)}
+        self.fee_idx = {f.name: i for i, f in enumerate(deal.fees)}
+        ranks = np.asarray(deal.ranks)
+        self.ranks = ranks
+        self.groups = [np.flatnonzero(ranks == r) for r in np.unique(ranks)]  # senior first
+        self.rated = np.array([t.kind != "equity" for t in deal.tranches])
+        self.equity = next(i for i, t in enumerate(deal.tranches) if t.kind == "equity")
+        self.accrues = np.array([t.deferred_interest_accrues for t in deal.tranches], dtype=float)
+        self.writedown_mode = deal.loss_allocation == "writedown"
+        self.book = _Book(S, T)
+        rv = deal.revolving
+        self.rv_left = max(0, rv.periods - sched.offset) if rv is not None else 0
+        self.price = rv.price if rv is not None else 1.0
+        self.covers = _covered(deal)
+
+        B0 = coll.pool_balance
+        st = deal.state
+        self.B = np.zeros((S, N))  # interest-bearing balances
+        self.W = np.zeros((S, N))  # unreimbursed write-downs
+        self.U = np.zeros((S, N))  # unpaid interest
+        if st is None:
+            face = deal.note_amounts(B0)
+            self.B[:] = [face[n] for n in names]
+            self.reserve = np.full(S, (deal.reserve.initial if deal.reserve else 0.0) * B0)
+            self.D = np.zeros(S)
+            self.cum_default = np.zeros(S)
+            self.purchased = np.zeros(S)
+            self.original_pool = B0
+            self.trig_state = np.zeros((S, len(deal.triggers)), dtype=bool)
+            self.original_face = face
+        else:
+            missing = [n for n in names if n not in st.balances]
+            if missing:
+                raise SpecError(f"state.balances lacks {', '.join(missing)}", "state.balances")
+            self.B[:] = [st.balances[n] for n in names]
+            self.W[:] = [st.writedowns.get(n, 0.0) for n in names]
+            self.U[:] = [st.unpaid_interest.get(n, 0.0) for n in names]
+            self.reserve = np.full(S, st.reserve)
+            self.D = np.full(S, st.pdl)
+            self.cum_default = np.full(S, st.cumulative_default)
+            self.purchased = np.full(S, st.purchased)
+            self.original_pool = st.original_pool_balance or B0
+            self.trig_state = np.tile(
+                np.array([st.triggers.get(t.name, False) for t in deal.triggers]), (S, 1)
+            )
+            self.original_face = deal.note_amounts(self.original_pool)
+        self.unpaid_fee = np.zeros((S, len(deal.fees)))
+        self.pipeline = np.zeros(S)  # defaulted balance awaiting recovery
+        self.es_hist: list[F64] = []
+        if st is not None:
+            self.unpaid_fee[:] = [st.unpaid_fees.get(f.name, 0.0) for f in deal.fees]
+            self.pipeline[:] = st.defaulted_pending
+            self.es_hist = [np.full(S, x) for x in st.excess_spread_history]
+        self.called = np.zeros(S, dtype=bool)
+        self.pipeline_sold = np.zeros(S, dtype=bool)
+        self.tr = {f: np.zeros((S, N, T)) for f in TRANCHE_FIELDS}
+        self.fe = {f: np.zeros((S, len(deal.fees), T)) for f in FEE_FIELDS}
+        self.po = {f: np.zeros((S, T)) for f in POOL_FIELDS}
+        self.ac = {f: np.zeros((S, T)) for f in ACCOUNT_FIELDS}
+        self.trig_out = np.zeros((S, len(deal.triggers), T), dtype=bool)
+        if st is None and self.reserve.any():
+            self.book.add("reserve_funding", "equity", "reserve", 0, self.reserve)
+            self.ac["reserve_funding"][:, 0] = self.reserve
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        for p in range(self.T):
+            self._period(p)
+        return self._result()
+
+    def _effects(self) -> dict[str, B8]:
+        eff = {e: np.zeros(self.S, dtype=bool) for e in _EFFECTS}
+        for k, t in enumerate(self.deal.triggers):
             for e in t.effects:
-                eff[e] |= trig_state[:, k]
-        revolving_now = (p < rv_left) & ~eff["end_revolving"] & ~called
+                eff[e] |= self.trig_state[:, k]
+        return eff
 
-        # ---- collections ------------------------------------------------------------------------
-        live = ~called
-        c = {f: coll[f][:, p] * live for f in coll}
+    def _period(self, p: int) -> None:
+        deal, S, book = self.deal, self.S, self.book
+        eff = self._effects()
+        revolving_now = (p < self.rv_left) & ~eff["end_revolving"] & ~self.called
+
+        # ---- 1-2. collections and the PDL ----------------------------------------------------
+        live = ~self.called
+        keep_pipeline = ~self.pipeline_sold
+        c = {
+            f: self.coll.period[f][:, p] * (keep_pipeline if f in _PIPELINE_FIELDS else live)
+            for f in _MONTH_FIELDS
+        }
         for f in _MONTH_FIELDS:
-            po[f][:, p] = c[f]
-        revenue_coll = c["interest"] + c["fee"] + c["advanced_interest"]
+            self.po[f][:, p] = c[f]
+        interest_coll = c["interest"] + c["fee"] + c["advanced_interest"]
+        revenue_coll = interest_coll.copy()
         principal_coll = c["scheduled_principal"] + c["prepayment"] + c["advanced_principal"]
         if deal.recoveries_to == "interest":
-            revenue_coll = revenue_coll + c["recovery"]
+            revenue_coll += c["recovery"]
         else:
-            principal_coll = principal_coll + c["recovery"]
-        pool_begin, pool_end = c["begin_balance"], c["end_balance"].copy()
-        cum_default += c["default"]
-        pdl += c["default"]
-        ac["cumulative_default"][:, p] = cum_default
+            principal_coll += c["recovery"]
+        self.D += c["default"]
+        if deal.recoveries_to == "principal":
+            self.D -= np.minimum(self.D, c["recovery"])
+        self.cum_default += c["default"]
+        self.pipeline += c["default"] - c["advanced_principal"] - c["recovery"] - c["loss"]
+        self.pipeline = np.maximum(self.pipeline, 0.0)
+        self.ac["defaulted_pending"][:, p] = self.pipeline
+        self.ac["cumulative_default"][:, p] = self.cum_default
         book.add("collections", "pool", "revenue", p, revenue_coll)
         book.add("collections", "pool", "principal_funds", p, principal_coll)
-        R = revenue_coll.copy()
-        P = principal_coll.copy()
+        R, P = revenue_coll.copy(), principal_coll.copy()
+        pool_begin, pool_end = c["begin_balance"], c["end_balance"].copy()
 
-        # ---- clean-up call --------------------------------------------------------------------
-        if deal.clean_up_call is not None:
-            call_now = (
-                live & (pool_end <= deal.clean_up_call.threshold * original_pool) & ~revolving_now
+        # ---- 3. clean-up call --------------------------------------------------------------------
+        call_now = np.zeros(S, dtype=bool)
+        call = deal.clean_up_call
+        if call is not None:
+            claims = self.B + self.W
+            cand = (
+                live
+                & (pool_end <= call.threshold * self.original_pool)
+                & ~revolving_now
+                & (claims.sum(axis=1) > 0)
             )
-            # Exercised only where the sale (with this period's principal) redeems the rated notes.
-            rated_left = (bal * rated[None, :]).sum(axis=1)
-            call_now &= (bal.sum(axis=1) > 0) & (
-                deal.clean_up_call.price * pool_end + P >= rated_left
-            )
-            if call_now.any():
-                sale = np.where(call_now, deal.clean_up_call.price * pool_end, 0.0)
-                P += sale
-                po["sale"][:, p] = sale
-                book.add("clean_up_call", "pool", "principal_funds", p, sale)
+            if cand.any():
+                sale = call.price * pool_end
+                if call.accrued_interest:
+                    sale = sale + self._accrued_pool_interest(p)
+                defaulted = (
+                    call.defaulted_price * self.pipeline
+                    if call.defaulted_price is not None
+                    else np.zeros(S)
+                )
+                rated_claims = (claims * self.rated).sum(axis=1)
+                call_now = cand & (sale + defaulted + P + self.reserve >= rated_claims)
+                sale = np.where(call_now, sale, 0.0)
+                defaulted = np.where(call_now, defaulted, 0.0)
+                P += sale + defaulted
+                self.po["sale"][:, p] = sale + defaulted
+                book.add("clean_up_call", "pool", "principal_funds", p, sale + defaulted)
+                if deal.recoveries_to == "principal":
+                    self.D -= np.minimum(self.D, defaulted)
                 pool_end = np.where(call_now, 0.0, pool_end)
-                called |= call_now
+                self.called |= call_now
+                if call.defaulted_price is not None:
+                    self.pipeline_sold |= call_now
+                    self.pipeline = np.where(call_now, 0.0, self.pipeline)
+                    self.ac["defaulted_pending"][:, p] = self.pipeline
+        last = self.ends and p == self.T - 1
+        final = np.full(S, last) | call_now
 
-        # ---- reserve: target and release --------------------------------------------------------
-        ac["reserve_begin"][:, p] = reserve
-        target = _reserve_target(deal, bal, rated, pool_begin)
-        ac["reserve_target"][:, p] = target
-        if deal.reserve is not None and deal.reserve.release_excess:
-            release = np.maximum(reserve - target, 0.0)
-            reserve -= release
+        # ---- 4-5. the reserve: everything on the last payment date, else the excess ----------
+        self.ac["reserve_begin"][:, p] = self.reserve
+        target = np.where(final, 0.0, self._reserve_target(pool_begin))
+        self.ac["reserve_target"][:, p] = target
+        if deal.reserve is not None:
+            excess = (
+                np.maximum(self.reserve - target, 0.0)
+                if deal.reserve.release_excess
+                else np.zeros(S)
+            )
+            release = np.where(final, self.reserve, excess)
+            self.reserve = self.reserve - release
             R += release
-            ac["reserve_release"][:, p] = release
+            self.ac["reserve_release"][:, p] = release
             book.add("reserve_release", "reserve", "revenue", p, release)
 
-        # ---- amounts due ------------------------------------------------------------------------
+        # ---- 6. amounts due ------------------------------------------------------------------------
+        sched = self.sched
         yf = sched.year_fractions[p]
-        acc_start = sched.accrual_start[p].astype(dt.date)
-        fee_due = np.zeros((S, F))
-        for j, fee in enumerate(fees):
+        open_claims = (self.B + self.W).sum(axis=1) > 0
+        fee_due = np.zeros((S, len(deal.fees)))
+        for j, fee in enumerate(deal.fees):
+            fyf = sched.fee_year_fractions[j, p]
             if fee.kind == "tax":
                 fee_due[:, j] = fee.rate * (c["interest"] + c["fee"])
             elif fee.kind == "fixed":
-                fee_due[:, j] = np.where(bal.sum(axis=1) > 0, fee.amount * yf, 0.0)
+                fee_due[:, j] = np.where(open_claims, fee.amount * fyf, 0.0)
             else:
-                fee_due[:, j] = fee.rate * pool_begin * yf
-        fe["due"][:, :, p] = fee_due
-        fee_owed = fee_due + unpaid_fee
+                fee_due[:, j] = fee.rate * pool_begin * fyf
+        self.fe["due"][:, :, p] = fee_due
+        fee_owed = fee_due + self.unpaid_fee
+        acc_start = sched.accrual_start[p].astype(dt.date)
         coupons = np.array([t.coupon.rate_from(acc_start) for t in deal.tranches])
-        int_due = bal * coupons[None, :] * yf
-        tr["begin_balance"][:, :, p] = bal
-        tr["interest_due"][:, :, p] = int_due
-        int_owed = int_due + unpaid_int
-        ac["interest_after_fees"][:, p] = R - fee_owed.sum(axis=1)
+        int_due = (self.B + self.accrues * self.U) * coupons * yf
+        int_owed = int_due + self.U
+        self.tr["begin_balance"][:, :, p] = self.B
+        self.tr["interest_due"][:, :, p] = int_due
+        self.ac["interest_after_fees"][:, p] = interest_coll - fee_owed.sum(axis=1)
 
-        # ---- the waterfalls ---------------------------------------------------------------------
-        ctx = _Ctx(
-            S, p, book, bal, int_owed, fee_owed, reserve, covers, idx, fee_idx, pdl, eff, target
-        )
+        # ---- 7-10. the waterfalls ------------------------------------------------------------------
+        ctx = _Ctx(self, p, int_owed, fee_owed, target, eff, final, pool_end)
+        wf = deal.waterfall
+        assert wf is not None
         default_mode = eff["post_default"]
         normal = ~default_mode
-        # Normal: interest waterfall on revenue, principal waterfall on principal funds.
         funds_r = np.where(normal, R, 0.0)
         funds_p = np.where(normal, P, 0.0)
-        ctx.transfer_to_principal = np.zeros(S)
-        funds_r = ctx.run(wf.interest, funds_r, "revenue", normal, revolving_now)
+        ctx.principal_pending = funds_p
+        ctx.run(wf.interest, funds_r, "revenue", normal, revolving_now)
         funds_p = funds_p + ctx.transfer_to_principal
-        funds_p = ctx.run(wf.principal, funds_p, "principal_funds", normal, revolving_now)
-        # After an event of default: one waterfall on everything, the reserve included.
+        ctx.run(wf.principal, funds_p, "principal_funds", normal, revolving_now)
         if default_mode.any():
+            # After an event of default: one waterfall on everything, the reserve included.
+            book.add("post_default_release", "reserve", "revenue", p, ctx.reserve * default_mode)
+            book.add("post_default_pool", "principal_funds", "revenue", p, P * default_mode)
             all_funds = np.where(default_mode, R + P + ctx.reserve, 0.0)
-            book.add(
-                "post_default_release",
-                "reserve",
-                "revenue",
-                p,
-                np.where(default_mode, ctx.reserve, 0.0),
-            )
-            book.add(
-                "post_default_pool", "principal_funds", "revenue", p, np.where(default_mode, P, 0.0)
-            )
             ctx.reserve = np.where(default_mode, 0.0, ctx.reserve)
             ctx.run(
                 wf.post_default,
@@ -396,63 +653,68 @@ def run(
                 np.zeros(S, dtype=bool),
                 combined=True,
             )
-        reserve = ctx.reserve
-        pdl = ctx.pdl
-        bal = ctx.bal
-        # Once the rated notes are repaid (or nothing more will come), the reserve goes to equity.
-        done = ((bal * rated[None, :]).sum(axis=1) <= 0) | (p == T - 1)
-        freed = np.where(done, reserve, 0.0)
+        self.B, self.W, self.U, self.D = ctx.B, ctx.W, ctx.int_owed, ctx.D
+        self.reserve = ctx.reserve
+        self.unpaid_fee = ctx.fee_owed
+
+        # ---- 11. full redemption: the reserve has nothing left to serve ----------------------------
+        rated_open = ((self.B + self.W + self.U) * self.rated).sum(axis=1) > 0
+        freed = np.where(~rated_open & ~final, self.reserve, 0.0)
         if freed.any():
-            reserve = reserve - freed
+            self.reserve = self.reserve - freed
             ctx.residual += freed
-            ac["reserve_release"][:, p] += freed
+            self.ac["reserve_release"][:, p] += freed
             book.add("reserve_release", "reserve", "equity", p, freed)
-        unpaid_int = ctx.int_owed
-        unpaid_fee = ctx.fee_owed
 
-        # ---- revolving purchases ----------------------------------------------------------------
-        bought = ctx.purchase_cash / (rv.price if rv is not None else 1.0)
+        # ---- 12. revolving purchases -------------------------------------------------------------
+        bought = ctx.purchase_cash / self.price
         if bought.any():
-            purchased += bought
-            po["purchases"][:, p] = bought
-            ac["purchase_cash"][:, p] = ctx.purchase_cash
+            self.purchased += bought
+            self.po["purchases"][:, p] = bought
+            self.ac["purchase_cash"][:, p] = ctx.purchase_cash
             pool_end = pool_end + bought
-            n_j = min(T - p - 1, next(iter(unit.values())).shape[1])
-            for f, arr in unit.items():
-                coll[f][:, p + 1 : p + 1 + n_j] += bought[:, None] * arr[:, :n_j]
-        po["end_balance"][:, p] = pool_end
+            unit = self.coll.unit(p)
+            if unit is not None:
+                n_j = min(self.T - p - 1, unit["end_balance"].shape[1])
+                for f, arr in unit.items():
+                    self.coll.period[f][:, p + 1 : p + 1 + n_j] += bought[:, None] * arr[:, :n_j]
+        self.po["end_balance"][:, p] = pool_end
 
-        # ---- losses on the notes ----------------------------------------------------------------
-        # Writedown: notes beyond the performing collateral are written down in reverse
-        # seniority each period.  PDL: only what is unpaid when no more cash will come.
-        final = p == T - 1
-        if deal.loss_allocation == "writedown" or final:
-            collateral = np.zeros(S) if final else pool_end
-            excess = np.maximum(bal.sum(axis=1) - collateral, 0.0)
-            wd = np.zeros((S, N))
-            for i in reversed(range(N)):  # equity first: tranches are listed senior to equity
-                take = np.minimum(excess, bal[:, i])
-                wd[:, i] = take
-                excess -= take
-            bal = bal - wd
-            tr["writedown"][:, :, p] = wd
+        # ---- 13-14. losses on the notes -------------------------------------------------------------
+        wd = np.zeros_like(self.B)
+        if self.writedown_mode and not last:
+            shortfall = np.maximum(self.B.sum(axis=1) - pool_end, 0.0)
+            wd = _allocate(shortfall, self.B, self.groups[::-1])
+        elif last and deal.loss_allocation != "none":
+            wd = self.B.copy()  # crystallised: nothing more will come
+        if wd.any():
+            self.B = self.B - wd
+            self.W = self.W + wd
+        self.tr["writedown"][:, :, p] = wd
+        if last:
+            self.tr["principal_loss"][:, :, p] = self.B + self.W
+        # ---- 15. the PDL by class, most junior first ------------------------------------------------
+        self.tr["pdl"][:, :, p] = _allocate(self.D, self.B + self.W, self.groups[::-1])
 
-        # ---- record -----------------------------------------------------------------------------
+        # ---- record --------------------------------------------------------------------------------
+        tr, ac = self.tr, self.ac
         tr["interest_paid"][:, :, p] = ctx.int_paid
         tr["principal_paid"][:, :, p] = ctx.prin_paid
-        tr["interest_shortfall"][:, :, p] = unpaid_int
-        tr["end_balance"][:, :, p] = bal
-        tr["residual"][:, idx[_equity(deal)], p] = ctx.residual
-        fe["paid"][:, :, p] = ctx.fee_paid
-        fe["unpaid"][:, :, p] = unpaid_fee
+        tr["reinstatement"][:, :, p] = ctx.reinstated
+        tr["interest_shortfall"][:, :, p] = self.U
+        tr["unreimbursed_writedown"][:, :, p] = self.W
+        tr["end_balance"][:, :, p] = self.B
+        tr["residual"][:, self.equity, p] = ctx.residual
+        self.fe["paid"][:, :, p] = ctx.fee_paid
+        self.fe["unpaid"][:, :, p] = self.unpaid_fee
         ac["revenue"][:, p] = revenue_coll
         ac["principal_collections"][:, p] = principal_coll
         ac["reserve_draw"][:, p] = ctx.reserve_draw
         ac["reserve_deposit"][:, p] = ctx.reserve_deposit
-        ac["reserve_end"][:, p] = reserve
-        ac["pdl"][:, p] = pdl
+        ac["reserve_end"][:, p] = self.reserve
+        ac["pdl"][:, p] = self.D
         ac["residual"][:, p] = ctx.residual
-        rated_int = (int_due * rated[None, :]).sum(axis=1)
+        rated_int = (int_due * self.rated).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             es = np.where(
                 pool_begin > 0,
@@ -462,67 +724,101 @@ def run(
                 0.0,
             )
         ac["excess_spread"][:, p] = es
-        es_hist.append(es)
-        ac["oc_collateral"][:, p] = pool_end + reserve
+        self.es_hist.append(es)
+        ac["oc_collateral"][:, p] = pool_end + self.reserve
 
-        # ---- triggers (act from the next period) ------------------------------------------------
+        # ---- 16. triggers (act from the next period) -------------------------------------------------
         for k, t in enumerate(deal.triggers):
-            breach = _test(
-                t,
-                deal,
-                ctx.int_owed,
-                bal,
-                idx,
-                pool_end,
-                reserve,
-                cum_default,
-                original_pool,
-                purchased,
-                es_hist,
-                R,
-                fee_owed,
-                int_due,
-            )
-            trig_state[:, k] = breach if t.curable else (trig_state[:, k] | breach)
-        trig_out[:, :, p] = trig_state
+            breach = self._test(t, pool_end, interest_coll, fee_owed, int_due)
+            self.trig_state[:, k] = breach if t.curable else (self.trig_state[:, k] | breach)
+        self.trig_out[:, :, p] = self.trig_state
 
-    # The run ends when no scenario has cash or notes left (or at the legal final).
-    active = (
-        (po["begin_balance"] > 0).any(axis=0)
-        | (tr["begin_balance"].sum(axis=1) > 0).any(axis=0)
-        | (ac["revenue"] + ac["principal_collections"] > 0).any(axis=0)
-    )
-    T = int(np.flatnonzero(active)[-1]) + 1 if active.any() else 1
-    tr = {k: v[:, :, :T] for k, v in tr.items()}
-    fe = {k: v[:, :, :T] for k, v in fe.items()}
-    po = {k: v[:, :T] for k, v in po.items()}
-    ac = {k: v[:, :T] for k, v in ac.items()}
-    trig_out = trig_out[:, :, :T]
-    ledger = book.freeze()
-    ledger = Ledger(ledger.entries, ledger.amounts[:, :, :T])
-    result = RunResult(
-        deal=deal,
-        scenario_names=sset.names,
-        dates=sched.dates[:T],
-        accrual_start=sched.accrual_start[:T],
-        year_fractions=sched.year_fractions[:T],
-        tranche_names=names,
-        fee_names=tuple(f.name for f in fees),
-        trigger_names=tuple(t.name for t in deal.triggers),
-        tranche=tr,
-        fee=fe,
-        pool=po,
-        account=ac,
-        trigger=trig_out,
-        ledger_data=ledger,
-        original_balances=original_face,
-        pool_balance=original_pool,
-    )
-    return result
+    # --- pieces ------------------------------------------------------------------------------
 
+    def _accrued_pool_interest(self, p: int) -> F64:
+        """Pool interest accrued from the end of period ``p``'s collections to its payment date.
 
-def _equity(deal: Deal) -> str:
-    return next(t.name for t in deal.tranches if t.kind == "equity")
+        The next collection period's interest, pro rata to the days elapsed.
+        """
+        if p + 1 >= self.T:
+            return np.zeros(self.S)
+        sched = self.sched
+        start = sched.collection_end[p]
+        pay = sched.dates[p].astype(dt.date)
+        length = (sched.collection_end[p + 1] - start).days
+        frac = min(max((pay - start).days, 0) / length, 1.0) if length > 0 else 0.0
+        return np.asarray(self.coll.period["interest"][:, p + 1] * frac, dtype=np.float64)
+
+    def _reserve_target(self, pool_begin: F64) -> F64:
+        rs = self.deal.reserve
+        if rs is None:
+            return np.zeros(self.S)
+        notes = (self.B * self.rated).sum(axis=1)
+        base = notes if rs.basis == "notes" else pool_begin
+        return np.where(notes > 0, np.maximum(rs.target * base, rs.floor), 0.0)
+
+    def _test(
+        self, t: Trigger, pool_end: F64, interest_coll: F64, fee_owed: F64, int_due: F64
+    ) -> B8:
+        """Whether trigger ``t`` is breached this period, per scenario."""
+        if t.kind == "cumulative_default":
+            return np.asarray(self.cum_default / (self.original_pool + self.purchased) > t.level)
+        if t.kind == "excess_spread":
+            window = np.stack(self.es_hist[-t.periods :])
+            full = len(self.es_hist) >= t.periods
+            return np.asarray((window.mean(axis=0) < t.level) & full & (self.B.sum(axis=1) > 0))
+        name = t.tranche or next(x.name for x in self.deal.tranches if x.kind == "senior")
+        i = self.idx[name]
+        upto = self.ranks <= self.ranks[i]  # this class, pari passu and senior classes
+        if t.kind == "oc":
+            notes = self.B[:, upto].sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(notes > 0, (pool_end + self.reserve) / notes, np.inf)
+            return np.asarray(ratio < t.level)
+        if t.kind == "ic":
+            due = int_due[:, upto].sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(due > 0, (interest_coll - fee_owed.sum(axis=1)) / due, np.inf)
+            return np.asarray(ratio < t.level)
+        # interest_shortfall: interest due (this period or deferred) left unpaid, beyond a cent
+        return np.asarray(self.U[:, i] > 0.005)
+
+    def _result(self) -> RunResult:
+        # The run ends when no scenario has cash, notes, claims or a reserve left.
+        tr, po, ac = self.tr, self.po, self.ac
+        claims = tr["begin_balance"] + tr["unreimbursed_writedown"] + tr["end_balance"]
+        active = (
+            (po["begin_balance"] > 0).any(axis=0)
+            | (claims.sum(axis=1) > 0).any(axis=0)
+            | (ac["revenue"] + ac["principal_collections"] > 0).any(axis=0)
+            | (ac["reserve_begin"] > 0).any(axis=0)
+        )
+        T = int(np.flatnonzero(active)[-1]) + 1 if active.any() else 1
+        if not self.ends:
+            T = self.T  # actual collections: every given period is reported
+        if T < self.T:
+            # Losses crystallise in the last period of the run: move them into the cut.
+            tr["principal_loss"][:, :, T - 1] += tr["principal_loss"][:, :, T:].sum(axis=2)
+        sched = self.sched
+        return RunResult(
+            deal=self.deal,
+            scenario_names=self.sset.names,
+            dates=sched.dates[:T],
+            collection_end=np.array(sched.collection_end[:T], dtype="datetime64[D]"),
+            accrual_start=sched.accrual_start[:T],
+            year_fractions=sched.year_fractions[:T],
+            tranche_names=self.names,
+            fee_names=tuple(f.name for f in self.deal.fees),
+            trigger_names=tuple(t.name for t in self.deal.triggers),
+            tranche={k: v[:, :, :T] for k, v in tr.items()},
+            fee={k: v[:, :, :T] for k, v in self.fe.items()},
+            pool={k: v[:, :T] for k, v in po.items()},
+            account={k: v[:, :T] for k, v in ac.items()},
+            trigger=self.trig_out[:, :, :T],
+            ledger_data=self.book.freeze(T),
+            original_balances=self.original_face,
+            pool_balance=self.original_pool,
+        )
 
 
 def _covered(deal: Deal) -> set[str]:
@@ -535,52 +831,37 @@ def _covered(deal: Deal) -> set[str]:
     return out
 
 
-def _reserve_target(deal: Deal, bal: F64, rated: NDArray[np.bool_], pool_begin: F64) -> F64:
-    rs = deal.reserve
-    if rs is None:
-        return np.zeros(bal.shape[0])
-    notes = (bal * rated[None, :]).sum(axis=1)
-    base = notes if rs.basis == "notes" else pool_begin
-    return np.where(notes > 0, np.maximum(rs.target * base, rs.floor), 0.0)
-
-
 class _Ctx:
     """Mutable per-period state the waterfall steps act on (arrays over scenarios)."""
 
     def __init__(
         self,
-        S: int,
+        w: _Waterfall,
         p: int,
-        book: _Book,
-        bal: F64,
         int_owed: F64,
         fee_owed: F64,
-        reserve: F64,
-        covers: set[str],
-        idx: dict[str, int],
-        fee_idx: dict[str, int],
-        pdl: F64,
-        eff: dict[str, NDArray[np.bool_]],
         target: F64,
+        eff: dict[str, B8],
+        final: B8,
+        pool_end: F64,
     ) -> None:
-        self.S, self.p, self.book = S, p, book
-        self.bal = bal.copy()
+        S = w.S
+        self.w, self.p, self.book = w, p, w.book
+        self.B, self.W, self.D = w.B.copy(), w.W.copy(), w.D.copy()
         self.int_owed = int_owed.copy()
         self.fee_owed = fee_owed.copy()
-        self.reserve = reserve.copy()
-        self.covers = covers
-        self.idx, self.fee_idx = idx, fee_idx
-        self.pdl = pdl.copy()
-        self.eff = eff
-        self.int_paid = np.zeros_like(bal)
-        self.prin_paid = np.zeros_like(bal)
+        self.reserve = w.reserve.copy()
+        self.target, self.eff, self.final, self.pool_end = target, eff, final, pool_end
+        self.int_paid = np.zeros_like(self.B)
+        self.prin_paid = np.zeros_like(self.B)
+        self.reinstated = np.zeros_like(self.B)
         self.fee_paid = np.zeros_like(fee_owed)
         self.residual = np.zeros(S)
         self.reserve_draw = np.zeros(S)
         self.reserve_deposit = np.zeros(S)
         self.purchase_cash = np.zeros(S)
         self.transfer_to_principal = np.zeros(S)
-        self.target = target
+        self.principal_pending = np.zeros(S)
         self.combined = False
 
     def run(
@@ -588,8 +869,8 @@ class _Ctx:
         steps: Sequence[Step],
         funds: F64,
         account: str,
-        mask: NDArray[np.bool_],
-        revolving: NDArray[np.bool_],
+        mask: B8,
+        revolving: B8,
         *,
         combined: bool = False,
     ) -> F64:
@@ -603,75 +884,101 @@ class _Ctx:
             funds = self._step(step, funds, account, mask, revolving)
         return funds
 
-    def _pay(
-        self, owed: F64, funds: F64, mask: NDArray[np.bool_], covered: bool
-    ) -> tuple[F64, F64, F64]:
-        """Pay ``owed`` from ``funds`` (and the reserve if covered).
+    # --- helpers ------------------------------------------------------------------------------
 
-        Returns (paid from funds, drawn from the reserve, funds left).
+    def _to_principal(self, step: str, account: str, amount: F64) -> None:
+        self.transfer_to_principal += amount
+        self.book.add(step, account, "principal_funds", self.p, amount)
+
+    def _reinstate(self, funds: F64, mask: B8) -> None:
+        """Write down-balances back up, most senior first, where the collateral allows.
+
+        Surplus = performing pool + receivables being bought + ``funds`` - sum(B):
+        paying principal out of ``funds`` later moves both sides alike.
         """
-        paid = np.where(mask, np.minimum(funds, owed), 0.0)
-        funds = funds - paid
-        draw = np.zeros(self.S)
-        if covered:
-            draw = np.where(mask, np.minimum(self.reserve, owed - paid), 0.0)
-            self.reserve = self.reserve - draw
-            self.reserve_draw += draw
+        if not self.w.writedown_mode or not self.W.any():
+            return
+        bought = self.purchase_cash / self.w.price
+        surplus = self.pool_end + bought + funds - self.B.sum(axis=1)
+        surplus = np.where(mask, np.maximum(surplus, 0.0), 0.0)
+        up = _allocate(surplus, self.W, self.w.groups)
+        self.W = self.W - up
+        self.B = self.B + up
+        self.reinstated += up
+
+    def _pay_principal(
+        self, ids: Sequence[int], funds: F64, mask: B8, label: str, account: str, pro_rata: bool
+    ) -> F64:
+        """Pay down the balances ``ids``: pro rata to balance, or by rank (equal ranks pro rata)."""
+        sub = self.B[:, ids]
+        avail = np.where(mask, funds, 0.0)
+        if pro_rata:
+            pay = _allocate(avail, sub, [np.arange(len(ids))])
+        else:
+            ranks = self.w.ranks[list(ids)]
+            pay = _allocate(avail, sub, [np.flatnonzero(ranks == r) for r in np.unique(ranks)])
+        for k, i in enumerate(ids):
+            self.B[:, i] -= pay[:, k]
+            self.prin_paid[:, i] += pay[:, k]
+            self.book.add(label, account, self.w.names[i], self.p, pay[:, k])
+        left: F64 = funds - pay.sum(axis=1)
+        return left
+
+    def _pay(
+        self, owed: F64, funds: F64, mask: B8, covered: Sequence[bool]
+    ) -> tuple[F64, F64, F64]:
+        """Pay ``owed`` (S, k) pro rata from ``funds``; the reserve pays the covered columns' rest.
+
+        Returns (paid from funds, drawn from the reserve, funds left), the first
+        two shaped like ``owed``.
+        """
+        group = [np.arange(owed.shape[1])]
+        paid = _allocate(np.where(mask, funds, 0.0), owed, group)
+        funds = funds - paid.sum(axis=1)
+        draw = np.zeros_like(owed)
+        if any(covered):
+            short = (owed - paid) * np.asarray(covered, dtype=float)
+            draw = _allocate(np.where(mask, self.reserve, 0.0), short, group)
+            total = draw.sum(axis=1)
+            self.reserve = self.reserve - total
+            self.reserve_draw += total
         return paid, draw, funds
 
-    def _step(
-        self,
-        step: Step,
-        funds: F64,
-        account: str,
-        mask: NDArray[np.bool_],
-        revolving: NDArray[np.bool_],
-    ) -> F64:
-        p, book, label = self.p, self.book, str(step)
+    # --- steps --------------------------------------------------------------------------------
+
+    def _step(self, step: Step, funds: F64, account: str, mask: B8, revolving: B8) -> F64:
+        p, book, label, w = self.p, self.book, str(step), self.w
         a = step.action
         if a == "fee":
-            j = self.fee_idx[step.targets[0]]
-            paid, draw, funds = self._pay(self.fee_owed[:, j], funds, mask, label in self.covers)
-            self.fee_owed[:, j] -= paid + draw
-            self.fee_paid[:, j] += paid + draw
-            book.add(label, account, f"fee:{step.targets[0]}", p, paid)
+            j = w.fee_idx[step.targets[0]]
+            covered = [label in w.covers]
+            paid, draw, funds = self._pay(self.fee_owed[:, j : j + 1], funds, mask, covered)
+            self.fee_owed[:, j] -= paid[:, 0] + draw[:, 0]
+            self.fee_paid[:, j] += paid[:, 0] + draw[:, 0]
+            book.add(label, account, f"fee:{step.targets[0]}", p, paid[:, 0])
             if draw.any():
-                book.add(label, "reserve", f"fee:{step.targets[0]}", p, draw)
+                book.add(label, "reserve", f"fee:{step.targets[0]}", p, draw[:, 0])
         elif a == "interest":
-            i = self.idx[step.targets[0]]
-            paid, draw, funds = self._pay(self.int_owed[:, i], funds, mask, label in self.covers)
-            self.int_owed[:, i] -= paid + draw
-            self.int_paid[:, i] += paid + draw
-            book.add(label, account, f"{step.targets[0]}", p, paid)
-            if draw.any():
-                book.add(label, "reserve", f"{step.targets[0]}", p, draw)
-        elif a == "principal":
-            i = self.idx[step.targets[0]]
-            paid = np.where(mask, np.minimum(funds, self.bal[:, i]), 0.0)
-            self.bal[:, i] -= paid
-            self.prin_paid[:, i] += paid
-            funds = funds - paid
-            book.add(label, account, f"{step.targets[0]}", p, paid)
-        elif a == "pro_rata":
-            ids = [self.idx[t] for t in step.targets]
-            seq = self.eff["sequential"] & mask
-            pr = ~self.eff["sequential"] & mask
-            owed = self.bal[:, ids]
-            total = owed.sum(axis=1)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                share = np.where(total > 0, np.minimum(funds / total, 1.0), 0.0)
-            pay_pr = owed * share[:, None]
-            pay_seq = np.zeros_like(owed)
-            left = np.where(seq, funds, 0.0)
-            for k in range(len(ids)):
-                pay_seq[:, k] = np.minimum(left, owed[:, k])
-                left -= pay_seq[:, k]
-            pay = np.where(pr[:, None], pay_pr, 0.0) + np.where(seq[:, None], pay_seq, 0.0)
+            ids = [w.idx[t] for t in step.targets]
+            covered = [label in w.covers or f"interest:{t}" in w.covers for t in step.targets]
+            paid, draw, funds = self._pay(self.int_owed[:, ids], funds, mask, covered)
             for k, i in enumerate(ids):
-                self.bal[:, i] -= pay[:, k]
-                self.prin_paid[:, i] += pay[:, k]
-                book.add(label, account, step.targets[k], p, pay[:, k])
-            funds = funds - pay.sum(axis=1)
+                self.int_owed[:, i] -= paid[:, k] + draw[:, k]
+                self.int_paid[:, i] += paid[:, k] + draw[:, k]
+                book.add(label, account, step.targets[k], p, paid[:, k])
+                if draw[:, k].any():
+                    book.add(label, "reserve", step.targets[k], p, draw[:, k])
+        elif a in ("principal", "pro_rata"):
+            self._reinstate(funds, mask)
+            ids = [w.idx[t] for t in step.targets]
+            seq = self.eff["sequential"]
+            if a == "principal" or not (~seq & mask).any():
+                funds = self._pay_principal(ids, funds, mask, label, account, pro_rata=False)
+            elif not (seq & mask).any():
+                funds = self._pay_principal(ids, funds, mask, label, account, pro_rata=True)
+            else:  # some scenarios sequential, some pro rata
+                funds = self._pay_principal(ids, funds, mask & seq, label, account, False)
+                funds = self._pay_principal(ids, funds, mask & ~seq, label, account, True)
         elif a == "reserve":
             need = np.maximum(self.target - self.reserve, 0.0)
             dep = np.where(mask, np.minimum(funds, need), 0.0)
@@ -681,66 +988,59 @@ class _Ctx:
             book.add(label, account, "reserve", p, dep)
         elif a == "cover_defaults":
             if account != "principal_funds" and not self.combined:
-                move = np.where(mask, np.minimum(funds, self.pdl), 0.0)
-                self.pdl = self.pdl - move
-                self.transfer_to_principal += move
+                move = np.where(mask, np.minimum(funds, self.D), 0.0)
+                self.D = self.D - move
+                self._to_principal(label, account, move)
                 funds = funds - move
-                book.add(label, account, "principal_funds", p, move)
         elif a == "reinvest":
-            buy = np.where(mask & revolving, funds, 0.0)
+            buy = np.where(mask & revolving & ~self.final, funds, 0.0)
             self.purchase_cash += buy
             funds = funds - buy
             book.add(label, account, "seller", p, buy)
         elif a == "residual":
-            divert = self.eff["divert_excess_spread"] & mask & (self.bal.sum(axis=1) > 0)
-            if account == "revenue" and not self.combined:
-                move = np.where(divert, funds, 0.0)
-                self.transfer_to_principal += move
-                book.add("divert_excess_spread", account, "principal_funds", p, move)
-                funds = funds - move
-            rest = np.where(mask, funds, 0.0)
-            self.residual += rest
-            book.add(label, account, "equity", p, rest)
-            funds = funds - rest
+            funds = self._residual(funds, account, mask)
         return funds
 
+    def _residual(self, funds: F64, account: str, mask: B8) -> F64:
+        """What is left goes to the residual holder — once every claim has been served.
 
-def _test(
-    t: Trigger,
-    deal: Deal,
-    int_owed: F64,
-    bal: F64,
-    idx: dict[str, int],
-    pool_end: F64,
-    reserve: F64,
-    cum_default: F64,
-    original_pool: float,
-    purchased: F64,
-    es_hist: list[F64],
-    revenue: F64,
-    fee_owed: F64,
-    int_due: F64,
-) -> NDArray[np.bool_]:
-    """Whether trigger ``t`` is breached this period, per scenario."""
-    if t.kind == "cumulative_default":
-        return np.asarray(cum_default / (original_pool + purchased) > t.level)
-    if t.kind == "excess_spread":
-        window = np.stack(es_hist[-t.periods :])
-        full = len(es_hist) >= t.periods
-        return np.asarray((window.mean(axis=0) < t.level) & full & (bal.sum(axis=1) > 0))
-    name = t.tranche or next(x.name for x in deal.tranches if x.kind == "senior")
-    i = idx[name]
-    # Tranches are listed from senior to equity: this one and every note senior to it.
-    upto = slice(0, i + 1)
-    if t.kind == "oc":
-        notes = bal[:, upto].sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(notes > 0, (pool_end + reserve) / notes, np.inf)
-        return np.asarray(ratio < t.level)
-    if t.kind == "ic":
-        due = int_due[:, upto].sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(due > 0, (revenue - fee_owed.sum(axis=1)) / due, np.inf)
-        return np.asarray(ratio < t.level)
-    # interest_shortfall: interest due (this period or deferred) left unpaid, beyond a cent
-    return np.asarray(int_owed[:, i] > 0.005)
+        From revenue (separate pockets): with write-downs, what reinstating the rated
+        classes' write-downs needs moves to the principal funds first; then spread moves
+        there while a class has a claim and excess spread is diverted or this is the
+        last payment date.  From
+        principal funds (or one pocket after default): write-downs are reinstated
+        and the reinstated balances paid, most senior first.
+        """
+        w, p = self.w, self.p
+        if account == "revenue" and not self.combined:
+            rated_w = (self.W * w.rated).sum(axis=1)
+            if w.writedown_mode and rated_w.any():
+                # Reimbursement of write-downs: a rated class's write-down is made good
+                # before the residual holder takes spread (its own equity write-down is not).
+                bought = self.purchase_cash / w.price
+                pending = self.principal_pending + self.transfer_to_principal
+                surplus = np.maximum(self.pool_end + bought + pending - self.B.sum(axis=1), 0.0)
+                need = np.maximum(rated_w - surplus, 0.0)
+                move = np.where(mask, np.minimum(funds, need), 0.0)
+                self.D = self.D - np.minimum(self.D, move)
+                self._to_principal("reimburse_writedowns", account, move)
+                funds = funds - move
+            claims = (self.B + self.W).sum(axis=1) > 0
+            divert = (self.eff["divert_excess_spread"] | self.final) & mask & claims
+            move = np.where(divert, funds, 0.0)
+            self._to_principal("divert_excess_spread", account, move)
+            funds = funds - move
+        elif w.writedown_mode and self.W.any():
+            before = self.B.copy()
+            self._reinstate(funds, mask)
+            owed = self.B - np.minimum(before, self.B)  # reinstated and not yet paid
+            pay = _allocate(np.where(mask, funds, 0.0), owed, w.groups)
+            for i in np.flatnonzero(pay.any(axis=0)):
+                self.B[:, i] -= pay[:, i]
+                self.prin_paid[:, i] += pay[:, i]
+                self.book.add("reinstated_principal", account, w.names[i], p, pay[:, i])
+            funds = funds - pay.sum(axis=1)
+        rest = np.where(mask, funds, 0.0)
+        self.residual += rest
+        self.book.add("residual", account, "equity", p, rest)
+        return funds - rest

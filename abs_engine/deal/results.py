@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,12 +15,13 @@ from abs_engine.errors import AbsError
 from abs_engine.projection.results import FLOW_FIELDS
 
 if TYPE_CHECKING:
-    from abs_engine.deal.spec import Deal
+    from abs_engine.deal.spec import Deal, DealState
 
 __all__ = ["TRANCHE_FIELDS", "Ledger", "RunResult"]
 
 F64 = NDArray[np.float64]
 
+#: Per class, see the table in ``docs/waterfall.md``.
 TRANCHE_FIELDS = (
     "begin_balance",
     "interest_due",
@@ -27,7 +29,11 @@ TRANCHE_FIELDS = (
     "interest_shortfall",
     "principal_paid",
     "writedown",
+    "reinstatement",
+    "unreimbursed_writedown",
+    "pdl",
     "end_balance",
+    "principal_loss",
     "residual",
 )
 FEE_FIELDS = ("due", "paid", "unpaid")
@@ -35,6 +41,7 @@ FEE_FIELDS = ("due", "paid", "unpaid")
 #: revolving period bought and a clean-up call sold.
 POOL_FIELDS = ("begin_balance", *FLOW_FIELDS, "end_balance", "purchases", "sale")
 ACCOUNT_FIELDS = (
+    "reserve_funding",
     "revenue",
     "principal_collections",
     "reserve_begin",
@@ -50,10 +57,12 @@ ACCOUNT_FIELDS = (
     "excess_spread",
     "oc_collateral",
     "interest_after_fees",
+    "defaulted_pending",
 )
 #: Accounts that are the deal's own pockets: money passes through them within a period.
 INTERNAL = frozenset({"revenue", "principal_funds"})
-SOURCES = frozenset({"pool"})
+#: Where cash comes from: the pool, and the residual holder funding the reserve at closing.
+SOURCES = frozenset({"pool", "equity"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +105,7 @@ class RunResult:
     deal: Deal
     scenario_names: NDArray[np.str_]
     dates: NDArray[np.datetime64]  # payment dates (T,)
+    collection_end: NDArray[np.datetime64]  # last day of each period's collection months (T,)
     accrual_start: NDArray[np.datetime64]  # start of each accrual period (T,)
     year_fractions: F64  # (T,)
     tranche_names: tuple[str, ...]
@@ -203,6 +213,57 @@ class RunResult:
         """Every movement of cash: ``scenario, period, date, step, from, to, amount``."""
         return self.ledger_data.to_frame(self.scenario_names, self.dates)
 
+    # --- hand-over -----------------------------------------------------------------------
+
+    def state_after(self, period: int = -1, scenario: int | str = 0) -> DealState:
+        """The deal's position after ``period`` (0-based; default the last), for one scenario.
+
+        Everything the next payment date needs: note balances, unreimbursed
+        write-downs, unpaid interest and fees, the reserve, the PDL, the
+        cumulative defaults, trigger states, what the revolving period bought,
+        the recent excess spread and the defaulted balance awaiting recovery.
+        ``dataclasses.replace(deal, state=result.state_after(k))`` re-projects
+        the rest of the life from the pool as it stands on ``as_of`` (the end of
+        period ``k``'s collections).
+        """
+        from abs_engine.deal.spec import DealState
+
+        s = (
+            scenario
+            if isinstance(scenario, int)
+            else int(np.flatnonzero(self.scenario_names == scenario)[0])
+        )
+        p = range(self.n_periods)[period]
+        tr, ac = self.tranche, self.account
+        names = self.tranche_names
+        prior = self.deal.state
+        es = [*(prior.excess_spread_history if prior else ()), *ac["excess_spread"][s, : p + 1]]
+        window = max(
+            (t.periods for t in self.deal.triggers if t.kind == "excess_spread"), default=0
+        )
+        return DealState(
+            as_of=self.collection_end[p].astype(dt.date),
+            balances={n: float(tr["end_balance"][s, i, p]) for i, n in enumerate(names)},
+            unpaid_interest={
+                n: float(tr["interest_shortfall"][s, i, p]) for i, n in enumerate(names)
+            },
+            reserve=float(ac["reserve_end"][s, p]),
+            cumulative_default=float(ac["cumulative_default"][s, p]),
+            pdl=float(ac["pdl"][s, p]),
+            triggers={n: bool(self.trigger[s, k, p]) for k, n in enumerate(self.trigger_names)},
+            purchased=(prior.purchased if prior else 0.0)
+            + float(self.pool["purchases"][s, : p + 1].sum()),
+            original_pool_balance=self.pool_balance,
+            writedowns={
+                n: float(tr["unreimbursed_writedown"][s, i, p]) for i, n in enumerate(names)
+            },
+            unpaid_fees={
+                n: float(self.fee["unpaid"][s, j, p]) for j, n in enumerate(self.fee_names)
+            },
+            excess_spread_history=tuple(float(x) for x in es[len(es) - window :]) if window else (),
+            defaulted_pending=float(ac["defaulted_pending"][s, p]),
+        )
+
     # --- checks --------------------------------------------------------------------------
 
     def conservation(self) -> F64:
@@ -210,32 +271,52 @@ class RunResult:
 
         .. math::
 
-            \\text{collections} + \\text{reserve draws and releases}
+            \\text{collections} + \\text{reserve funding, draws and releases}
             - \\text{payments} - \\text{reserve deposits} - \\text{residual}
 
-        and the deal's internal pockets (revenue, principal funds) must end
-        every period empty.
+        the deal's internal pockets (revenue, principal funds) must end every
+        period empty, and the reserve balance must move only by its ledger
+        entries (``reserve_end = reserve_begin + in - out``, carried from one
+        period to the next; at closing it holds what the residual holder funded).
         """
         lg = self.ledger_data
         inflow = np.zeros(lg.amounts.shape[1:])
         outflow = np.zeros_like(inflow)
         internal = np.zeros_like(inflow)
-        for (_, src, dst), amt in zip(lg.entries, lg.amounts, strict=True):
+        reserve_in = np.zeros_like(inflow)
+        reserve_out = np.zeros_like(inflow)
+        funded = np.zeros_like(inflow)
+        for (step, src, dst), amt in zip(lg.entries, lg.amounts, strict=True):
             if src in SOURCES or src == "reserve":
                 inflow += amt
-            if dst not in INTERNAL and dst not in SOURCES:
+            if dst not in INTERNAL and dst != "pool":
                 outflow += amt
             if src in INTERNAL:
                 internal -= amt
             if dst in INTERNAL:
                 internal += amt
-        return np.asarray(np.maximum(np.abs(inflow - outflow), np.abs(internal)), dtype=np.float64)
+            if step == "reserve_funding":
+                funded += amt
+            elif dst == "reserve":
+                reserve_in += amt
+            if src == "reserve":
+                reserve_out += amt
+        acc = self.account
+        begin, end = acc["reserve_begin"], acc["reserve_end"]
+        moved = np.abs(begin + reserve_in - reserve_out - end)
+        carried = np.zeros_like(moved)
+        carried[:, 1:] = np.abs(begin[:, 1:] - end[:, :-1])
+        if self.deal.state is None:
+            carried[:, 0] = np.abs(begin[:, 0] - funded[:, 0])
+        gaps = (np.abs(inflow - outflow), np.abs(internal), moved, carried)
+        return np.asarray(np.maximum.reduce(gaps), dtype=np.float64)
 
     def check_conservation(self, tol: float = 1e-6) -> None:
         """Raise if cash is created or lost anywhere (``tol`` a share of the pool balance).
 
-        Collections + reserve draws = payments + reserve deposits + residual,
-        every period, every scenario.
+        Collections + reserve funding, draws and releases = payments + reserve
+        deposits + residual, every period, every scenario; the reserve balance
+        moves only by its ledger entries.
         """
         gap = self.conservation()
         worst = float(gap.max()) if gap.size else 0.0

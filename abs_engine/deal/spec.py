@@ -11,8 +11,9 @@ Each waterfall is an ordered list of steps, written ``"action:target"``:
 
 ``fee:NAME``
     pay fee ``NAME`` (due this period plus any unpaid before).
-``interest:TRANCHE``
-    pay the tranche's interest due (plus deferred interest).
+``interest:TRANCHE`` or ``interest:A,B``
+    pay the tranche's interest due (plus deferred interest); several
+    tranches (pari passu) are paid pro rata to what each is owed.
 ``principal:TRANCHE``
     pay down the tranche with what is available.
 ``pro_rata:A,B``
@@ -22,7 +23,8 @@ Each waterfall is an ordered list of steps, written ``"action:target"``:
     top up the reserve account to its target.
 ``cover_defaults``
     move revenue to the principal funds to cover this and earlier periods'
-    defaults not yet covered (the principal deficiency ledger, PDL).
+    defaults not yet covered (the principal deficiency ledger, PDL, which
+    recoveries collected as principal reduce).
 ``reinvest``
     during the revolving period, spend the principal funds on new receivables.
 ``residual``
@@ -30,7 +32,8 @@ Each waterfall is an ordered list of steps, written ``"action:target"``:
 
 The interest waterfall spends revenue (interest and fee collections), the
 principal waterfall spends principal collections, and after an event of
-default the ``post_default`` waterfall spends both together.
+default the ``post_default`` waterfall spends both together.  What happens on
+each payment date, in order, is the rule book ``docs/waterfall.md``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import datetime as dt
 import itertools
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -53,7 +57,8 @@ from abs_engine.curves.assumptions import (
     load_assumptions,
 )
 from abs_engine.daycount import BASES
-from abs_engine.errors import AbsError, SpecError
+from abs_engine.deal.schema import keys
+from abs_engine.errors import AbsError, SpecError, SpecWarning
 from abs_engine.pool.schema import DEFAULT_GRADES, PAYMENT_TYPE_ALIASES, PAYMENT_TYPES
 
 __all__ = [
@@ -111,10 +116,46 @@ ACTIONS = (
 )
 _TARGETED = {"fee", "interest", "principal", "pro_rata"}
 FREQUENCIES = {"monthly": 1, "quarterly": 3, "semiannual": 6}
+LOSS_ALLOCATIONS = ("writedown", "pdl", "none")
 
 
 def _err(msg: str, path: str) -> SpecError:
     return SpecError(msg, path)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_name(name: object, what: str, path: str, *, step_grammar: bool = True) -> str:
+    """A name a spec, a step (``principal:NAME``) and a written TOML file can carry.
+
+    Names are non-empty strings without control characters (a newline would
+    start a new TOML line); names used in waterfall steps also exclude ``,``
+    and ``:`` (the step separators) and surrounding blanks.
+
+    Raises
+    ------
+    SpecError
+        Naming ``path`` and the offending character.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise _err(f"a {what} name must be a non-empty string; got {name!r}", path)
+    if _CONTROL.search(name):
+        raise _err(
+            f"a {what} name must not contain control characters (newline, tab, ...); got {name!r}",
+            path,
+        )
+    if step_grammar:
+        bad = sorted({c for c in name if c in ",:"})
+        if bad:
+            raise _err(
+                f"a {what} name is used in waterfall steps ('principal:NAME'), so it cannot "
+                f"contain {' or '.join(repr(c) for c in bad)}; got {name!r}",
+                path,
+            )
+        if name != name.strip():
+            raise _err(f"a {what} name must not start or end with blanks; got {name!r}", path)
+    return name
 
 
 # --- dates --------------------------------------------------------------------------------
@@ -238,6 +279,13 @@ class Tranche:
         non-deferrable tranche's interest is covered by the reserve account
         unless ``reserve.covers`` says otherwise, and an ``interest_shortfall``
         trigger on it makes a shortfall an event of default.
+    rank : int or None
+        Seniority, 1 the most senior.  Classes of equal rank are pari passu:
+        they share write-downs, the PDL, reinstatements, OC and credit
+        enhancement pro rata.  Default: the position in the deal's list.
+    deferred_interest_accrues : bool
+        Unpaid (deferred) interest itself bears interest at the coupon:
+        interest due ``= (B + U) c yf`` instead of ``B c yf``.
     """
 
     name: str
@@ -246,8 +294,18 @@ class Tranche:
     amount: float | None = None
     coupon: Coupon = field(default_factory=lambda: Coupon(0.0))
     deferrable: bool | None = None
+    rank: int | None = None
+    deferred_interest_accrues: bool = False
 
     def __post_init__(self) -> None:
+        check_name(self.name, "tranche", "tranche")
+        if self.rank is not None and (
+            isinstance(self.rank, bool) or not isinstance(self.rank, int) or self.rank < 1
+        ):
+            raise _err(
+                f"rank is a whole number >= 1 (1 = most senior); got {self.rank!r}",
+                f"tranche {self.name!r}.rank",
+            )
         if self.kind not in CLASSES:
             raise _err(
                 f"class must be senior, mezzanine or equity; got {self.kind!r}",
@@ -287,16 +345,25 @@ class Fee:
     surcharges on interest).  ``kind="fixed"``: ``amount`` a year, accrued by
     the day count.  ``kind="pool_pct"``: ``rate`` a year on the pool balance
     at the start of the collection period, accrued by the day count
-    (servicer fee).
+    (servicer fee).  ``accrue_from``: the first period of a ``fixed`` or
+    ``pool_pct`` fee accrues from the ``closing`` date (default) or from the
+    ``cutoff``.
     """
 
     name: str
     kind: FeeKind
     rate: float = 0.0
     amount: float = 0.0
+    accrue_from: Literal["closing", "cutoff"] = "closing"
 
     def __post_init__(self) -> None:
+        check_name(self.name, "fee", "fee")
         where = f"fee {self.name!r}"
+        if self.accrue_from not in ("closing", "cutoff"):
+            raise _err(
+                f"accrue_from must be 'closing' or 'cutoff'; got {self.accrue_from!r}",
+                f"{where}.accrue_from",
+            )
         if self.kind not in FEE_KINDS:
             raise _err(f"type must be one of {', '.join(FEE_KINDS)}; got {self.kind!r}", where)
         if self.kind == "fixed" and not self.amount > 0:
@@ -432,6 +499,7 @@ class Trigger:
     curable: bool = False
 
     def __post_init__(self) -> None:
+        check_name(self.name, "trigger", "trigger", step_grammar=False)
         where = f"trigger {self.name!r}"
         if self.kind not in TRIGGER_KINDS:
             raise _err(f"type must be one of {', '.join(TRIGGER_KINDS)}; got {self.kind!r}", where)
@@ -445,7 +513,13 @@ class Trigger:
         if self.kind in ("oc", "ic") and self.tranche is None:
             raise _err(f"an {self.kind} test names its tranche", f"{where}.tranche")
         if self.kind != "interest_shortfall" and not (math.isfinite(self.level) and self.level > 0):
-            raise _err("level must be > 0", f"{where}.level")
+            raise _err(f"level must be > 0; got {self.level!r}", f"{where}.level")
+        if self.kind in ("cumulative_default", "excess_spread") and self.level >= 1:
+            raise _err(
+                f"a {self.kind} level is a decimal share (0.04 for 4%); got {self.level!r} "
+                "— did you give a percentage?",
+                f"{where}.level",
+            )
         if self.periods < 1:
             raise _err("periods must be >= 1", f"{where}.periods")
 
@@ -454,16 +528,29 @@ class Trigger:
 class CleanUpCall:
     """Optional redemption once the pool falls to ``threshold`` of its cut-off balance.
 
-    The pool is sold at ``price`` per unit of performing balance and the
-    proceeds pay the notes through the principal waterfall.  The call is
-    exercised only where the proceeds (with the period's principal
-    collections) redeem the rated notes in full.
+    The pool is sold for ``price`` x its performing balance, plus the
+    interest accrued since the end of the collection period (``accrued_interest``:
+    the next collection period's interest pro rata to the days elapsed), plus
+    ``defaulted_price`` x the defaulted balance awaiting recovery when given;
+    without ``defaulted_price`` the trust keeps the defaulted receivables and
+    their recoveries keep arriving after the call.  The proceeds join the
+    principal funds; the call date is the last payment date (the reserve joins
+    the available funds).  The call is exercised only where the proceeds, the
+    period's principal funds and the reserve redeem every rated claim.
     """
 
     threshold: float
     price: float = 1.0
+    accrued_interest: bool = True
+    defaulted_price: float | None = None
 
     def __post_init__(self) -> None:
+        if self.defaulted_price is not None and not 0 <= self.defaulted_price <= 1:
+            raise _err(
+                "defaulted_price is a share of the defaulted balance in [0, 1]; "
+                f"got {self.defaulted_price!r}",
+                "clean_up_call.defaulted_price",
+            )
         if not 0 < self.threshold < 1:
             raise _err(
                 "threshold is a share of the cut-off pool in (0, 1)", "clean_up_call.threshold"
@@ -502,8 +589,10 @@ class Step:
             raise _err(f"'{action}' needs a target, e.g. '{action}:senior'", path)
         if action not in _TARGETED and targets:
             raise _err(f"'{action}' takes no target", path)
-        if action in ("fee", "interest", "principal") and len(targets) != 1:
+        if action in ("fee", "principal") and len(targets) != 1:
             raise _err(f"'{action}' takes one target", path)
+        if len(set(targets)) != len(targets):
+            raise _err(f"'{text.strip()}' names a target twice", path)
         return cls(action, targets)
 
     def __str__(self) -> str:
@@ -520,33 +609,65 @@ class Waterfall:
 
     @classmethod
     def standard(
-        cls, tranches: Sequence[Tranche], fees: Sequence[Fee], revolving: bool, reserve: bool
+        cls,
+        tranches: Sequence[Tranche],
+        fees: Sequence[Fee],
+        revolving: bool,
+        reserve: bool,
+        *,
+        junior_interest_after_pdl: bool = False,
     ) -> Waterfall:
-        """The usual structure.
+        """The usual structure, by rank (classes of equal rank are paid pro rata).
 
-        Interest: fees, note interest by seniority, reserve, cover defaults, residual.
-        Principal: reinvest (revolving), notes sequentially by seniority, residual.
-        After default: fees, then interest and principal of each note in turn, residual.
+        Interest: fees, note interest by rank, reserve, cover defaults, residual
+        (with ``junior_interest_after_pdl`` the interest of every rated rank
+        below the top one comes after cover defaults).
+        Principal: reinvest (revolving), notes by rank, residual.
+        After default: fees, then interest and principal of each rank in turn, residual.
         """
-        order = sorted(tranches, key=lambda t: CLASSES.index(t.kind))
+        groups: list[list[Tranche]] = []
+        previous = None
+        for t, r in zip(tranches, tranche_ranks(tranches), strict=True):
+            if groups and r == previous:
+                groups[-1].append(t)
+            else:
+                groups.append([t])
+            previous = r
+
+        def pays_interest(g: list[Tranche]) -> list[str]:
+            return [t.name for t in g if t.kind != "equity" or t.coupon.rate > 0]
+
+        def principal_step(g: list[Tranche]) -> Step:
+            names = tuple(t.name for t in g)
+            return Step("pro_rata" if len(names) > 1 else "principal", names)
+
         fee_steps = [Step("fee", (f.name,)) for f in fees]
-        interest = [*fee_steps]
-        interest += [
-            Step("interest", (t.name,)) for t in order if t.kind != "equity" or t.coupon.rate > 0
-        ]
-        if reserve:
-            interest.append(Step("reserve"))
-        interest += [Step("cover_defaults"), Step("residual")]
+        top = [Step("interest", tuple(n)) for n in map(pays_interest, groups[:1]) if n]
+        rest = [Step("interest", tuple(n)) for n in map(pays_interest, groups[1:]) if n]
+        tail = [Step("reserve")] if reserve else []
+        if junior_interest_after_pdl:
+            interest = [*fee_steps, *top, *tail, Step("cover_defaults"), *rest]
+        else:
+            interest = [*fee_steps, *top, *rest, *tail, Step("cover_defaults")]
+        interest.append(Step("residual"))
         principal = [Step("reinvest")] if revolving else []
-        principal += [Step("principal", (t.name,)) for t in order]
+        principal += [principal_step(g) for g in groups]
         principal.append(Step("residual"))
         post = [*fee_steps]
-        for t in order:
-            if t.kind != "equity" or t.coupon.rate > 0:
-                post.append(Step("interest", (t.name,)))
-            post.append(Step("principal", (t.name,)))
+        for g in groups:
+            names = pays_interest(g)
+            if names:
+                post.append(Step("interest", tuple(names)))
+            post.append(principal_step(g))
         post.append(Step("residual"))
         return cls(tuple(interest), tuple(principal), tuple(post))
+
+
+def tranche_ranks(tranches: Sequence[Tranche]) -> tuple[int, ...]:
+    """Each tranche's rank: as given, or its position in the list (1 = most senior)."""
+    if any(t.rank is not None for t in tranches):
+        return tuple(t.rank if t.rank is not None else 0 for t in tranches)
+    return tuple(range(1, len(tranches) + 1))
 
 
 # --- pool and state -----------------------------------------------------------------------------
@@ -569,7 +690,17 @@ class DealState:
     deferred interest; ``reserve`` the reserve balance; ``cumulative_default``
     the defaults so far (for the cumulative-default trigger) and ``pdl`` the
     uncovered defaults; ``triggers`` the triggers already breached;
-    ``purchased`` the receivables bought so far in the revolving period.
+    ``purchased`` the receivables bought so far in the revolving period;
+    ``writedowns`` the unreimbursed write-down of each class (its balance
+    in ``balances`` excludes it); ``unpaid_fees`` fees carried unpaid;
+    ``excess_spread_history`` the annualised excess spread of the latest
+    periods, oldest first (for the averaging ``excess_spread`` trigger);
+    ``defaulted_pending`` the defaulted balance still awaiting recovery (what
+    a clean-up call with ``defaulted_price`` buys).
+
+    :meth:`abs_engine.deal.RunResult.state_after` writes one from a run (or a
+    surveillance of actual collections), so a re-projection continues exactly
+    where it ended.
     """
 
     as_of: dt.date
@@ -581,6 +712,10 @@ class DealState:
     triggers: Mapping[str, bool] = field(default_factory=dict)
     purchased: float = 0.0
     original_pool_balance: float | None = None
+    writedowns: Mapping[str, float] = field(default_factory=dict)
+    unpaid_fees: Mapping[str, float] = field(default_factory=dict)
+    excess_spread_history: tuple[float, ...] = ()
+    defaulted_pending: float = 0.0
 
 
 # --- the deal -----------------------------------------------------------------------------------
@@ -607,8 +742,9 @@ class Deal:
     waterfall: Waterfall | None = None
     state: DealState | None = None
     currency: str = "CNY"
-    loss_allocation: Literal["writedown", "pdl"] = "writedown"
+    loss_allocation: Literal["writedown", "pdl", "none"] = "writedown"
     recoveries_to: Literal["principal", "interest"] = "principal"
+    junior_interest_after_pdl: bool = False
     source: Path | None = None
     spec: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
@@ -616,6 +752,7 @@ class Deal:
         object.__setattr__(self, "tranches", tuple(self.tranches))
         object.__setattr__(self, "fees", tuple(self.fees))
         object.__setattr__(self, "triggers", tuple(self.triggers))
+        check_name(self.name, "deal", "name", step_grammar=False)
         if not self.tranches:
             raise _err("a deal needs tranches", "tranches")
         names = [t.name for t in self.tranches]
@@ -627,9 +764,10 @@ class Deal:
                 "no equity tranche: add one with class = 'equity' (it takes the residual)",
                 "tranches",
             )
-        ranks = [CLASSES.index(t.kind) for t in self.tranches]
-        if ranks != sorted(ranks):
+        kinds = [CLASSES.index(t.kind) for t in self.tranches]
+        if kinds != sorted(kinds):
             raise _err("list tranches from senior to equity", "tranches")
+        self._check_ranks()
         if sum(1 for t in self.tranches if t.size is None and t.amount is None) > 1:
             raise _err(
                 "only one tranche may take the rest of the pool (no size or amount)", "tranches"
@@ -657,8 +795,12 @@ class Deal:
                     "effect end_revolving but the deal has no revolving period",
                     f"triggers[{i}].effects",
                 )
-        if self.loss_allocation not in ("writedown", "pdl"):
-            raise _err("loss_allocation must be 'writedown' or 'pdl'", "loss_allocation")
+        if self.loss_allocation not in LOSS_ALLOCATIONS:
+            raise _err(
+                f"loss_allocation must be one of {', '.join(LOSS_ALLOCATIONS)}; "
+                f"got {self.loss_allocation!r}",
+                "loss_allocation",
+            )
         if self.recoveries_to not in ("principal", "interest"):
             raise _err("recoveries_to must be 'principal' or 'interest'", "recoveries_to")
         if self.waterfall is None:
@@ -666,12 +808,78 @@ class Deal:
                 self,
                 "waterfall",
                 Waterfall.standard(
-                    self.tranches, self.fees, self.revolving is not None, self.reserve is not None
+                    self.tranches,
+                    self.fees,
+                    self.revolving is not None,
+                    self.reserve is not None,
+                    junior_interest_after_pdl=self.junior_interest_after_pdl,
                 ),
             )
+        elif self.junior_interest_after_pdl:
+            object.__setattr__(self, "waterfall", self._junior_interest_after_pdl(self.waterfall))
         self._check_waterfall()
+        self._warn_missing_steps()
         if self.state is not None:
             self._check_state()
+
+    def _check_ranks(self) -> None:
+        given = [t.rank is not None for t in self.tranches]
+        if any(given) and not all(given):
+            i = given.index(False)
+            raise _err(
+                "give every tranche a rank, or none (ranks then follow the list order)",
+                f"tranches[{i}].rank",
+            )
+        ranks = self.ranks
+        for i in range(1, len(ranks)):
+            if ranks[i] < ranks[i - 1]:
+                raise _err(
+                    f"ranks must not decrease down the list (senior to equity); "
+                    f"{self.tranches[i].name!r} has rank {ranks[i]} after rank {ranks[i - 1]}",
+                    f"tranches[{i}].rank",
+                )
+            same = ranks[i] == ranks[i - 1]
+            if same and (self.tranches[i].kind == "equity") != (
+                self.tranches[i - 1].kind == "equity"
+            ):
+                raise _err(
+                    "the equity class cannot rank pari passu with a rated class",
+                    f"tranches[{i}].rank",
+                )
+
+    def _junior_interest_after_pdl(self, wf: Waterfall) -> Waterfall:
+        """Move the interest of rated classes below the top rank after ``cover_defaults``."""
+        steps = list(wf.interest)
+        cover = [i for i, st in enumerate(steps) if st.action == "cover_defaults"]
+        if not cover:
+            raise _err(
+                "junior_interest_after_pdl needs a 'cover_defaults' step in the interest waterfall",
+                "junior_interest_after_pdl",
+            )
+        top = min(self.ranks)
+        rank = dict(zip((t.name for t in self.tranches), self.ranks, strict=True))
+        junior = [
+            st
+            for st in steps[: cover[0]]
+            if st.action == "interest" and any(rank[n] > top for n in st.targets)
+        ]
+        kept = [st for st in steps if st not in junior]
+        at = kept.index(steps[cover[0]]) + 1
+        return replace(wf, interest=(*kept[:at], *junior, *kept[at:]))
+
+    def _warn_missing_steps(self) -> None:
+        assert self.waterfall is not None
+        if self.loss_allocation in ("pdl", "none") and not any(
+            st.action == "cover_defaults" for st in self.waterfall.interest
+        ):
+            warnings.warn(
+                f"deal {self.name!r}: loss_allocation = {self.loss_allocation!r} but the interest "
+                "waterfall has no 'cover_defaults' step, so defaults are never made good from "
+                "excess spread: the residual holder receives spread while the notes carry the "
+                "losses. Add 'cover_defaults' before 'residual' (waterfall.interest).",
+                SpecWarning,
+                stacklevel=3,
+            )
 
     def _check_waterfall(self) -> None:
         assert self.waterfall is not None
@@ -723,7 +931,7 @@ class Deal:
         st = self.state
         assert st is not None
         names = {t.name for t in self.tranches}
-        for key in (*st.balances, *st.unpaid_interest):
+        for key in (*st.balances, *st.unpaid_interest, *st.writedowns):
             if key not in names:
                 raise _err(
                     f"unknown tranche {key!r}; tranches are {', '.join(sorted(names))}",
@@ -732,8 +940,13 @@ class Deal:
         for key in st.triggers:
             if key not in {t.name for t in self.triggers}:
                 raise _err(f"unknown trigger {key!r}", "state.triggers")
-        if not self.dates.closing <= st.as_of < self.dates.legal_final:
-            raise _err(f"as_of {st.as_of} must be between closing and legal final", "state.as_of")
+        for key in st.unpaid_fees:
+            if key not in {f.name for f in self.fees}:
+                raise _err(f"unknown fee {key!r}", "state.unpaid_fees")
+        if not self.dates.cutoff <= st.as_of < self.dates.legal_final:
+            raise _err(
+                f"as_of {st.as_of} must be between the cut-off and the legal final", "state.as_of"
+            )
         for name, v in (
             *st.balances.items(),
             ("reserve", st.reserve),
@@ -743,6 +956,17 @@ class Deal:
                 raise _err(f"must be >= 0; got {v}", f"state.{name}")
 
     # --- conveniences --------------------------------------------------------------------
+
+    @property
+    def ranks(self) -> tuple[int, ...]:
+        """Each tranche's rank (1 = most senior; equal ranks are pari passu)."""
+        return tranche_ranks(self.tranches)
+
+    def senior_or_pari_passu(self, name: str) -> tuple[str, ...]:
+        """``name`` and every class ranking ahead of or equal with it."""
+        ranks = dict(zip((t.name for t in self.tranches), self.ranks, strict=True))
+        r = ranks[self.tranche(name).name]
+        return tuple(n for n, x in ranks.items() if x <= r)
 
     @property
     def assumptions(self) -> Assumptions | GradedAssumptions:
@@ -803,23 +1027,6 @@ class Deal:
 
 # --- TOML ---------------------------------------------------------------------------------------
 
-_TOP_KEYS = (
-    "name",
-    "currency",
-    "loss_allocation",
-    "recoveries_to",
-    "dates",
-    "pool",
-    "tranches",
-    "fees",
-    "reserve",
-    "revolving",
-    "triggers",
-    "clean_up_call",
-    "waterfall",
-    "state",
-)
-
 
 def _coupon(value: Any, path: str) -> Coupon:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -860,19 +1067,7 @@ def _wrap(fn: Callable[[], _T], path: str) -> _T:
 def _dates(data: Any) -> DealDates:
     path = "dates"
     d = s.table(data, path)
-    s.check_keys(
-        d,
-        (
-            "cutoff",
-            "closing",
-            "first_payment",
-            "legal_final",
-            "frequency",
-            "payment_day",
-            "day_count",
-        ),
-        path,
-    )
+    s.check_keys(d, keys("dates"), path)
     freq_raw = d.get("frequency", "monthly")
     if isinstance(freq_raw, str):
         if freq_raw not in FREQUENCIES:
@@ -897,7 +1092,7 @@ def _dates(data: Any) -> DealDates:
 def _pool(data: Any, base: Path | None) -> PoolSpec:
     path = "pool"
     d = s.table(data, path)
-    s.check_keys(d, ("tape", "grades", "assumptions"), path)
+    s.check_keys(d, keys("pool"), path)
     tape = None
     if "tape" in d:
         raw = s.req_str(d, "tape", path)
@@ -921,15 +1116,26 @@ def _tranches(data: Any) -> tuple[Tranche, ...]:
     out = []
     for i, t in enumerate(s.table_list(data, "tranches")):
         p = f"tranches[{i}]"
-        s.check_keys(t, ("name", "class", "size", "amount", "coupon", "deferrable"), p)
-        name = s.req_str(t, "name", p)
+        s.check_keys(t, keys("tranches"), p)
+        name = check_name(s.req(t, "name", p), "tranche", f"{p}.name")
         kind = s.req_str(t, "class", p, CLASSES)
         size = s.opt_number(t, "size", p, None, positive=True, maximum=1.0)
         amount = s.opt_number(t, "amount", p, None, positive=True)
         coupon = _coupon(t["coupon"], f"{p}.coupon") if "coupon" in t else Coupon(0.0)
         deferrable = s.opt_bool(t, "deferrable", p, kind != "senior") if "deferrable" in t else None
+        rank = s.opt_int(t, "rank", p, None, minimum=1)
+        accrues = s.opt_bool(t, "deferred_interest_accrues", p, False)
         with _at(p):
-            tranche = Tranche(name, kind, size, amount, coupon, deferrable)  # type: ignore[arg-type]
+            tranche = Tranche(
+                name,
+                kind,  # type: ignore[arg-type]
+                size,
+                amount,
+                coupon,
+                deferrable,
+                rank=rank,
+                deferred_interest_accrues=accrues,
+            )
         out.append(tranche)
     return tuple(out)
 
@@ -938,16 +1144,20 @@ def _fees(data: Any) -> tuple[Fee, ...]:
     out = []
     for i, f in enumerate(s.table_list(data, "fees")):
         p = f"fees[{i}]"
-        s.check_keys(f, ("name", "type", "rate", "amount"), p)
+        s.check_keys(f, keys("fees"), p)
+        name = check_name(s.req(f, "name", p), "fee", f"{p}.name")
         kind = s.req_str(f, "type", p, FEE_KINDS)
-        fee = Fee(
-            s.req_str(f, "name", p),
-            kind,  # type: ignore[arg-type]
-            rate=s.req_number(f, "rate", p, positive=True, maximum=0.999999)
-            if kind != "fixed"
-            else 0.0,
-            amount=s.req_number(f, "amount", p, positive=True) if kind == "fixed" else 0.0,
-        )
+        accrue_from = s.opt_str(f, "accrue_from", p, "closing", ("closing", "cutoff"))
+        with _at(p):
+            fee = Fee(
+                name,
+                kind,  # type: ignore[arg-type]
+                rate=s.req_number(f, "rate", p, positive=True, maximum=0.999999)
+                if kind != "fixed"
+                else 0.0,
+                amount=s.req_number(f, "amount", p, positive=True) if kind == "fixed" else 0.0,
+                accrue_from=accrue_from,  # type: ignore[arg-type]
+            )
         out.append(fee)
     return tuple(out)
 
@@ -955,7 +1165,7 @@ def _fees(data: Any) -> tuple[Fee, ...]:
 def _reserve(data: Any) -> Reserve:
     p = "reserve"
     d = s.table(data, p)
-    s.check_keys(d, ("initial", "target", "basis", "floor", "covers", "release_excess"), p)
+    s.check_keys(d, keys("reserve"), p)
     covers = d.get("covers", [])
     if not isinstance(covers, list) or not all(isinstance(c, str) for c in covers):
         raise _err("covers is a list of steps such as 'interest:senior'", "reserve.covers")
@@ -975,7 +1185,7 @@ def _reserve(data: Any) -> Reserve:
 def _revolving(data: Any) -> Revolving:
     p = "revolving"
     d = s.table(data, p)
-    s.check_keys(d, ("periods", "price", "template"), p)
+    s.check_keys(d, keys("revolving"), p)
     periods = s.opt_int(d, "periods", p, None, minimum=1)
     if periods is None:
         raise _err("is required", "revolving.periods")
@@ -987,7 +1197,7 @@ def _revolving(data: Any) -> Revolving:
     lines = []
     for i, t in enumerate(s.table_list(d["template"], "revolving.template")):
         tp = f"revolving.template[{i}]"
-        s.check_keys(t, ("grade", "payment_type", "term", "share", "rate", "fee_rate"), tp)
+        s.check_keys(t, keys("revolving.template"), tp)
         term = s.opt_int(t, "term", tp, None, minimum=1)
         if term is None:
             raise _err("is required", f"{tp}.term")
@@ -1013,7 +1223,8 @@ def _triggers(data: Any) -> tuple[Trigger, ...]:
     out = []
     for i, t in enumerate(s.table_list(data, "triggers")):
         p = f"triggers[{i}]"
-        s.check_keys(t, ("name", "type", "level", "tranche", "periods", "effects", "curable"), p)
+        s.check_keys(t, keys("triggers"), p)
+        check_name(s.req(t, "name", p), "trigger", f"{p}.name", step_grammar=False)
         effects = t.get("effects")
         if not isinstance(effects, list) or not all(isinstance(e, str) for e in effects):
             raise _err(f"effects is a list, some of {', '.join(EFFECTS)}", f"{p}.effects")
@@ -1046,7 +1257,7 @@ def _triggers(data: Any) -> tuple[Trigger, ...]:
 def _waterfall(data: Any) -> Waterfall:
     p = "waterfall"
     d = s.table(data, p)
-    s.check_keys(d, ("interest", "principal", "post_default"), p)
+    s.check_keys(d, keys("waterfall"), p)
     parts = {}
     for part in ("interest", "principal", "post_default"):
         raw = s.req(d, part, p)
@@ -1059,21 +1270,7 @@ def _waterfall(data: Any) -> Waterfall:
 def _state(data: Any) -> DealState:
     p = "state"
     d = s.table(data, p)
-    s.check_keys(
-        d,
-        (
-            "as_of",
-            "balances",
-            "unpaid_interest",
-            "reserve",
-            "cumulative_default",
-            "pdl",
-            "triggers",
-            "purchased",
-            "original_pool_balance",
-        ),
-        p,
-    )
+    s.check_keys(d, keys("state"), p)
 
     def amounts(key: str) -> dict[str, float]:
         tbl = s.table(d.get(key, {}), f"{p}.{key}")
@@ -1093,7 +1290,24 @@ def _state(data: Any) -> DealState:
         triggers={str(k): bool(v) for k, v in trig.items()},
         purchased=s.opt_number(d, "purchased", p, 0.0, minimum=0) or 0.0,
         original_pool_balance=s.opt_number(d, "original_pool_balance", p, None, positive=True),
+        writedowns=amounts("writedowns"),
+        unpaid_fees=amounts("unpaid_fees"),
+        excess_spread_history=_number_list(d, "excess_spread_history", p),
+        defaulted_pending=s.opt_number(d, "defaulted_pending", p, 0.0, minimum=0) or 0.0,
     )
+
+
+def _number_list(d: Mapping[str, Any], key: str, path: str) -> tuple[float, ...]:
+    raw = d.get(key, [])
+    where = f"{path}.{key}"
+    if not isinstance(raw, list):
+        raise _err(f"expected a list of numbers, got {raw!r}", where)
+    out = []
+    for i, v in enumerate(raw):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise _err(f"expected a number, got {v!r}", f"{where}[{i}]")
+        out.append(float(v))
+    return tuple(out)
 
 
 def deal_from_dict(
@@ -1101,8 +1315,8 @@ def deal_from_dict(
 ) -> Deal:
     """Build a :class:`Deal` from its TOML form (paths relative to ``base``)."""
     d = s.table(data, "")
-    s.check_keys(d, _TOP_KEYS, "")
-    name = s.req_str(d, "name", "")
+    s.check_keys(d, keys(""), "")
+    name = check_name(s.req(d, "name", ""), "deal", "name", step_grammar=False)
     dates = _dates(s.req(d, "dates", ""))
     pool = _pool(s.req(d, "pool", ""), base)
     tranches = _tranches(s.req(d, "tranches", ""))
@@ -1113,11 +1327,13 @@ def deal_from_dict(
     call = None
     if "clean_up_call" in d:
         c = s.table(d["clean_up_call"], "clean_up_call")
-        s.check_keys(c, ("threshold", "price"), "clean_up_call")
+        s.check_keys(c, keys("clean_up_call"), "clean_up_call")
         call = _wrap(
             lambda: CleanUpCall(
                 s.req_number(c, "threshold", "clean_up_call", positive=True),
                 s.opt_number(c, "price", "clean_up_call", 1.0, positive=True) or 1.0,
+                s.opt_bool(c, "accrued_interest", "clean_up_call", True),
+                s.opt_number(c, "defaulted_price", "clean_up_call", None, minimum=0, maximum=1),
             ),
             "clean_up_call",
         )
@@ -1136,8 +1352,9 @@ def deal_from_dict(
         waterfall=waterfall,
         state=state,
         currency=s.opt_str(d, "currency", "", "CNY"),
-        loss_allocation=s.opt_str(d, "loss_allocation", "", "writedown", ("writedown", "pdl")),  # type: ignore[arg-type]
+        loss_allocation=s.opt_str(d, "loss_allocation", "", "writedown", LOSS_ALLOCATIONS),  # type: ignore[arg-type]
         recoveries_to=s.opt_str(d, "recoveries_to", "", "principal", ("principal", "interest")),  # type: ignore[arg-type]
+        junior_interest_after_pdl=s.opt_bool(d, "junior_interest_after_pdl", "", False),
         source=source,
         spec=dict(data),
     )
@@ -1190,6 +1407,7 @@ def deal_to_dict(deal: Deal, *, base: Path | None = None) -> dict[str, Any]:
         "currency": deal.currency,
         "loss_allocation": deal.loss_allocation,
         "recoveries_to": deal.recoveries_to,
+        "junior_interest_after_pdl": deal.junior_interest_after_pdl,
         "dates": {
             "cutoff": d.cutoff,
             "closing": d.closing,
@@ -1225,6 +1443,10 @@ def deal_to_dict(deal: Deal, *, base: Path | None = None) -> dict[str, Any]:
             row["coupon"] = _coupon_dict(t.coupon)
         if t.deferrable is not None:
             row["deferrable"] = t.deferrable
+        if t.rank is not None:
+            row["rank"] = t.rank
+        if t.deferred_interest_accrues:
+            row["deferred_interest_accrues"] = True
         tranches.append(row)
     out["tranches"] = tranches
     if deal.fees:
@@ -1233,6 +1455,7 @@ def deal_to_dict(deal: Deal, *, base: Path | None = None) -> dict[str, Any]:
                 "name": f.name,
                 "type": f.kind,
                 **({"amount": f.amount} if f.kind == "fixed" else {"rate": f.rate}),
+                "accrue_from": f.accrue_from,
             }
             for f in deal.fees
         ]
@@ -1280,10 +1503,14 @@ def deal_to_dict(deal: Deal, *, base: Path | None = None) -> dict[str, Any]:
             trig.append(row)
         out["triggers"] = trig
     if deal.clean_up_call is not None:
+        call = deal.clean_up_call
         out["clean_up_call"] = {
-            "threshold": deal.clean_up_call.threshold,
-            "price": deal.clean_up_call.price,
+            "threshold": call.threshold,
+            "price": call.price,
+            "accrued_interest": call.accrued_interest,
         }
+        if call.defaulted_price is not None:
+            out["clean_up_call"]["defaulted_price"] = call.defaulted_price
     assert deal.waterfall is not None
     out["waterfall"] = {
         "interest": [str(s) for s in deal.waterfall.interest],
@@ -1301,6 +1528,10 @@ def deal_to_dict(deal: Deal, *, base: Path | None = None) -> dict[str, Any]:
             "pdl": st.pdl,
             "triggers": dict(st.triggers),
             "purchased": st.purchased,
+            "writedowns": dict(st.writedowns),
+            "unpaid_fees": dict(st.unpaid_fees),
+            "excess_spread_history": list(st.excess_spread_history),
+            "defaulted_pending": st.defaulted_pending,
         }
         if st.original_pool_balance is not None:
             state["original_pool_balance"] = st.original_pool_balance
@@ -1316,7 +1547,9 @@ def write_deal(deal: Deal, path: str | Path) -> Path:
 
     p = Path(path)
     data = deal_to_dict(deal, base=p.parent.resolve() if p.parent else None)
-    header = f"# Deal spec written by abs_engine: {deal.name}\n"
+    # The name goes into a comment: one line whatever it holds (names carry no control
+    # characters, but a hand-built Deal may predate that check).
+    header = f"# Deal spec written by abs_engine: {_CONTROL.sub(' ', deal.name)}\n"
     with atomic_path(p) as tmp:
         tmp.write_text(header + tomli_w.dumps(data))
     return p

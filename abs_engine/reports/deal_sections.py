@@ -100,15 +100,17 @@ def tranche_table(
             {
                 "tranche": name,
                 "class": r["class"],
-                "balance": r["original_balance"],
-                "pct_pool": r["original_balance"] / pool0 if pool0 else np.nan,
+                "balance": r["balance"],
+                "pct_pool": r["balance"] / pool0 if pool0 else np.nan,
                 "coupon": r["coupon"],
                 "price": r["price"],
+                "full_price": r["full_price"],
                 "yield": r["yield"],
+                "effective_yield": r["effective_yield"],
                 "wal": r["wal"],
                 "modified_duration": r["modified_duration"],
                 "principal_window": _window(r["first_principal"], r["last_principal"]),
-                "principal_loss_pct": r["principal_loss_pct"],
+                "principal_loss_share": r["principal_loss_share"],
                 "credit_enhancement": r["credit_enhancement"],
                 "breakeven": np.nan,
             }
@@ -132,27 +134,95 @@ TRANCHE_FORMATS = {
     "balance": "money",
     "pct_pool": "pct",
     "coupon": "pct",
-    "price": "float2",
+    "price": "float3",
+    "full_price": "float3",
     "yield": "pct",
+    "effective_yield": "pct",
     "wal": "years",
     "modified_duration": "float2",
     "principal_window": "text",
-    "principal_loss_pct": "pct",
+    "principal_loss_share": "pct",
     "credit_enhancement": "pct",
     "breakeven": "multiple",
 }
 TRANCHE_LABELS = {
     "pct_pool": "% of pool",
-    "wal": "WAL",
-    "principal_loss_pct": "Principal loss",
+    "price": "Clean price (% of balance)",
+    "full_price": "Full price (% of balance)",
+    "wal": "WAL (years)",
+    "principal_loss_share": "Principal loss (share of original balance)",
     "breakeven": "Break-even default multiple",
 }
 
 
+def tranche_labels(summary: pd.DataFrame) -> dict[str, str]:
+    """Tranche-table headers that say their convention (from ``summary.attrs``)."""
+    labels = dict(TRANCHE_LABELS)
+    label = summary.attrs.get("convention")
+    if label:
+        labels["yield"] = f"Yield ({label})"
+        labels["effective_yield"] = "Yield (annual effective)"
+    return labels
+
+
+def tranche_note(result: AnalysedRun, summary: pd.DataFrame) -> str:
+    """The tranche table's footnote: settlement, price basis, the residual holder, conventions."""
+    conv = summary.attrs.get("conventions", {})
+    holder = next(t.name for t in result.deal.tranches if t.kind == "equity")
+    parts = [
+        f"Yield: {conv['yield']}." if "yield" in conv else "",
+        f"Effective yield: {conv['effective_yield']}." if "effective_yield" in conv else "",
+        "Prices are clean, in percent of the class balance at settlement; full price adds "
+        "accrued interest."
+        + (f" Accrued interest: {conv['accrued_interest']}." if "accrued_interest" in conv else ""),
+        f"The {holder} row is the residual holder's position: its price is its outlay from "
+        "sources and uses (equity notes, over-collateralisation and initial reserve, see the "
+        "table above) in percent of the class balance, and its yield is the equity IRR on that "
+        "outlay, not on the notes' face.",
+        f"Modified duration: {conv['modified_duration']}." if "modified_duration" in conv else "",
+        "Break-even: the smallest multiple of the base default curve at which the class first "
+        "loses principal.",
+    ]
+    return " ".join(p for p in parts if p)
+
+
+SOURCES_USES_FORMATS = {
+    "side": "text",
+    "item": "text",
+    "tranche": "text",
+    "amount": "money",
+    "share_of_pool": "pct",
+}
+
+
+def sources_and_uses_table(result: AnalysedRun, prices: Any = None) -> Table | None:
+    """Sources and uses of funds at closing (a new deal only)."""
+    if result.deal.state is not None:
+        return None
+    frame = result.sources_and_uses(prices)
+    return Table(
+        frame,
+        SOURCES_USES_FORMATS,
+        caption="Sources and uses at closing",
+        labels={"share_of_pool": "Share of pool"},
+        total_label="Total uses",
+        note=(
+            "The residual holder pays for what the rated notes do not fund: the equity notes, the "
+            "over-collateralisation (pool less every note) and the initial reserve. Its total "
+            f"({result.deal.currency} {frame.attrs['residual_outlay']:,.0f}) is the outlay the "
+            "equity IRR is measured on."
+        ),
+        id="sources-and-uses",
+    )
+
+
 def notes_section(
-    result: AnalysedRun, summary: pd.DataFrame, breakevens: pd.DataFrame | None
+    result: AnalysedRun,
+    summary: pd.DataFrame,
+    breakevens: pd.DataFrame | None,
+    prices: Any = None,
 ) -> Section:
-    """Tranche table and note balances of the first scenario."""
+    """Sources and uses, tranche table and note balances of the first scenario."""
     table = tranche_table(result, summary, breakevens)
     fig = _fig(f"Note balances — scenario {result.scenario_names[_BASE]}", "balance")
     for i, name in enumerate(result.tranche_names):
@@ -177,25 +247,28 @@ def notes_section(
             "end_balance": result.tranche["end_balance"][_BASE].reshape(-1),
         }
     )
-    return Section(
-        "Notes",
-        [
-            Table(
-                table,
-                TRANCHE_FORMATS,
-                caption=f"Tranches — scenario {result.scenario_names[_BASE]}",
-                labels=TRANCHE_LABELS,
-                id=TRANCHE_TABLE_ID,
-            ),
-            Figure(fig),
-            Table(
-                cash,
-                {"date": "date", "tranche": "text"},
-                caption="Note cash flows by period",
-                collapsed=True,
-            ),
-        ],
-    )
+    blocks: list[Block] = []
+    su = sources_and_uses_table(result, prices)
+    if su is not None:
+        blocks.append(su)
+    blocks += [
+        Table(
+            table,
+            TRANCHE_FORMATS,
+            caption=f"Tranches — scenario {result.scenario_names[_BASE]}",
+            labels=tranche_labels(summary),
+            id=TRANCHE_TABLE_ID,
+            note=tranche_note(result, summary),
+        ),
+        Figure(fig),
+        Table(
+            cash,
+            {"date": "date", "tranche": "text"},
+            caption="Note cash flows by period",
+            collapsed=True,
+        ),
+    ]
+    return Section("Notes", blocks)
 
 
 def coverage_section(result: AnalysedRun) -> Section:
@@ -255,6 +328,21 @@ def coverage_section(result: AnalysedRun) -> Section:
     return Section("Coverage and triggers", blocks)
 
 
+def _yield_labels(summary: pd.DataFrame) -> dict[str, str]:
+    label = summary.attrs.get("convention")
+    return {"yield": f"Yield ({label})"} if label else {}
+
+
+def _yield_note(summary: pd.DataFrame) -> str | None:
+    conv = summary.attrs.get("conventions", {})
+    if "yield" not in conv:
+        return None
+    return (
+        f"Yield: {conv['yield']}; the equity class's yield is the residual holder's IRR on its "
+        "outlay (sources and uses). Losses are shares of the original balance."
+    )
+
+
 def scenario_comparison_section(
     result: AnalysedRun, summary: pd.DataFrame, max_rows: int = 60
 ) -> Section | None:
@@ -266,8 +354,8 @@ def scenario_comparison_section(
         "tranche",
         "yield",
         "wal",
-        "principal_loss_pct",
-        "interest_shortfall",
+        "principal_loss_share",
+        "interest_shortfall_share",
         "min_oc",
     ]
     frame = summary[cols]
@@ -279,26 +367,32 @@ def scenario_comparison_section(
                 {
                     "yield": "pct",
                     "wal": "years",
-                    "principal_loss_pct": "pct",
-                    "interest_shortfall": "pct",
+                    "principal_loss_share": "pct",
+                    "interest_shortfall_share": "pct",
                     "min_oc": "float2",
                 },
                 caption="Tranches by scenario",
+                labels=_yield_labels(summary),
+                note=_yield_note(summary),
             )
         )
     else:
-        q = frame.groupby("tranche", sort=False)[["yield", "wal", "principal_loss_pct"]].describe(
+        q = frame.groupby("tranche", sort=False)[["yield", "wal", "principal_loss_share"]].describe(
             percentiles=[0.01, 0.5, 0.99]
         )
         q.columns = ["_".join(map(str, col)) for col in q.columns.to_flat_index()]
         blocks.append(
-            Table(q.reset_index(), caption=f"Distribution over {result.n_scenarios:,} scenarios")
+            Table(
+                q.reset_index(),
+                caption=f"Distribution over {result.n_scenarios:,} scenarios",
+                note=_yield_note(summary),
+            )
         )
     fig = _fig("Principal loss by scenario", "loss (share of original balance)", ".1%")
     names = result.scenario_names[: min(result.n_scenarios, 40)]
     for name in result.tranche_names:
         part = frame[(frame["tranche"] == name) & frame["scenario"].isin(names)]
-        fig.add_bar(name=name, x=part["scenario"], y=part["principal_loss_pct"])
+        fig.add_bar(name=name, x=part["scenario"], y=part["principal_loss_share"])
     fig.update_layout(barmode="group")
     blocks.append(Figure(fig))
     return Section("Notes across scenarios", blocks)

@@ -97,6 +97,7 @@ def build_report(
     summary: pd.DataFrame,
     breakevens: pd.DataFrame | None,
     metadata: Any,
+    prices: Mapping[str, float] | float | None = None,
 ) -> Report:
     """The investor report (or surveillance report for a seasoned deal).
 
@@ -121,14 +122,14 @@ def build_report(
         capital_stack_section(result),
         strats,
         collateral_section(cf, currency=deal.currency),
-        notes_section(result, summary, breakevens),
+        notes_section(result, summary, breakevens, prices),
         coverage_section(result),
         scenario_comparison_section(result, summary),
         scenario_section(cf, scenarios=scenarios, currency=deal.currency),
     ]
     decrement = decrement_table(deal, pool)
-    prices = {n: price_yield_table(result, n) for n in pick_price_yield_tranches(result)}
-    sections.append(prospectus_section(decrement, prices))
+    py_tables = {n: price_yield_table(result, n) for n in pick_price_yield_tranches(result)}
+    sections.append(prospectus_section(decrement, py_tables))
     if breakevens is not None:
         sections.append(breakeven_section(breakevens))
     sections.append(assumptions_section(deal.assumptions, grades=pool.grades))
@@ -219,6 +220,7 @@ def write(
         summary=summary,
         breakevens=breakevens,
         metadata=meta,
+        prices=prices,
     )
     target = Path(out_dir)
     with atomic_dir(target) as tmp:

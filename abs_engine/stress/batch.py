@@ -826,7 +826,7 @@ def read_results(
     """Load a batch's results: one row per scenario and tranche, each scenario once.
 
     Columns: ``scenario_index, scenario, group, tranche``, the measures of
-    :meth:`~abs_engine.AnalysedRun.summary` (``principal_loss_pct`` is the
+    :meth:`~abs_engine.AnalysedRun.summary` (``principal_loss_share`` is the
     tranche's loss), ``pool_default_rate`` and ``pool_net_loss`` (life totals
     as shares of the cut-off pool, purchases included), the scenario's lever
     and info columns, and ``chunk``.  Rows follow the scenario order.

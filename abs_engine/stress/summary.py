@@ -2,8 +2,8 @@
 
 All functions take the frame of :func:`~abs_engine.stress.read_results` (one
 row per scenario and tranche).  A tranche's loss in a scenario is
-``principal_loss_pct``: principal written down over its life as a share of its
-balance at settlement.  Over Monte Carlo paths (equally likely):
+``principal_loss_share``: principal never repaid as a share of its original
+balance.  Over Monte Carlo paths (equally likely):
 
 .. math::
 
@@ -18,8 +18,8 @@ what is wanted: pass ``groups=["montecarlo"]``.
 
 >>> import pandas as pd
 >>> r = pd.DataFrame({"scenario_index": [0, 0, 1, 1], "tranche": ["a", "b"] * 2,
-...                   "principal_loss_pct": [0.0, 0.1, 0.0, 0.3],
-...                   "interest_shortfall": 0.0, "pool_net_loss": [0.02, 0.02, 0.05, 0.05]})
+...                   "principal_loss_share": [0.0, 0.1, 0.0, 0.3],
+...                   "interest_shortfall_share": 0.0, "pool_net_loss": [0.02, 0.02, 0.05, 0.05]})
 >>> loss_statistics(r)[["expected_loss", "prob_loss"]].round(3).to_dict("index")
 {'a': {'expected_loss': 0.0, 'prob_loss': 0.0}, 'b': {'expected_loss': 0.2, 'prob_loss': 1.0}}
 """
@@ -45,7 +45,7 @@ __all__ = [
     "quantile_label",
 ]
 
-LOSS = "principal_loss_pct"
+LOSS = "principal_loss_share"
 #: Stress axes a heat map or pass/fail table can run along, and their neutral values.
 AXIS_COLUMNS: Mapping[str, float] = {
     "default_mult": 1.0,
@@ -118,8 +118,8 @@ def loss_statistics(
             for q in quantiles:
                 row[quantile_label(q)] = float(np.quantile(loss, q))
             row["max_loss"] = float(loss.max())
-        if "interest_shortfall" in part.columns:
-            short = part["interest_shortfall"].to_numpy(dtype=np.float64)
+        if "interest_shortfall_share" in part.columns:
+            short = part["interest_shortfall_share"].to_numpy(dtype=np.float64)
             row["prob_interest_shortfall"] = float(np.mean(np.nan_to_num(short) > _EPS))
         rows[name] = row
     frame = pd.DataFrame.from_dict(rows, orient="index")
@@ -260,7 +260,7 @@ def pass_fail(
     """
     _need(results, "tranche", "default_mult", LOSS)
     sel = _select(results, groups)
-    measure = LOSS if on == "principal" else "interest_shortfall"
+    measure = LOSS if on == "principal" else "interest_shortfall_share"
     ok = np.nan_to_num(sel[measure].to_numpy(dtype=np.float64)) <= _EPS
     frame = sel.assign(_pass=ok)
     axes = [

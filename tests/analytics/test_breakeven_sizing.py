@@ -11,7 +11,7 @@ import pytest
 import abs_engine as ae
 from abs_engine.analytics import breakeven, decrement_table, price_yield_table, size, stress_table
 
-WATERFALLS = Path(__file__).parents[2] / "waterfalls"
+WATERFALLS = ae.samples.DATA_DIR / "waterfalls"
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def be(deal: ae.Deal, pool: ae.Pool) -> pd.DataFrame:
 
 def writedowns(deal: ae.Deal, pool: ae.Pool, mults: list[float]) -> np.ndarray:
     r = ae.run(deal, pool, ae.ScenarioSet.from_arrays(default_mult=mults))
-    return r.tranche["writedown"].sum(axis=2)  # (scenario, tranche)
+    return r.tranche["principal_loss"].sum(axis=2)  # (scenario, tranche): the final loss
 
 
 def test_breakeven_is_the_edge_of_loss(deal: ae.Deal, pool: ae.Pool, be: pd.DataFrame) -> None:

@@ -109,7 +109,89 @@ def test_losses_and_shortfalls_show_in_the_summary() -> None:
         tiny_pool(kind=3, term=3),
     )
     s = r.summary().set_index("tranche")
-    np.testing.assert_allclose(s.loc["mezzanine", "principal_loss_pct"], 71 / 200, rtol=1e-12)
-    np.testing.assert_allclose(s.loc["equity", "principal_loss_pct"], 1.0, rtol=1e-12)
-    assert s.loc["senior", "principal_loss_pct"] == 0
-    assert s.loc["mezzanine", "yield"] < 0
+    np.testing.assert_allclose(s.loc["mezzanine", "principal_loss_share"], 68.71 / 200, rtol=1e-12)
+    np.testing.assert_allclose(s.loc["equity", "principal_loss_share"], 1.0, rtol=1e-12)
+    assert s.loc["senior", "principal_loss_share"] == 0
+    assert np.isnan(s.loc["mezzanine", "yield"])  # -143% nominal: a loss, not a rate
+    assert "-100%" in s.loc["mezzanine", "yield_reason"]
+    np.testing.assert_allclose(s.loc["mezzanine", "cash_multiple"], 137.29 / 200, rtol=1e-12)
+
+
+def equity_deal() -> ae.Deal:
+    """Pool 1,000 (equal principal, 4 months, 12%); senior 600 at 6%, mezzanine 200 at 12%,
+    equity notes 150, so over-collateralisation 50; initial reserve 1% of the pool = 10, never
+    topped up or released early (no reserve step, release_excess off)."""
+    from abs_engine.deal import Coupon, Reserve, Tranche
+
+    tranches = (
+        Tranche("senior", "senior", size=0.6, coupon=Coupon(0.06)),
+        Tranche("mezzanine", "mezzanine", size=0.2, coupon=Coupon(0.12)),
+        Tranche("equity", "equity", size=0.15),
+    )
+    return tiny_deal(
+        tranches,
+        interest=["interest:senior", "interest:mezzanine", "residual"],
+        principal=["principal:senior", "principal:mezzanine", "principal:equity", "residual"],
+        reserve=Reserve(initial=0.01, target=0.01, basis="pool", release_excess=False),
+    )
+
+
+def test_equity_irr_on_sources_and_uses_worked_by_hand() -> None:
+    """The residual holder's IRR, every figure worked by hand.
+
+    Sources and uses at closing: uses = pool 1,000 + initial reserve 10 = 1,010; sources =
+    senior 600 + mezzanine 200 (sold at par) + residual holder 210 (equity notes 150 +
+    over-collateralisation 1,000 - 950 = 50 + reserve 10).
+
+    Receipts (pool interest 1% a month on 1,000 / 750 / 500 / 250; principal 250 a month):
+      period 1: revenue 10 - senior 3 - mezzanine 2 = 5 (senior repaid 250 -> 350)
+      period 2: 7.5 - 1.75 - 2 = 3.75 (senior -> 100)
+      period 3: 5 - 0.5 - 2 = 2.5 (senior repaid, mezzanine 150 -> 50)
+      period 4: 2.5 - 0.5 = 2 of excess spread, the reserve 10 (rated notes repaid), the
+                equity notes 150 and the over-collateralisation 50 back: 212.
+    The IRR solves 210 = 5 v + 3.75 v^2 + 2.5 v^3 + 212 v^4 with v = 1 / (1 + r) a month
+    (30/360: payment k is k/12 years after closing); r from numpy-financial, an independent
+    solver; the nominal annual rate compounded monthly is 12 r.  On the equity notes' face (150)
+    the same flows would show 28.5%: the outlay matters.
+    """
+    import numpy_financial as npf
+
+    r = ae.run(equity_deal(), tiny_pool())
+    np.testing.assert_allclose(r.residual_flows()[0], [5.0, 3.75, 2.5, 212.0], rtol=1e-14)
+    su = r.sources_and_uses().set_index("item")["amount"]
+    np.testing.assert_allclose(su["Total uses"], 1010.0, rtol=1e-14)
+    np.testing.assert_allclose(su["Total sources"], 1010.0, rtol=1e-14)
+    np.testing.assert_allclose(
+        su["residual holder: over-collateralisation (pool less all notes)"], 50.0
+    )
+    np.testing.assert_allclose(su["residual holder: initial reserve"], 10.0)
+    monthly = npf.irr([-210.0, 5.0, 3.75, 2.5, 212.0])
+    s = r.summary().set_index("tranche")
+    eq = s.loc["equity"]
+    np.testing.assert_allclose(eq["yield"], 12 * monthly, rtol=1e-10)
+    np.testing.assert_allclose(eq["effective_yield"], (1 + monthly) ** 12 - 1, rtol=1e-10)
+    np.testing.assert_allclose(eq["price"], 210.0 / 150.0 * 100.0, rtol=1e-14)
+    np.testing.assert_allclose(eq["cash_multiple"], 223.25 / 210.0, rtol=1e-14)
+    assert eq["price_basis"].startswith("residual holder's outlay")
+    on_face = 12 * npf.irr([-150.0, 5.0, 3.75, 2.5, 212.0])
+    assert on_face > 0.28 > 0.2 > eq["yield"] > 0.19
+    # Priced explicitly, the equity is a note again: its yield is on price x balance.
+    noted = r.yields({"equity": 100.0})["equity"].yield_[0]
+    np.testing.assert_allclose(noted, on_face, rtol=1e-10)
+
+
+def test_yield_that_is_not_meaningful_is_nan_with_a_reason() -> None:
+    stressed = ae.Assumptions(default=ae.curves.mdr(0.1), severity=1.0)
+    r = ae.run(
+        tiny_deal(
+            assumptions=stressed, interest=["interest:senior", "interest:mezzanine", "residual"]
+        ),
+        tiny_pool(kind=3, term=3),
+    )
+    s = r.summary().set_index("tranche")
+    assert np.isfinite(s.loc["senior", "yield"])
+    assert np.isnan(s.loc["equity", "yield"]) and np.isnan(s.loc["equity", "effective_yield"])
+    assert "-100%" in s.loc["equity", "yield_reason"]
+    # Bought at 3,000% of its balance, the equity returns 0.12% of what was paid: NaN, said why.
+    cheap = r.yields({"equity": 3000.0})["equity"]
+    assert np.isnan(cheap.yield_[0]) and "not meaningful" in cheap.reason[0]

@@ -92,7 +92,7 @@ def test_curve_is_a_frozen_validated_value_object(curve: ZeroCurve) -> None:
         ((1.0, 2.0), (0.01,), 2, "one zero rate per tenor"),
         ((), (), 2, "non-empty"),
         ((1.0, 2.0), (0.01, -2.5), 2, r"rates\[1\]: .*below -2"),
-        ((1.0, 2.0), (0.01, 0.02), 3, "compounding"),
+        ((1.0, 2.0), (0.01, 0.02), 5, "compounding"),
         ((1.0, 2.0), (0.01, 0.02), "daily", "compounding"),
     ],
 )

@@ -13,7 +13,7 @@ import abs_engine as ae
 from abs_engine.cli import build_parser, main
 
 ROOT = Path(__file__).parents[2]
-DEAL = ROOT / "waterfalls" / "baitiao_2015.toml"
+DEAL = ae.samples.path("baitiao_2015")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def _bad_tape(tmp_path: Path) -> Path:
 
 def _bad_spec(tmp_path: Path) -> Path:
     path = tmp_path / "bad.toml"
-    text = DEAL.read_text().replace("../pools/", f"{ROOT / 'pools'}/")
+    text = DEAL.read_text().replace("../pools/", f"{ae.samples.DATA_DIR / 'pools'}/")
     path.write_text(
         text.replace('[[tranches]]\nname = "senior"', '[[tranches]]\nnme = "senior"', 1)
     )

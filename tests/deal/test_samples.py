@@ -1,8 +1,6 @@
-"""The sample deals in waterfalls/ run on the sample pool."""
+"""The sample deals in abs_engine/data/waterfalls/ run on the sample pool."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +8,7 @@ import pytest
 import abs_engine as ae
 from abs_engine.deal import load_deal, run
 
-WATERFALLS = Path(__file__).parents[2] / "waterfalls"
+WATERFALLS = ae.samples.DATA_DIR / "waterfalls"
 GRID = ae.ScenarioSet.grid(default_mult=[1, 2, 8, 16, 32], prepay_mult=[0.5, 1.5])
 
 

@@ -121,8 +121,11 @@ def test_writedown_in_reverse_seniority() -> None:
     """Three-month bullet of 1,000 at 12%, 10% MDR, severity 100%, no lag, and no excess spread
     covering defaults.  P1: 100 defaults, 900 performing pays 9 of interest; notes 1,000 exceed the collateral
     by 100, written off the equity.  P2: 90 default (810 left), equity written down 90 more
-    (10 left).  P3: 81 default; 729 repays the senior 600 and 129 of the mezzanine; the
-    mezzanine's 71 and the equity's 10 are written down."""
+    (10 left); the equity's own write-down is not reimbursed from spread, so the residual is
+    8.1 - 5 = 3.1.  P3 is the last payment date: 81 default; the spread 7.29 - 3 - 2 = 2.29
+    joins the principal funds (rated notes come before the residual holder), so 731.29 repays
+    the senior 600 and 131.29 of the mezzanine; the mezzanine's 68.71 and the equity's 10 are
+    written down."""
     deal = tiny_deal(
         assumptions=ae.Assumptions(default=curves.mdr(0.1), severity=1.0, recovery_lag=0),
         interest=["interest:senior", "interest:mezzanine", "residual"],
@@ -131,10 +134,12 @@ def test_writedown_in_reverse_seniority() -> None:
     t = r.tranche
     close(r.pool["default"][0], [100, 90, 81])
     close(t["writedown"][0, EQ], [100, 90, 10])
-    close(t["writedown"][0, MEZ], [0, 0, 71])
+    close(t["writedown"][0, MEZ], [0, 0, 68.71])
     close(t["writedown"][0, SEN], [0, 0, 0])
     close(t["principal_paid"][0, SEN], [0, 0, 600])
-    close(t["residual"][0, EQ], [4, 3.1, 2.29])
+    close(t["principal_paid"][0, MEZ], [0, 0, 131.29])
+    close(t["residual"][0, EQ], [4, 3.1, 0])
+    close(t["principal_loss"][0, :, -1], [0, 68.71, 200])
     r.check_conservation(tol=1e-12)
 
 

@@ -171,7 +171,7 @@ def sample_outputs(tmp_path_factory: pytest.TempPathFactory) -> SampleOutputs:
     out = tmp_path_factory.mktemp("report")
     tape = ae.sample_pool(n=3000, seed=3)
     pool = ae.Pool.from_frame(tape)
-    assumptions = ae.load_assumptions(ROOT / "pools" / "sample_assumptions.toml")
+    assumptions = ae.load_assumptions(ae.samples.path("sample_assumptions"))
     grid = ae.ScenarioSet.grid(default_mult=[1, 2, 4], prepay_mult=[1, 0.5, 1.5])
     cf = ae.project(pool, assumptions, grid, by="grade")
     meta = reports.run_metadata(

@@ -19,7 +19,7 @@ from abs_engine.deal import DealState
 from abs_engine.reports import FILES
 from abs_engine.reports.privacy import assert_no_identifiers
 
-WATERFALLS = Path(__file__).parents[2] / "waterfalls"
+WATERFALLS = ae.samples.DATA_DIR / "waterfalls"
 
 
 @pytest.fixture(scope="module")

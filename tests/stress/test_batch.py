@@ -21,7 +21,7 @@ from abs_engine.errors import SpecError
 from abs_engine.stress import batch as batch_mod
 
 ROOT = Path(__file__).parents[2]
-SPEC = ROOT / "waterfalls" / "baitiao_2015.toml"
+SPEC = ae.samples.path("baitiao_2015")
 RHO = {"A": 0.05, "B": 0.08, "C": 0.12}
 
 
@@ -69,7 +69,7 @@ def test_every_scenario_exactly_once(serial_out: Path, table: stress.ScenarioTab
     np.testing.assert_array_equal(r["scenario_index"].iloc[::3], np.arange(len(table)))
     assert list(r["tranche"].iloc[:3]) == ["senior", "mezzanine", "subordinated"]
     assert set(r["group"]) == {"grid", "set:severe", "montecarlo"}
-    for col in ("principal_loss_pct", "pool_net_loss", "default_mult[C]", "factor", "chunk"):
+    for col in ("principal_loss_share", "pool_net_loss", "default_mult[C]", "factor", "chunk"):
         assert col in r.columns
     manifest = stress.read_manifest(serial_out)
     assert manifest["n_scenarios"] == len(table) and manifest["seed"] == 1
@@ -221,7 +221,7 @@ def test_summaries_of_the_results(serial_out: Path) -> None:
     assert list(mc.index) == ["senior", "mezzanine", "subordinated"]
     assert (mc["scenarios"] == 300).all()
     sub = r[(r["group"] == "montecarlo") & (r["tranche"] == "subordinated")]
-    loss = sub["principal_loss_pct"].to_numpy()
+    loss = sub["principal_loss_share"].to_numpy()
     np.testing.assert_allclose(mc.loc["subordinated", "expected_loss"], loss.mean())
     np.testing.assert_allclose(mc.loc["subordinated", "prob_loss"], np.mean(loss > 1e-9))
     np.testing.assert_allclose(mc.loc["subordinated", "loss_p99"], np.quantile(loss, 0.99))

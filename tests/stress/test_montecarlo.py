@@ -7,8 +7,6 @@ checked by Gauss-Hermite quadrature, and on the engine by projecting the paths.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -16,7 +14,7 @@ import abs_engine as ae
 from abs_engine import stress
 from abs_engine.errors import SpecError
 
-WATERFALLS = Path(__file__).parents[2] / "waterfalls"
+WATERFALLS = ae.samples.DATA_DIR / "waterfalls"
 RHO = {"A": 0.05, "B": 0.08, "C": 0.12}
 
 

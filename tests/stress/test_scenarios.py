@@ -12,7 +12,7 @@ import abs_engine as ae
 from abs_engine import stress
 from abs_engine.errors import ScenarioError, SpecError
 
-WATERFALLS = Path(__file__).parents[2] / "waterfalls"
+WATERFALLS = ae.samples.DATA_DIR / "waterfalls"
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ from abs_engine.pool.sample import write_tape
 from abs_engine.stress import batch as batch_mod
 from abs_engine.stress import read_results
 
-ROOT = Path(__file__).parents[2]
-SPEC = ROOT / "waterfalls" / "baitiao_2015.toml"
+SPEC = ae.samples.path("baitiao_2015")
 
 
 @pytest.fixture(scope="module")
