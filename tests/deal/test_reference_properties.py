@@ -35,7 +35,7 @@ def test_engine_equals_reference(case: Case) -> None:
 
 
 @SETTINGS
-@given(rd.cases(invariant_safe=True))
+@given(rd.cases())
 def test_engine_keeps_the_invariants(case: Case) -> None:
     """No class receives principal or residual while a more senior class carries a write-down
     (after the period's reinstatement); the equity receives nothing on the final date while a

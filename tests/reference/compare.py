@@ -2,8 +2,10 @@
 
 :func:`check` runs both on the same ``Deal`` and pool and raises one ``AssertionError``
 listing *every* field that differs (first differing period, class, both values), so a
-failing test reads as a bug list.  Tolerance: absolute, ``1e-12`` x the cut-off pool
-(1e-9 on a pool of 1,000), relative 0.
+failing test reads as a bug list.  Tolerance: absolute, 1e-9 per 1,000 of cut-off pool
+(at least 1e-9), relative 0: two exact computations of the same flows, in different
+orders, differ by a few 1e-10 on pools of this size.  The shorter result is padded with zeros, so the
+two must agree on every period either of them reports.
 """
 
 from __future__ import annotations
@@ -70,12 +72,12 @@ def _pad(x: Any, n: int) -> np.ndarray:
 
 
 def differences(eng: Any, ref: rw.Result, scenario: int = 0, pool0: float = 1000.0) -> list[str]:
-    """Every field where engine and reference differ by more than ``1e-12 x pool0``."""
-    atol = 1e-12 * pool0
+    """Every field where engine and reference differ by more than 1e-9 (per 1,000 of pool)."""
+    atol = 1e-9 * max(1.0, pool0 / 1000.0)
     T = max(eng.n_periods, ref.n_periods)
     out = []
-    if eng.n_periods != ref.n_periods:
-        out.append(f"periods: engine {eng.n_periods}, reference {ref.n_periods}")
+    # Periods beyond the shorter result are compared with zeros: a run cut one period later
+    # only differs if that period carries something (a float residue of 1e-14 does not).
     if tuple(eng.tranche_names) != tuple(ref.names):
         out.append(f"classes: engine {eng.tranche_names}, reference {ref.names}")
         return out

@@ -34,6 +34,7 @@ receivable bought in period ``p`` reads a period curve from month ``p + 1``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -146,7 +147,10 @@ def _scheduled(c: Cohort, balance: float, n: int) -> float:
         return balance / n
     if c.kind == ANNUITY:
         r = c.rate / 12.0
-        return balance / n if r == 0 else balance * (r / (1 - (1 + r) ** -n) - r)
+        if r == 0:
+            return balance / n
+        # 1 - (1 + r)^-n without cancellation for small rates.
+        return balance * (r / -math.expm1(-n * math.log1p(r)) - r)
     if c.kind == BULLET:
         return balance if n == 1 else 0.0
     raise ValueError(f"unknown payment type {c.kind!r}")

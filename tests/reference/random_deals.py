@@ -9,9 +9,8 @@ and trigger.  The waterfall is the usual one (fees, interest by rank with ``inte
 for a pari-passu rank, reserve, cover_defaults, residual; principal by rank with
 ``pro_rata`` for a pari-passu rank, or pro rata across the rated classes).
 
-With ``invariant_safe`` the clean-up call and the purchases are at par: a sale or a
-purchase away from par moves value without a default, so neither the PDL nor the
-reinstatement rule can see it (see the report of issue 10).
+Purchases may be above or below par and the clean-up call below par: value moved without a
+default (so not in the PDL) must still be reinstated before the residual is paid.
 """
 
 from __future__ import annotations
@@ -47,23 +46,25 @@ ACT_DATES = replace(
 
 
 def _money(draw: Any, lo: float, hi: float) -> float:
-    return draw(st.floats(lo, hi, allow_nan=False, allow_infinity=False))
+    """A number in [lo, hi] to 4 decimals (no 1e-200 rates: those test float underflow, not
+    the waterfall, and make "is there any cash left?" a question of tolerance)."""
+    return round(draw(st.floats(lo, hi, allow_nan=False, allow_infinity=False)), 4)
 
 
 def _rate(draw: Any, hi: float) -> float:
-    """An annual rate: zero, or at least 0.1% (a rate of 1e-40 is not a loan)."""
-    return draw(st.one_of(st.just(0.0), st.floats(0.001, hi)))
+    """An annual rate: zero, or at least 0.1%."""
+    return draw(st.one_of(st.just(0.0), st.floats(0.001, hi).map(lambda x: round(x, 4))))
 
 
 def _curve(draw: Any, hi: float) -> rp.Curve:
     if draw(st.booleans()):
         return rp.flat(_money(draw, 0.0, hi))
-    values = draw(st.lists(st.floats(0.0, hi), min_size=1, max_size=6))
+    values = draw(st.lists(st.floats(0.0, hi).map(lambda x: round(x, 4)), min_size=1, max_size=6))
     return rp.Curve(tuple(values), by=draw(st.sampled_from(["age", "period"])))
 
 
 @st.composite
-def cases(draw: Any, *, invariant_safe: bool = False) -> Case:
+def cases(draw: Any) -> Case:
     """A random small deal."""
     cohorts = []
     for _ in range(draw(st.integers(1, 2))):
@@ -193,7 +194,7 @@ def cases(draw: Any, *, invariant_safe: bool = False) -> Case:
                     fee_rate=_money(draw, 0.0, 0.01),
                 ),
             ),
-            price=1.0 if invariant_safe else draw(st.sampled_from([1.0, 0.98, 1.02])),
+            price=draw(st.sampled_from([1.0, 0.98, 1.02])),
         )
     principal = ["reinvest"] if revolving is not None else []
     if draw(st.booleans()) and len(rated_groups) > 1:
@@ -206,10 +207,10 @@ def cases(draw: Any, *, invariant_safe: bool = False) -> Case:
 
     call = None
     if draw(st.integers(0, 2)) == 0:
-        defaulted = draw(st.one_of(st.none(), st.floats(0.0, 1.0)))
+        defaulted = draw(st.one_of(st.none(), st.floats(0.0, 1.0).map(lambda x: round(x, 4))))
         call = Call(
             threshold=_money(draw, 0.05, 0.4),
-            price=1.0 if invariant_safe else draw(st.sampled_from([1.0, 0.97])),
+            price=draw(st.sampled_from([1.0, 0.97])),
             accrued_interest=draw(st.booleans()),
             defaulted_price=defaulted,
         )
@@ -227,12 +228,12 @@ def cases(draw: Any, *, invariant_safe: bool = False) -> Case:
         )
     elif choice == "oc":
         triggers.append(
-            Trigger("oc", "oc", effect, _money(draw, 1.0, 1.5), notes[0].name, curable=curable)
+            Trigger("oc", "oc", effect, _money(draw, 1.01, 1.5), notes[0].name, curable=curable)
         )
     elif choice == "ic":
         target = draw(st.sampled_from([n.name for n in notes if n.kind != "equity"]))
         triggers.append(
-            Trigger("ic", "ic", effect, _money(draw, 1.0, 3.0), target, curable=curable)
+            Trigger("ic", "ic", effect, _money(draw, 1.01, 3.0), target, curable=curable)
         )
 
     spec = Spec(

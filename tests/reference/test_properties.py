@@ -26,7 +26,7 @@ def test_cash_is_conserved(case: Case) -> None:
 
 
 @SETTINGS
-@given(rd.cases(invariant_safe=True))
+@given(rd.cases())
 def test_issue_10_invariants(case: Case) -> None:
     """No class paid ahead of a more senior write-down; nothing to the equity on the final date
     while a rated class loses principal; pari-passu losses in equal shares; face identities."""

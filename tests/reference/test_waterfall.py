@@ -280,11 +280,17 @@ def test_clean_up_call_with_accrued_interest_and_the_reserve() -> None:
 
 
 @pytest.mark.parametrize(
-    ("defaulted_price", "equity_principal", "equity_loss"),
-    [(None, [54.8075, 0, 25.0], 20.1925), (0.4, [74.8075, 0, 0], 25.1925)],
+    ("defaulted_price", "equity_principal", "equity_loss", "pdl"),
+    [
+        (None, [54.8075, 0, 25.0], 20.1925, [47.4425, 47.4425, 22.4425]),
+        (0.4, [74.8075, 0, 0], 25.1925, [27.4425, 27.4425, 27.4425]),
+    ],
 )
 def test_clean_up_call_and_the_defaulted_receivables(
-    defaulted_price: float | None, equity_principal: list[float], equity_loss: float
+    defaulted_price: float | None,
+    equity_principal: list[float],
+    equity_loss: float,
+    pdl: list[float],
 ) -> None:
     """Equal principal 1,000 at 12% over 10 months; 10% defaults in month 6 (50, severity 50%,
     lag 3: 25 recovered in month 9).  Call at 35%.
@@ -298,7 +304,9 @@ def test_clean_up_call_and_the_defaulted_receivables(
     still arrives (principal; D 22.4425), reinstates the equity and pays it 25.  Loss
     20.1925, crystallised in the run's final period (13 = 10 months + lag 3).
     With defaulted_price 0.4: proceeds + 0.4 x 50 = 292.25: the equity is paid 74.8075 on the
-    call date and nothing arrives later; loss 25.1925."""
+    call date and nothing arrives later; loss 25.1925.  READING: what the defaulted
+    receivables fetch (20) is their recovery and credits the PDL like one: 47.4425 - 20 =
+    27.4425."""
     r = run(cases.call_with_recoveries(defaulted_price))
     t = r.tranche
     assert r.n_periods == 13
@@ -308,6 +316,7 @@ def test_clean_up_call_and_the_defaulted_receivables(
     close(t["principal_paid"][EQ][6:9], equity_principal)
     close(r.pool["recovery"][8], 25 if defaulted_price is None else 0)
     close(t["principal_loss"][EQ][-1], equity_loss)
+    close(r.account["pdl"][6:9], pdl)
 
 
 # --- item 7 ----------------------------------------------------------------------------------

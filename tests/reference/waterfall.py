@@ -361,12 +361,16 @@ class Waterfall:
         cc = deal.clean_up_call
         callable_now = cc is not None and not called and not revolving and bool(months)
         if callable_now and pool_end <= cc.threshold * self.pool0:
-            proceeds, sale = self._call_proceeds(months[-1], pool_end, pay_date)
+            proceeds, defaulted = self._call_proceeds(months[-1], pool_end, pay_date)
             rated_claims = sum(begin_claims[i] for i in range(n) if notes[i].rated)
-            if proceeds + P + self.reserve >= rated_claims:
+            if proceeds + P + self.reserve >= rated_claims - self.eps:
                 call_now = True
                 self.called_in_month = months[-1]
-                self._sell(months[-1], sold_pipeline=sale)
+                self._sell(months[-1], sold_pipeline=defaulted is not None)
+                if defaulted is not None:
+                    # READING: what the defaulted receivables fetch is their recovery, in
+                    # the principal funds: it credits the PDL like any principal recovery.
+                    self.D -= min(self.D, defaulted)
                 po["sale"] = proceeds
                 P += proceeds
                 self.book("clean_up_call", "pool", "principal_funds", proceeds)
@@ -378,13 +382,12 @@ class Waterfall:
         r = deal.reserve
         target = 0.0
         if r is not None:
-            rated_claims = sum(begin_claims[i] for i in range(n) if notes[i].rated)
-            if not last and rated_claims > self.eps:
-                basis = (
-                    sum(self.B[i] for i in range(n) if notes[i].rated)
-                    if r.basis == "notes"
-                    else pool_begin
-                )
+            # READING: "the rated notes are repaid" when their balances B are (a class
+            # written down to zero is not outstanding for the reserve; what is released
+            # joins the revenue and reinstates it through cover_defaults).
+            rated_notes = sum(self.B[i] for i in range(n) if notes[i].rated)
+            if not last and rated_notes > self.eps:
+                basis = rated_notes if r.basis == "notes" else pool_begin
                 target = max(r.target * basis, r.floor)
             release = 0.0
             if last:
@@ -424,6 +427,18 @@ class Waterfall:
         ac["interest_after_fees"] = interest_after_fees
 
         pockets = {"revenue": R, "principal_funds": P}
+
+        def backing(principal_funds: float) -> float:
+            """What the principal funds add to the collateral (steps 7-8).
+
+            READING: during the revolving period they buy receivables at ``price``, so
+            they back the notes by the principal they buy (funds / price); otherwise
+            at face.
+            """
+            if revolving and not last and rv is not None:
+                return principal_funds / rv.price
+            return principal_funds
+
         divert = "divert_excess_spread" in effects
         sequential = "sequential" in effects
 
@@ -526,14 +541,29 @@ class Waterfall:
                     pockets["revenue"] = 0.0
                     pockets["principal_funds"] += x
                     self.book("divert_excess_spread", "revenue", "principal_funds", x)
-                else:
-                    residual("revenue")
+                    continue
+                # READING (issue 10, item 1: a rated class's write-down is reimbursed
+                # before the residual is paid): what the rated write-downs still need after
+                # the principal funds' surplus moves to the principal funds; only the rest
+                # is residual.  cover_defaults has already trapped the spread for every
+                # write-down that came from a default (D >= W then); this reaches a
+                # write-down without a default too (receivables bought above par).  The
+                # residual holder's own write-down does not hold back its residual.
+                if deal.loss_allocation == "writedown":
+                    surplus = pool_end + backing(pockets["principal_funds"]) - sum(self.B)
+                    rated_w = sum(self.W[i] for i in range(n) if notes[i].rated)
+                    needed = max(rated_w - max(surplus, 0.0), 0.0)
+                    x = min(pockets["revenue"], needed)
+                    pockets["revenue"] -= x
+                    pockets["principal_funds"] += x
+                    self.book("reinstate_writedowns", "revenue", "principal_funds", x)
+                residual("revenue")
             else:
                 raise NotImplementedError(f"step {action!r} in the interest waterfall")
 
         # 8. Reinstatement of write-downs, most senior rank first (pro rata to W in a rank).
         if deal.loss_allocation == "writedown":
-            surplus = pool_end + pockets["principal_funds"] - sum(self.B)
+            surplus = pool_end + backing(pockets["principal_funds"]) - sum(self.B)
             for members in self.by_rank(range(n)):
                 total_w = sum(self.W[i] for i in members)
                 if surplus <= 0 or total_w <= 0:
@@ -642,11 +672,15 @@ class Waterfall:
         ac["cumulative_default"] = self.cumulative_default
         ac["residual"] = tr["residual"][self.eq]
         ac["oc_collateral"] = pool_end + self.reserve
+        # READING (the rule book does not define it): excess spread is the period's revenue
+        # collections (recoveries included when they are revenue; no reserve release) less
+        # the fees and the rated classes' interest accrued in the period (due, not carried),
+        # over the pool at the start of the collection period, annualised:
+        # (R - fees due - rated interest due) / pool x 12 / months.
         rated_due = sum(tr["interest_due"][i] for i in range(n) if notes[i].rated)
         per_year = 12.0 / deal.dates.frequency
-        ac["excess_spread"] = (
-            (interest_after_fees - rated_due) / pool_begin * per_year if pool_begin > 0 else 0.0
-        )
+        spread = ac["revenue"] - sum(fe["due"]) - rated_due
+        ac["excess_spread"] = spread / pool_begin * per_year if pool_begin > 0 else 0.0
         self.excess_spread_history.append(ac["excess_spread"])
 
         # 16. Triggers on the end state; they act from the next period.
@@ -656,13 +690,16 @@ class Waterfall:
 
     # --- collateral events ---------------------------------------------------------------------------
 
-    def _call_proceeds(self, month: int, pool_end: float, pay_date: dt.date) -> tuple[float, bool]:
+    def _call_proceeds(
+        self, month: int, pool_end: float, pay_date: dt.date
+    ) -> tuple[float, float | None]:
         """Rule book step 3: ``price`` x performing + accrued interest + defaulted value.
 
-        READING: accrued interest is the projected interest of the next pool month times
-        (days from the end of the collection period to the payment date) / (days in that
-        month); the defaulted balance awaiting recovery is the gross default of the last
-        ``lag`` months.
+        Returns the proceeds and the part paid for the defaulted receivables (``None``
+        when they are not sold).  READING: accrued interest is the projected interest of
+        the next pool month times (days from the end of the collection period to the
+        payment date) / (days in that month); the defaulted balance awaiting recovery is
+        the gross default of the last ``lag`` months.
         """
         cc = self.deal.clean_up_call
         proceeds = cc.price * pool_end
@@ -671,12 +708,11 @@ class Waterfall:
             next_days = rc.add_months(self.deal.dates.cutoff, month + 1, 31).day
             days = (pay_date - month_end).days
             proceeds += self.flows[month]["interest"] * days / next_days
-        defaulted_price = cc.defaulted_price
-        if defaulted_price is not None:
-            lag = self.collateral.lag
-            pipeline = sum(self.flows[k - 1]["default"] for k in range(month - lag + 1, month + 1))
-            proceeds += defaulted_price * pipeline
-        return proceeds, defaulted_price is not None
+        if cc.defaulted_price is None:
+            return proceeds, None
+        lag = self.collateral.lag
+        pipeline = sum(self.flows[k - 1]["default"] for k in range(month - lag + 1, month + 1))
+        return proceeds + cc.defaulted_price * pipeline, cc.defaulted_price * pipeline
 
     def _sell(self, month: int, *, sold_pipeline: bool) -> None:
         """After a call nothing performs; recoveries of earlier defaults keep coming unless sold."""
@@ -741,7 +777,7 @@ class Waterfall:
 
 
 def _active(rec: dict[str, Any], eps: float) -> bool:
-    """A period with a balance or claim at its start, a reserve, or cash."""
+    """A period with a balance or a claim at its start, a reserve, or cash."""
     ac, po = rec["account"], rec["pool"]
     return (
         max(rec["begin_claims"], default=0.0) > eps
