@@ -18,3 +18,10 @@ def test_purchases_meet_a_calendar_shock() -> None:
     eng, ref = run_both(cases.revolving_shock())
     np.testing.assert_allclose(eng.pool["default"][0, :8], [0, 0, 0, 0, 0, 100, 0, 0], atol=1e-9)
     check(eng, ref)
+
+
+def test_a_writedown_without_a_default_is_reimbursed() -> None:
+    """Receivables bought at 1.02 write the senior down with no default (the PDL cannot see
+    it); the next period's revenue reinstates the senior before any residual is paid."""
+    eng, ref = run_both(cases.premium_purchase())
+    check(eng, ref)

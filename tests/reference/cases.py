@@ -226,6 +226,19 @@ def revolving_shock() -> Case:
     return Case(spec, equal_principal(2, 0.12), rp.Collateral(mdr=mdr))
 
 
+def premium_purchase() -> Case:
+    """Equal principal 1,000 at 12% over 2 months; period 1's principal (500) buys 2-month
+    bullets at 12% for 1.02 per unit: a write-down without a default.  Notes 1,000 (100%),
+    a residual-only equity."""
+    spec = Spec(
+        notes=(Note("senior", "senior", size=1.0), EQ),
+        interest=STANDARD_INTEREST[:1] + STANDARD_INTEREST[2:],
+        principal=("reinvest", "principal:senior", "principal:equity", "residual"),
+        revolving=Revolving(1, (Line(rp.BULLET, 2, rate=0.12),), price=1.02),
+    )
+    return Case(spec, equal_principal(2, 0.12), rp.Collateral())
+
+
 # --- item 12: options the market uses -----------------------------------------------------------
 
 

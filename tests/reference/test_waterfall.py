@@ -342,6 +342,29 @@ def test_revolving_purchases_meet_a_calendar_shock() -> None:
     close(r.tranche["principal_loss"][EQ][-1], 91.6974125)
 
 
+def test_a_writedown_without_a_default_is_reimbursed_before_the_residual() -> None:
+    """Equal principal 1,000 at 12% over 2 months; senior 1,000 at 0%, no equity note.
+    P1: revenue 10 is residual; the principal 500 buys 500 / 1.02 = 490.19607843.. of
+    bullets: the pool (990.19607843..) is below the notes, the senior is written down
+    500 - 500/1.02 = 9.80392156..; no default, so the PDL stays 0.
+    P2: revenue 5 + 4.90196078.. (1% of the purchase); the senior's write-down comes before
+    the residual (READING of issue 10, item 1): the principal funds' surplus is 490.196.. +
+    500 - 990.196.. = 0, so 9.80392.. of revenue moves to the principal funds, reinstates the
+    senior and repays it with the 500 (509.80392..); residual 9.90196.. - 9.80392.. =
+    0.09803921...  P3 (last): the purchase pays 490.196.. and 4.90196.. of interest; the
+    senior is repaid and the revenue, diverted on the last payment date, is principal
+    residual."""
+    r = run(cases.premium_purchase())
+    t = r.tranche
+    bought = 500 / 1.02
+    close(r.account["purchase_cash"], [500, 0, 0])
+    close(t["writedown"][0], [500 - bought, 0, 0])
+    close(t["reinstatement"][0], [0, 500 - bought, 0])
+    close(t["residual"][1], [10, 5 + bought / 100 - (500 - bought), bought / 100])
+    close(t["principal_paid"][0], [0, 1000 - bought, bought])
+    close(r.account["pdl"], [0, 0, 0])
+
+
 # --- item 12 ---------------------------------------------------------------------------------
 
 
