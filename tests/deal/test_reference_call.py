@@ -28,3 +28,24 @@ def test_defaulted_receivables_after_the_call(defaulted_price: float | None) -> 
     eng, ref = run_both(cases.call_with_recoveries(defaulted_price))
     check(eng, ref)
     eng.check_conservation(tol=1e-12)
+
+
+def test_the_trust_keeps_only_the_defaults_it_had_at_the_call() -> None:
+    """Receivables sold with the pool that would default after the call bring the trust no
+    recovery; only the pipeline at the call does."""
+    eng, ref = run_both(cases.call_with_recoveries(later_default=True))
+    check(eng, ref)
+
+
+def test_defaulted_sale_credits_the_pdl_with_recoveries_to_interest() -> None:
+    """The price of the defaulted receivables is principal funds and credits the PDL even when
+    recoveries are revenue."""
+    eng, ref = run_both(cases.call_with_recoveries(0.4, recoveries_to="interest"))
+    check(eng, ref)
+
+
+def test_pass_through_call_with_an_exact_redemption() -> None:
+    """Notes = 100% of the pool: the call proceeds and the period's principal redeem the notes
+    exactly; a 1e-14 float shortfall must not block the call."""
+    eng, ref = run_both(cases.pass_through_call())
+    check(eng, ref)

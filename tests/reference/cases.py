@@ -194,20 +194,40 @@ def call_with_reserve() -> Case:
     return Case(spec, equal_principal(10, 0.12), rp.Collateral())
 
 
-def call_with_recoveries(defaulted_price: float | None = None) -> Case:
+def call_with_recoveries(
+    defaulted_price: float | None = None,
+    *,
+    recoveries_to: str = "principal",
+    later_default: bool = False,
+) -> Case:
     """Equal principal 1,000 at 12% over 10 months; 10% default in month 6, severity 50%, lag 3.
 
     Call at 35% (exercised on payment date 7); the month-6 default (50) awaits its recovery
-    (25, month 9): kept by the trust, or sold at ``defaulted_price``.
+    (25, month 9): kept by the trust, or sold at ``defaulted_price``.  With
+    ``later_default`` the curve also defaults 10% in month 8, after the call: receivables
+    the trust has sold.
     """
     spec = Spec(
         notes=(SEN, MEZ, EQ),
         interest=STANDARD_INTEREST,
         principal=SEQUENTIAL,
         clean_up_call=Call(0.35, defaulted_price=defaulted_price),
+        recoveries_to=recoveries_to,
     )
-    mdr = by_period(0, 0, 0, 0, 0, 0.1, 0)
+    mdr = by_period(0, 0, 0, 0, 0, 0.1, 0, 0.1 if later_default else 0, 0)
     return Case(spec, equal_principal(10, 0.12), rp.Collateral(mdr=mdr, severity=0.5, lag=3))
+
+
+def pass_through_call() -> Case:
+    """Equal principal 1,000 at 12% over 4 months, 8.35% SMM; one senior class of 100% at 0%
+    (no equity note); call at 30%: the proceeds redeem the notes exactly."""
+    spec = Spec(
+        notes=(Note("senior", "senior", size=1.0), EQ),
+        interest=("interest:senior", "cover_defaults", "residual"),
+        principal=("principal:senior", "principal:equity", "residual"),
+        clean_up_call=Call(0.3, accrued_interest=False),
+    )
+    return Case(spec, equal_principal(4, 0.12), rp.Collateral(smm=rp.flat(0.0835)))
 
 
 # --- item 7: revolving purchases see the calendar ------------------------------------------------

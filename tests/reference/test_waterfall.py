@@ -319,6 +319,44 @@ def test_clean_up_call_and_the_defaulted_receivables(
     close(r.account["pdl"][6:9], pdl)
 
 
+def test_after_the_call_the_trust_keeps_only_the_defaults_it_had() -> None:
+    """The same deal with the curve defaulting 10% again in month 8, after the call: those are
+    receivables the trust sold on payment date 7.  Its recoveries are the month-6 default's
+    only (25 in month 9); nothing arrives in month 11.  The month-8 default does show in
+    the call price: the accrued interest is month 8's projected interest, (270 - 27) x 1%
+    x 25/30 = 2.025 (READING: "the next collection period's interest"), 0.225 less than
+    without it, so the equity loses 20.1925 + 0.225 = 20.4175."""
+    r = run(cases.call_with_recoveries(later_default=True))
+    close(r.pool["recovery"][6:], [0, 0, 25, 0, 0, 0, 0])
+    close(r.pool["default"][6:], [0] * 7)
+    close(r.pool["sale"][6], 270 + 2.025)
+    close(r.tranche["principal_loss"][EQ][-1], 20.4175)
+
+
+def test_defaulted_sale_credits_the_pdl_whatever_the_recoveries_go_to() -> None:
+    """With recoveries_to = "interest" the 20 the defaulted receivables fetch still reaches the
+    principal funds with the call proceeds (rule book step 3), so it credits the PDL as a
+    principal recovery would (READING): otherwise cover_defaults could trap revenue again
+    for a loss already recovered.  Cash flows are those of the principal case."""
+    r = run(cases.call_with_recoveries(0.4, recoveries_to="interest"))
+    close(r.account["pdl"][6:9], [27.4425] * 3)
+    close(r.tranche["principal_paid"][EQ][6], 74.8075)
+
+
+def test_pass_through_call_with_an_exact_redemption() -> None:
+    """Equal principal 1,000 over 4 months, 8.35% SMM: month 1 pays 250 + 8.35% x 750 =
+    62.625 (687.375 left); month 2 687.375/3 = 229.125 + 8.35% x 458.25 = 38.263875
+    (419.986125 left); month 3 419.986125/2 = 209.9930625 + 8.35% x 209.9930625 =
+    17.53442071875 (192.45864178125 left <= 30% of 1,000).  The notes (100% of the pool, senior claim
+    419.986125 at the start of period 3) are redeemed exactly by the proceeds 192.458.. and
+    the period's 227.527..: the call is exercised (a redemption to the last cent is one,
+    whatever the float rounding of the sum)."""
+    r = run(cases.pass_through_call())
+    assert r.n_periods == 3
+    close(r.pool["sale"], [0, 0, 192.45864178125])
+    close(r.tranche["principal_paid"][0], [312.625, 267.388875, 419.986125])
+
+
 # --- item 7 ----------------------------------------------------------------------------------
 
 
