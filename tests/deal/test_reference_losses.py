@@ -50,3 +50,11 @@ def test_pari_passu_interest_shortfall_is_shared() -> None:
     principal waterfall's ``interest:B1,B2`` pays the arrears pro rata too."""
     eng, ref = run_both(cases.pari_passu_interest_short())
     check(eng, ref)
+
+
+def test_a_float_residue_is_not_a_claim() -> None:
+    """Every class is repaid on payment date 6; period 7 (the horizon: 6 months + lag 1) has
+    nothing in it.  A rounding residue (1e-14) left on a balance or a write-down is not an
+    outstanding note: it must not keep the run going nor make the trustee fee due again."""
+    eng, ref = run_both(cases.repaid_before_the_horizon())
+    check(eng, ref)

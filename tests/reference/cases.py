@@ -259,6 +259,24 @@ def premium_purchase() -> Case:
     return Case(spec, equal_principal(2, 0.12), rp.Collateral())
 
 
+def repaid_before_the_horizon() -> Case:
+    """A 6-month bullet of 100 at 12% (age 3), 2.4% SMM, recovery lag 1 (so the run's horizon is
+    7 periods); senior 40 at 6%, mezzanine 8.92 at 4.04%, equity 51.08; a trustee fee of 1.2
+    a year.  Everything is repaid on payment date 6 and no default can recover in month 7."""
+    spec = Spec(
+        notes=(
+            Note("senior", "senior", size=0.4, coupon=0.06),
+            Note("mezz", "mezzanine", size=0.0892, coupon=0.0404),
+            EQ,
+        ),
+        fees=(Fee("trustee", "fixed", amount=1.2),),
+        interest=("fee:trustee", "interest:senior", "interest:mezz", "cover_defaults", "residual"),
+        principal=("principal:senior", "principal:mezz", "principal:equity", "residual"),
+    )
+    cohorts = (rp.Cohort(100.0, 6, rp.BULLET, 0.12, age=3),)
+    return Case(spec, cohorts, rp.Collateral(smm=rp.flat(0.024), lag=1))
+
+
 # --- item 12: options the market uses -----------------------------------------------------------
 
 

@@ -403,6 +403,21 @@ def test_a_writedown_without_a_default_is_reimbursed_before_the_residual() -> No
     close(r.account["pdl"], [0, 0, 0])
 
 
+def test_the_run_ends_when_nothing_is_left() -> None:
+    """Bullet of 100 (age 3, 6 months left), 2.4% SMM: the pool pays 1% interest on 100,
+    97.6, 95.2576.. and prepays 2.4% of it each month; month 6 pays the last 88.5623410917376.
+    The senior is paid down by the prepayments (2.4, 2.3424, ...) and everything is repaid on
+    payment date 6.  The horizon is 7 (6 months + lag 1), but period 7 has no balance, no
+    claim, no reserve and no cash: the run ends after period 6, and the trustee fee (0.1 a
+    month) is due six times, never for an empty period."""
+    r = run(cases.repaid_before_the_horizon())
+    assert r.n_periods == 6
+    close(r.fee["due"][0], [0.1] * 6)
+    close(r.tranche["principal_paid"][0][:2], [2.4, 2.3424])
+    close([sum(x) for x in r.tranche["principal_paid"]], [40, 8.92, 51.08])
+    close([x[-1] for x in r.tranche["principal_loss"]], [0, 0, 0])
+
+
 # --- item 12 ---------------------------------------------------------------------------------
 
 
