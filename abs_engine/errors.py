@@ -19,7 +19,11 @@ __all__ = [
     "AssumptionError",
     "GradingError",
     "HistoryError",
+    "MemoryBudgetError",
+    "PrivacyError",
     "ScenarioError",
+    "ServicerError",
+    "SizingError",
     "SpecError",
     "SpecWarning",
     "TapeError",
@@ -84,4 +88,47 @@ class HistoryError(AbsError, ValueError):
     """A static-pool history is inconsistent (gap in months, payment after default, ...).
 
     Messages name the loan and the month.
+    """
+
+
+class SizingError(AbsError, ValueError):
+    """Sizing targets and market constraints cannot all be met.
+
+    The message names the binding constraint (or the target no size reaches)
+    and what would make the request feasible.
+    """
+
+
+class ServicerError(AbsError, ValueError):
+    """A servicer report (monthly collections by grade) is unreadable or inconsistent.
+
+    Messages name the period, the grade and the column.
+
+    Attributes
+    ----------
+    problems : pandas.DataFrame or None
+        Every problem found, one row each (``row, period_end, grade, column,
+        value, problem``), when the error comes from validation.
+    """
+
+    def __init__(self, message: str, problems: pd.DataFrame | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class PrivacyError(AbsError, ValueError):
+    """An output would carry receivable-level data, or a request asks for it.
+
+    Raised when a written output holds a loan id or a borrower-level field
+    (nothing is put in place), and when a stratification or message would show
+    a borrower-level provident-fund field.
+    """
+
+
+class MemoryBudgetError(AbsError, MemoryError):
+    """A request implies more working memory than the budget allows.
+
+    Raised *before* anything is allocated; the message names the input that
+    sized the request (a horizon, a number of paths or scenarios), the memory
+    it implies and the budget (``ABS_ENGINE_MEMORY_BUDGET``).
     """

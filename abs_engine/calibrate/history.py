@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
@@ -303,24 +302,28 @@ def validate_history(data: pd.DataFrame | pa.Table | str | os.PathLike[str]) -> 
 
 
 def _read(p: Path) -> pa.Table:
-    if not p.exists():
-        raise HistoryError(f"history not found: {p}")
-    if p.is_dir():
-        raise HistoryError(f"history path is a directory, not a file: {p}")
+    """Read a history file; errors name the file, never a line's content."""
+    from abs_engine.io import input_file, read_table
+
     name = p.name.lower()
-    try:
-        if name.endswith((".parquet", ".pq")):
+    if name.endswith((".parquet", ".pq")):
+        input_file(p, "history", HistoryError)
+        try:
             names = pq.read_schema(p).names
             # Read only the columns we know (and names close to them, to report typos).
             wanted = [c for c in names if c.strip() in _KNOWN or _close(c.strip())]
             return pq.read_table(p, columns=wanted)
-        if name.endswith((".csv", ".txt", ".csv.gz")):
-            opts = pacsv.ConvertOptions(
-                column_types={"loan_id": pa.string()}, strings_can_be_null=True
-            )
-            return pacsv.read_csv(p, convert_options=opts)
-    except (pa.ArrowInvalid, OSError, ValueError) as exc:
-        raise HistoryError(f"cannot read history {p}: {exc}") from exc
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise HistoryError(
+                f"cannot read history {p}: not a parquet file, or a damaged one "
+                f"({type(exc).__name__})"
+            ) from None
+    if name.endswith((".csv", ".txt", ".csv.gz")):
+        table: pa.Table = read_table(
+            p, what="history", error=HistoryError, text_columns=("loan_id",), formats=("csv",)
+        )
+        return table
+    input_file(p, "history", HistoryError)
     raise HistoryError(f"unknown history format for {p}; use .parquet or .csv")
 
 

@@ -45,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for register in commands.REGISTRY:
         register(sub)
+    for name in commands.TAPE_COMMANDS:  # every command that reads a tape reads its encoding
+        if name in sub.choices:
+            sub.choices[name].add_argument(
+                "--encoding",
+                metavar="CODEC",
+                help="text encoding of a CSV tape (default utf-8; e.g. gb18030, latin-1)",
+            )
     return parser
 
 
@@ -61,16 +68,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
-    except (
-        AbsError,
-        FileNotFoundError,
-        PermissionError,
-        IsADirectoryError,
-        FileExistsError,
-    ) as exc:
+    except (AbsError, OSError) as exc:  # bad input, or the file system said no
         if args.debug:
             raise
         print(f"abs-engine {args.command}: error: {commands.one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:  # the allocator said no: a request larger than this machine
+        if args.debug:
+            raise
+        print(
+            f"abs-engine {args.command}: error: out of memory; reduce the request "
+            "(scenarios, paths, horizon) or run it on a larger machine",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

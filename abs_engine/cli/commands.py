@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +19,15 @@ REGISTRY: list[Registrar] = []
 #: The sample assumptions by their clone path (read from the package when absent).
 DEFAULT_ASSUMPTIONS = Path("pools/sample_assumptions.toml")
 
+#: Commands that read a tape: each gets ``--encoding`` (see ``build_parser``).
+TAPE_COMMANDS = ("validate", "strats", "project", "grade", "run", "breakeven", "size", "stress")
+
+
+def encoding(args: argparse.Namespace) -> str | None:
+    """The ``--encoding`` a command was given (None: UTF-8)."""
+    value = getattr(args, "encoding", None)
+    return str(value) if value else None
+
 
 def command(fn: Registrar) -> Registrar:
     """Register a sub-command."""
@@ -25,8 +35,38 @@ def command(fn: Registrar) -> Registrar:
     return fn
 
 
+#: What to do about an OS error, by errno.
+_OS_HINTS = {
+    errno.ENOSPC: "the disk is full: free space or write elsewhere",
+    errno.EDQUOT: "the disk quota is exhausted: free space or write elsewhere",
+    errno.EFBIG: "the file is larger than this file system or process allows: write elsewhere",
+    errno.EROFS: "the file system is read-only: write elsewhere",
+    errno.EACCES: "permission denied: write elsewhere or fix the permissions",
+    errno.EPERM: "operation not permitted: write elsewhere or fix the permissions",
+    errno.ENAMETOOLONG: "the name is too long: choose a shorter one",
+}
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OS error as one line: what failed on which file, and what to do."""
+    message = exc.strerror or str(exc)
+    message = " ".join(message.split()) or type(exc).__name__
+    where = ""
+    if exc.strerror and exc.filename is not None:
+        where = f"{exc.filename}"
+        if exc.filename2 is not None:
+            where += f" -> {exc.filename2}"
+        where += ": "
+    hint = _OS_HINTS.get(exc.errno or -1)
+    if hint and hint.split(":")[0] not in message.lower():
+        message = f"{message} ({hint})"
+    return f"{where}{message}"
+
+
 def one_line(exc: BaseException) -> str:
     """The error as one line: the head, and for a tape the first problem."""
+    if isinstance(exc, OSError) and not isinstance(exc, AbsError):
+        return os_error_line(exc)
     text = str(exc).strip()
     if isinstance(exc, TapeError) and exc.report is not None and not exc.report.ok:
         first = exc.report.problems.iloc[0]
@@ -41,7 +81,9 @@ def one_line(exc: BaseException) -> str:
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def deal_pool(deal: Any, tape: Path | None, *, on_error: str = "raise") -> Any:
+def deal_pool(
+    deal: Any, tape: Path | None, *, on_error: str = "raise", encoding: str | None = None
+) -> Any:
     """The pool of a deal command: ``tape`` (``--pool``), else the deal's own tape.
 
     The sample deals name the sample tape ``pools/sample_pool.parquet``; when that
@@ -53,10 +95,12 @@ def deal_pool(deal: Any, tape: Path | None, *, on_error: str = "raise") -> Any:
     path = tape if tape is not None else deal.pool.tape
     if path is None:
         raise SpecError("the deal names no tape: pass --pool TAPE", "pool.tape")
-    return load_tape(Path(path), deal.pool.grades, on_error=on_error)
+    return load_tape(Path(path), deal.pool.grades, on_error=on_error, encoding=encoding)
 
 
-def load_tape(path: Path, grades: Sequence[str], *, on_error: str = "raise") -> Any:
+def load_tape(
+    path: Path, grades: Sequence[str], *, on_error: str = "raise", encoding: str | None = None
+) -> Any:
     """``load_pool(path)``, or the generated sample tape when ``path`` is its absent file."""
     from abs_engine import samples
     from abs_engine.pool import Pool, load_pool, sample_pool
@@ -71,7 +115,7 @@ def load_tape(path: Path, grades: Sequence[str], *, on_error: str = "raise") -> 
         )
         frame = sample_pool(n, seed)
         return Pool.from_frame(frame, grades=grades, on_error=on_error, source="sample tape")  # type: ignore[arg-type]
-    return load_pool(path, grades=grades, on_error=on_error)  # type: ignore[arg-type]
+    return load_pool(path, grades=grades, on_error=on_error, encoding=encoding)  # type: ignore[arg-type]
 
 
 def _parser(sub: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
@@ -106,12 +150,15 @@ def _money_table(frame: pd.DataFrame) -> str:
         ):
             return lambda v: "" if pd.isna(v) else f"{v:.2%}"
         if col in ("count", "receivables", "period"):
-            return lambda v: f"{int(v):,}"
+            return lambda v: "withheld" if pd.isna(v) else f"{int(v):,}"
         if col.startswith("wa_") and col.endswith(("term", "age")):
             return lambda v: "" if pd.isna(v) else f"{v:.1f}"
         return lambda v: "" if pd.isna(v) else f"{v:,.2f}"
 
-    return frame.to_string(formatters={c: fmt(str(c)) for c in frame.columns})
+    view = pd.DataFrame(
+        {c: [fmt(str(c))(v) for v in frame[c]] for c in frame.columns}, index=frame.index
+    )
+    return view.to_string()
 
 
 # --- sample-pool -----------------------------------------------------------------------
@@ -162,14 +209,27 @@ def add_validate(sub: Any) -> None:
 def run_validate(args: argparse.Namespace) -> int:
     from abs_engine.pool import validate_pool
 
-    report = validate_pool(args.tape, grades=args.grades.split(","))
+    report = validate_pool(args.tape, grades=args.grades.split(","), encoding=encoding(args))
+    notes = [f"note: {n}" for n in report.notes]
     if report.ok:
-        print(report.summary())
+        print("\n".join([report.summary().splitlines()[0], *notes]))
         return 0
-    print(report.summary(max_items=0).splitlines()[0])
-    print(report.problems.head(args.max).to_string(index=False))
-    if report.n_problems > args.max:
-        print(f"... {report.n_problems - args.max:,} more")
+    print(report.summary(max_items=0).splitlines()[0].rstrip(":"))
+    by_column = report.by_column()
+    width = max(len("column"), *(len(str(c)) for c in by_column["column"]))
+    print(f"\nproblems by column:\n  {'column':<{width}}  {'rows':>9}  problem")
+    for column, problem, rows in by_column[["column", "problem", "rows"]].to_numpy().tolist():
+        count = f"{int(rows):,}" if rows else "all"
+        print(f"  {column!s:<{width}}  {count:>9}  {problem}")
+    shown = report.problems[report.problems["row"] >= 0].head(args.max)
+    if len(shown):
+        print(f"\nfirst {len(shown):,} problem rows:")
+        print(shown.to_string(index=False))
+        n_rows = int((report.problems["row"] >= 0).sum())
+        if n_rows > len(shown):
+            print(f"... {n_rows - len(shown):,} more (--max N shows more)")
+    for line in notes:
+        print(line)
     return 1
 
 
@@ -195,7 +255,9 @@ def add_strats(sub: Any) -> None:
 def run_strats(args: argparse.Namespace) -> int:
     from abs_engine.pool import load_pool
 
-    pool = load_pool(args.tape, on_error="exclude" if args.exclude_bad else "raise")
+    pool = load_pool(
+        args.tape, on_error="exclude" if args.exclude_bad else "raise", encoding=encoding(args)
+    )
     try:
         tables = pool.strats(args.by)
     except KeyError as exc:
@@ -205,6 +267,11 @@ def run_strats(args: argparse.Namespace) -> int:
     for name, table in tables.items():
         print(f"== by {name} ==")
         print(_money_table(table))
+        if table.attrs.get("withheld"):
+            print(
+                f"({table.attrs['withheld']} cell(s) withheld: fewer than "
+                f"{table.attrs['min_cell']} receivables, or withheld with them)"
+            )
         print()
     return 0
 
@@ -237,7 +304,7 @@ def run_project(args: argparse.Namespace) -> int:
     from abs_engine.pool import load_pool
     from abs_engine.projection import project
 
-    pool = load_pool(args.tape)
+    pool = load_pool(args.tape, encoding=encoding(args))
     assumptions = load_assumptions(args.assumptions)
     scenario = Scenario("base", default_mult=args.default_mult, prepay_mult=args.prepay_mult)
     cf = project(pool, assumptions, scenario, by="grade")

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from abs_engine.cli.commands import _parser, command
+from abs_engine.cli.commands import _parser, command, encoding
 from abs_engine.errors import TapeError
 
 __all__ = ["add_grade", "run_grade", "write_frame"]
@@ -108,7 +108,7 @@ def run_grade(args: argparse.Namespace) -> int:
     if args.watchlist is not None:
         _check_suffix(args.watchlist, "watch list")
     card = load_scorecard(args.scorecard)
-    frame = read_tape(args.raw).to_pandas()
+    frame = read_tape(args.raw, encoding=encoding(args)).to_pandas()
     graded = grade(frame, card)
     flags = None if args.no_flags else early_warning(graded, card)
     out = graded if flags is None else graded.drop(columns=list(FLAGS), errors="ignore")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abs_engine.cli.commands import _parser, command, deal_pool
+from abs_engine.cli.commands import _parser, command, deal_pool, encoding
 from abs_engine.errors import SpecError
 
 __all__ = ["GRID_KEYS", "add_stress", "parse_grid", "parse_rho", "run_stress"]
@@ -205,7 +205,7 @@ def run_stress(args: argparse.Namespace) -> int:
     axes = parse_grid(args.grid)
     rho = parse_rho(args.rho) if args.mc is not None else 0.10
     deal = load_deal(args.spec)
-    pool = deal_pool(deal, args.pool)
+    pool = deal_pool(deal, args.pool, encoding=encoding(args))
     cohorts = pool.cohorts()
     parts = []
     if axes:

@@ -6,18 +6,16 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from numpy.typing import ArrayLike, NDArray
 
 from abs_engine._frozen import FrozenMap
 from abs_engine.errors import TapeError
+from abs_engine.io import frame_to_table, read_table
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.schema import (
     COLUMN_BY_NAME,
@@ -208,12 +206,16 @@ class Pool:
         )
 
     def strats(
-        self, by: str | Sequence[str] | None = None
+        self, by: str | Sequence[str] | None = None, *, min_cell: int | None = None
     ) -> pd.DataFrame | dict[str, pd.DataFrame]:
-        """Stratification tables (see :func:`abs_engine.pool.strats.stratify`)."""
-        from abs_engine.pool.strats import stratify
+        """Stratification tables (see :func:`abs_engine.pool.strats.stratify`).
 
-        return stratify(self, by)
+        Cells of provident-fund strata with fewer than ``min_cell`` receivables
+        (default 5) are withheld, with their complements.
+        """
+        from abs_engine.pool.strats import MIN_CELL, stratify
+
+        return stratify(self, by, min_cell=MIN_CELL if min_cell is None else min_cell)
 
     def summary(self) -> pd.Series:
         """Pool-level aggregates: count, balance, weighted averages."""
@@ -290,29 +292,18 @@ def _readonly(a: NDArray[Any]) -> NDArray[Any]:
 
 
 def _frame_to_table(frame: pd.DataFrame) -> pa.Table:
-    """Arrow table from a DataFrame; mixed-type text columns become strings, never errors."""
-    data: dict[str, pa.Array | pa.ChunkedArray] = {}
-    for col in frame.columns:
-        s = frame[col]
-        name = str(col)
-        try:
-            data[name] = pa.array(s, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            as_text = s.map(
-                lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-            )
-            data[name] = pa.array(as_text.astype(object), type=pa.string(), from_pandas=True)
-    if not data:
-        return pa.table({})
-    return pa.table(data)
+    table: pa.Table = frame_to_table(frame)
+    return table
 
 
 def _excluded_frame(table: pa.Table, checked: CheckedTape) -> pd.DataFrame:
     if not checked.bad.any():
-        cols = [*table.column_names, "reason"]
+        src = checked.table if checked.table is not None else table
+        cols = [*src.column_names, "reason"]
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     rows = np.flatnonzero(checked.bad)
-    frame: pd.DataFrame = table.take(pa.array(rows)).to_pandas()
+    src = checked.table if checked.table is not None else table
+    frame: pd.DataFrame = src.take(pa.array(rows)).to_pandas()
     probs = checked.report.problems
     probs = probs[probs["row"] >= 0]
     reasons = (probs["column"] + ": " + probs["problem"]).groupby(probs["row"]).agg("; ".join)
@@ -334,8 +325,7 @@ def _normalised(
     arrays: dict[str, NDArray[Any]] = {
         k: _readonly(np.ascontiguousarray(kept(a[k]))) for k in _ENGINE_ARRAYS
     }
-    names = [str(c).strip() for c in table.column_names]
-    src = table.rename_columns(names)
+    src = checked.table if checked.table is not None else table
     if not all_kept:
         src = src.filter(pa.array(keep))
     cols: dict[str, pa.Array | pa.ChunkedArray] = {}
@@ -384,34 +374,28 @@ def _normalised(
 # --- files ------------------------------------------------------------------------------
 
 
-def read_tape(path: str | os.PathLike[str]) -> pa.Table:
-    """Read a tape file into an Arrow table: parquet, CSV (``.csv``, ``.txt``) or Excel.
+def read_tape(path: str | os.PathLike[str], *, encoding: str | None = None) -> pa.Table:
+    """Read a tape file into an Arrow table: parquet, CSV (``.csv``, ``.txt``, ``.gz``) or ``.xlsx``.
 
     ``loan_id`` is read as text from CSV and Excel so leading zeros survive.
+    A file that cannot be read is a :class:`TapeError` naming the file (and,
+    for a malformed CSV line, its number and loan id); it never quotes the
+    file's content, which holds private data.
+
+    Parameters
+    ----------
+    path : path-like
+    encoding : str, optional
+        Text encoding of a CSV tape (default UTF-8); e.g. ``"gb18030"``.
     """
-    p = Path(path)
-    if not p.exists():
-        raise TapeError(f"tape not found: {p}")
-    if p.is_dir():
-        raise TapeError(f"tape path is a directory, not a file: {p}")
-    suffix = p.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            # Categorical columns come back dictionary-encoded: no re-hashing of their text.
-            names = set(pq.read_schema(p).names)
-            categorical = [c for c in ("grade", "payment_type", "pf_status") if c in names]
-            return pq.read_table(p, read_dictionary=categorical)
-        if suffix in (".csv", ".txt", ".gz"):
-            opts = pacsv.ConvertOptions(
-                column_types={"loan_id": pa.string()}, strings_can_be_null=True
-            )
-            return pacsv.read_csv(p, convert_options=opts)
-        if suffix in (".xlsx", ".xlsm", ".xls"):
-            frame = pd.read_excel(p, dtype={"loan_id": str})
-            return _frame_to_table(frame)
-    except (pa.ArrowInvalid, OSError, ValueError) as exc:
-        raise TapeError(f"cannot read tape {p}: {exc}") from exc
-    raise TapeError(f"unknown tape format {suffix!r} for {p}; use .parquet, .csv or .xlsx")
+    return read_table(
+        path,
+        what="tape",
+        error=TapeError,
+        encoding=encoding,
+        text_columns=("loan_id",),
+        categorical=("grade", "payment_type", "pf_status"),
+    )
 
 
 def load_pool(
@@ -419,6 +403,7 @@ def load_pool(
     *,
     grades: Sequence[str] = DEFAULT_GRADES,
     on_error: OnError = "raise",
+    encoding: str | None = None,
 ) -> Pool:
     """Read and validate a tape file (parquet, CSV or Excel) into a :class:`Pool`.
 
@@ -430,6 +415,8 @@ def load_pool(
         Allowed credit grades.
     on_error : {"raise", "exclude"}
         See :meth:`Pool.from_frame`.
+    encoding : str, optional
+        Text encoding of a CSV tape (default UTF-8).
 
     Raises
     ------
@@ -438,7 +425,7 @@ def load_pool(
         receivable fails validation; the message names the first few by
         loan id, column and value, and ``err.report`` holds them all.
     """
-    table = read_tape(path)
+    table = read_tape(path, encoding=encoding)
     return Pool.from_table(table, grades=grades, on_error=on_error, source=str(path))
 
 
@@ -446,12 +433,16 @@ def validate_pool(
     tape: str | os.PathLike[str] | pd.DataFrame | pa.Table,
     *,
     grades: Sequence[str] = DEFAULT_GRADES,
+    encoding: str | None = None,
 ) -> ValidationReport:
-    """Validate a tape (path, DataFrame or Arrow table) and return the report without raising."""
+    """Validate a tape (path, DataFrame or Arrow table) and return the report without raising.
+
+    A file that cannot be read at all still raises :class:`TapeError`.
+    """
     if isinstance(tape, pd.DataFrame):
         table, source = _frame_to_table(tape), None
     elif isinstance(tape, pa.Table):
         table, source = tape, None
     else:
-        table, source = read_tape(tape), str(tape)
+        table, source = read_tape(tape, encoding=encoding), str(tape)
     return check_table(table, _check_grades(grades), source).report

@@ -14,9 +14,12 @@ __all__ = [
     "PAYMENT_TYPES",
     "PAYMENT_TYPE_ALIASES",
     "PF_COLUMNS",
+    "PF_DERIVED_COLUMNS",
     "PF_STATUSES",
     "REQUIRED_COLUMNS",
     "Column",
+    "canonical_column",
+    "is_private_column",
 ]
 
 DEFAULT_GRADES: tuple[str, ...] = ("A", "B", "C")
@@ -51,6 +54,19 @@ DPD_BUCKETS: tuple[tuple[str, float], ...] = (
 
 #: Longest term accepted, in months (cohort keys pack terms into 12 bits).
 MAX_TERM = 4095
+
+#: Largest amount accepted on a tape (balances, contributions): beyond it a value is a data
+#: error (1e308, a misplaced exponent), and sums would lose cents of precision.
+MAX_AMOUNT = 1e12
+
+#: Days past due accepted (a hundred years).
+MAX_DPD = 36_500
+
+#: Years of provident-fund contributions accepted (a working life and more).
+MAX_PF_YEARS = 80.0
+
+#: Earliest and latest origination dates accepted (inclusive, ISO).
+DATE_RANGE = ("1900-01-01", "2199-12-31")
 
 Kind = Literal["id", "category", "float", "int", "date"]
 
@@ -99,3 +115,38 @@ REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 OPTIONAL_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if not c.required)
 PF_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.private)
 COLUMN_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+
+#: Borrower-level columns derived from the provident-fund record (``abs-engine grade`` adds them).
+PF_DERIVED_COLUMNS: tuple[str, ...] = ("score", "credit_limit")
+
+_KNOWN_LOWER: dict[str, str] = {c.name.lower(): c.name for c in COLUMNS}
+
+
+def canonical_column(name: object) -> str:
+    """The tape column a header means: trimmed, and a known name whatever its case.
+
+    >>> canonical_column(" PF_YEARS "), canonical_column("Branch")
+    ('pf_years', 'Branch')
+    """
+    text = str(name).strip()
+    return _KNOWN_LOWER.get(text.lower(), text)
+
+
+def is_private_column(name: object) -> bool:
+    """Whether a column holds borrower-level provident-fund data or values derived from it.
+
+    Such values never appear in messages, logs or outputs, and a pool is not
+    stratified by them (``pf_status`` strata are shown with small cells withheld).
+    Recognised whatever the case: the provident-fund columns, any ``pf_*`` or
+    ``*provident*`` column, and the scorecard's ``score`` and ``credit_limit``.
+
+    >>> is_private_column("PF_YEARS"), is_private_column("credit_limit"), is_private_column("grade")
+    (True, True, False)
+    """
+    text = str(name).strip().lower()
+    return (
+        text in PF_COLUMNS
+        or text in PF_DERIVED_COLUMNS
+        or text.startswith("pf_")
+        or "provident" in text
+    )

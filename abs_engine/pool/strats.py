@@ -5,7 +5,17 @@ Each table has one row per bucket and a ``Total`` row, with columns
 ``count, balance, pct_balance, avg_balance, wa_apr, wa_fee_rate,
 wa_remaining_term, wa_original_term, wa_age``
 
-Weighted averages are by current balance.  ``wa_apr`` is the effective
+Weighted averages are by current balance.
+
+Privacy: strata keyed by a provident-fund field (``pf_status``) or a value
+derived from one (scorecard reason codes, early-warning flags) withhold every
+figure of a cell of fewer than ``min_cell`` receivables (default
+:data:`MIN_CELL`), and *complementary* cells too, so that the ``Total`` row
+cannot give a withheld cell back by subtraction: the withheld cells of a table
+always hold at least ``min_cell`` receivables together (in a smaller pool,
+every cell is withheld and only the total shows).  Withheld figures are NaN;
+``table.attrs["withheld"]`` counts the cells.  Borrower-level fields
+(contributions, years, score, credit limit) are never a stratum.  ``wa_apr`` is the effective
 nominal annual rate: the contract rate for annuity, equal-principal and
 bullet receivables; for flat-fee instalments (等本等费) the APR implied by
 their schedule (monthly IRR x 12), since a 0.75% monthly fee on the original
@@ -22,12 +32,30 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from abs_engine.pool.schema import DPD_BUCKETS, PAYMENT_TYPES, PF_STATUSES
+from abs_engine.errors import PrivacyError
+from abs_engine.pool.schema import (
+    DPD_BUCKETS,
+    PAYMENT_TYPES,
+    PF_STATUSES,
+    canonical_column,
+    is_private_column,
+)
 
 if TYPE_CHECKING:
     from abs_engine.pool.pool import Pool
 
-__all__ = ["STANDARD_STRATS", "flat_fee_apr", "pool_summary", "stratify"]
+__all__ = [
+    "MIN_CELL",
+    "STANDARD_STRATS",
+    "flat_fee_apr",
+    "is_private_stratum",
+    "pool_summary",
+    "stratify",
+    "suppressed_cells",
+]
+
+#: Fewest receivables a cell of a private stratum may show figures for.
+MIN_CELL = 5
 
 FLAT_FEE = PAYMENT_TYPES.index("flat_fee")
 
@@ -123,12 +151,7 @@ def _keys(
         return _categorical(np.where(codes < 0, len(PF_STATUSES), codes), cats)
     if by == "age":
         return _bucket_labels(a["age"], (0, 3, 6, 12, 24), lambda v: f"{v:g}m")
-    if by in pool.table.column_names and by not in (
-        "loan_id",
-        "pf_monthly_contribution",
-        "pf_years",
-        "pf_status_changes_12m",
-    ):
+    if by in pool.table.column_names and by != "loan_id" and not is_private_column(by):
         return np.asarray(pool.table.column(by).to_numpy(zero_copy_only=False))
     raise KeyError(
         f"cannot stratify by {by!r}; choose from {', '.join(STANDARD_STRATS)}, age, "
@@ -148,6 +171,69 @@ STANDARD_STRATS = (
 )
 
 
+def is_private_stratum(name: str) -> bool:
+    """Whether a stratum is keyed by a provident-fund value (its small cells are withheld)."""
+    return name == "pf_status" or name.startswith(("reason_", "ew_"))
+
+
+def _check_stratum(name: str) -> str:
+    """The stratum's name (known names whatever their case); borrower-level fields are refused."""
+    canon = canonical_column(name)
+    if canon.lower() in ("grade", "payment_type", "pf_status", "dpd", "age", "rate", "term"):
+        canon = canon.lower()
+    if canon == "pf_status" or not is_private_column(canon):
+        return canon
+    raise PrivacyError(
+        f"cannot stratify by {name!r}: it is a borrower-level provident-fund field (or derived "
+        "from one), and strata of it would show individual borrowers; stratify by pf_status "
+        "(small cells are withheld) or by grade"
+    )
+
+
+def suppressed_cells(counts: NDArray[np.integer[Any]], min_cell: int) -> NDArray[np.bool_]:
+    """Cells to withhold in a table whose total is shown: primary and complementary.
+
+    Primary: cells of ``1 .. min_cell - 1`` receivables.  Complementary: while
+    the withheld cells hold fewer than ``min_cell`` receivables together (or
+    only one cell is withheld), the smallest shown cell is withheld too, so the
+    total less the shown cells never gives back a small cell.  When the whole
+    table holds fewer than ``min_cell`` receivables every cell is withheld.
+
+    >>> suppressed_cells(np.array([100, 3, 50, 0]), 5).tolist()  # 3 alone: add the next smallest
+    [False, True, True, False]
+    >>> suppressed_cells(np.array([1]), 5).tolist()  # a one-receivable pool
+    [True]
+    """
+    c = np.asarray(counts, dtype=np.int64)
+    if min_cell <= 1 or c.size == 0:
+        return np.zeros(c.shape, dtype=bool)
+    if 0 < c.sum() < min_cell:
+        return np.ones(c.shape, dtype=bool)
+    hide = (c > 0) & (c < min_cell)
+    if not hide.any():
+        return hide
+    order = np.argsort(c, kind="stable")
+    for i in order:
+        if c[hide].sum() >= min_cell and hide.sum() >= 2:
+            break
+        if not hide[i] and c[i] > 0:
+            hide[i] = True
+    return hide
+
+
+def _withhold(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """The table with every figure of its suppressed cells (not the Total row) set to NaN."""
+    cells = table.index != "Total"
+    hide = np.zeros(len(table), dtype=bool)
+    hide[cells] = suppressed_cells(table["count"].to_numpy()[cells], min_cell)
+    out = table.astype(np.float64) if hide.any() else table
+    if hide.any():
+        out.loc[hide, :] = np.nan
+    out.attrs["withheld"] = int(hide.sum())
+    out.attrs["min_cell"] = int(min_cell)
+    return out
+
+
 def _table(pool: Pool, by: str, apr: NDArray[np.float64]) -> pd.DataFrame:
     a = pool.arrays
     bal = a["balance"]
@@ -165,7 +251,8 @@ def _table(pool: Pool, by: str, apr: NDArray[np.float64]) -> pd.DataFrame:
             "w_age": bal * a["age"],
         }
     )
-    g = frame.groupby("key", observed=True, sort=True).sum()
+    # A private stratum lists every category, so a row's presence reveals nothing.
+    g = frame.groupby("key", observed=not is_private_stratum(by), sort=True).sum()
     total = g.sum().rename("Total")
     g = pd.concat([g, total.to_frame().T])
     b = g["balance"].replace(0.0, np.nan)
@@ -187,8 +274,19 @@ def _table(pool: Pool, by: str, apr: NDArray[np.float64]) -> pd.DataFrame:
     return out
 
 
+def _one(pool: Pool, name: str, apr: NDArray[np.float64], min_cell: int) -> pd.DataFrame:
+    name = _check_stratum(name)
+    if name == "early_warning":
+        return early_warning_table(pool, min_cell=min_cell)
+    table = _table(pool, name, apr)
+    if is_private_stratum(name):
+        return _withhold(table, min_cell)
+    table.attrs["withheld"] = 0
+    return table
+
+
 def stratify(
-    pool: Pool, by: str | Sequence[str] | None = None
+    pool: Pool, by: str | Sequence[str] | None = None, *, min_cell: int = MIN_CELL
 ) -> pd.DataFrame | dict[str, pd.DataFrame]:
     """Stratification tables of a pool.
 
@@ -201,33 +299,45 @@ def stratify(
         ``age``, or a categorical extra column of the tape.  A single name
         returns one DataFrame; a sequence (or ``None`` for all standard
         tables) returns a dict of them.
+    min_cell : int
+        Fewest receivables a cell of a private stratum shows figures for
+        (see the module notes).
 
     Returns
     -------
     pandas.DataFrame or dict of str to pandas.DataFrame
         Aggregates only; no receivable-level data.
+
+    Raises
+    ------
+    PrivacyError
+        ``by`` names a borrower-level provident-fund field (or one derived from it).
+    KeyError
+        ``by`` names no stratum.
     """
+    if isinstance(min_cell, bool) or not isinstance(min_cell, int | np.integer) or min_cell < 1:
+        raise ValueError(f"min_cell must be a whole number >= 1; got {min_cell!r}")
     apr = _apr(pool)
     if isinstance(by, str):
-        return early_warning_table(pool) if by == "early_warning" else _table(pool, by, apr)
+        return _one(pool, by, apr, int(min_cell))
     names = STANDARD_STRATS if by is None else tuple(by)
     if by is None and _flag_columns(pool):
         names = (*names, "early_warning")
-    return {
-        name: early_warning_table(pool) if name == "early_warning" else _table(pool, name, apr)
-        for name in names
-    }
+    return {name: _one(pool, name, apr, int(min_cell)) for name in names}
 
 
 def _flag_columns(pool: Pool) -> list[str]:
     return [c for c in pool.table.column_names if c.startswith("ew_")]
 
 
-def early_warning_table(pool: Pool) -> pd.DataFrame:
+def early_warning_table(pool: Pool, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
     """Early-warning flag counts: receivables and balance flagged, overall and by grade.
 
     Reads the boolean ``ew_*`` columns a graded tape carries (``abs-engine
-    grade``); a receivable with several flags counts under each.
+    grade``); a receivable with several flags counts under each.  Flags derive
+    from the provident-fund record: a flag on fewer than ``min_cell``
+    receivables shows no figures, and per-grade counts are withheld with
+    their complements (see :func:`suppressed_cells`).
     """
     flags = _flag_columns(pool)
     if not flags:
@@ -255,9 +365,23 @@ def early_warning_table(pool: Pool) -> pd.DataFrame:
         rows[f] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "flag"
-    for c in out.columns:
-        if c.startswith("count"):
-            out[c] = out[c].astype(np.int64)
+    grade_cols = [f"count_{g}" for g in pool.grades]
+    withheld = 0
+    for f in out.index:
+        if 0 < out.loc[f, "count"] < min_cell:
+            out.loc[f, :] = np.nan
+            withheld += 1
+            continue
+        hide = suppressed_cells(out.loc[f, grade_cols].to_numpy(dtype=np.int64), min_cell)
+        if hide.any():
+            out.loc[f, [c for c, h in zip(grade_cols, hide, strict=True) if h]] = np.nan
+            withheld += int(hide.sum())
+    if not withheld:
+        for c in out.columns:
+            if c.startswith("count"):
+                out[c] = out[c].astype(np.int64)
+    out.attrs["withheld"] = withheld
+    out.attrs["min_cell"] = int(min_cell)
     return out
 
 

@@ -23,12 +23,17 @@ from numpy.typing import NDArray
 
 from abs_engine.pool.schema import (
     COLUMN_BY_NAME,
+    DATE_RANGE,
+    MAX_AMOUNT,
+    MAX_DPD,
+    MAX_PF_YEARS,
     MAX_TERM,
     PAYMENT_TYPE_ALIASES,
     PAYMENT_TYPES,
-    PF_COLUMNS,
     PF_STATUSES,
     REQUIRED_COLUMNS,
+    canonical_column,
+    is_private_column,
 )
 
 __all__ = ["CheckedTape", "ValidationReport", "check_table"]
@@ -54,11 +59,15 @@ class ValidationReport:
         problems (a missing column) have ``row = -1``.
     source : str or None
         Where the tape came from.
+    notes : tuple of str
+        What validation noticed that is not a problem: extra columns kept as
+        they are, columns left out (nested values).
     """
 
     n_rows: int
     problems: pd.DataFrame
     source: str | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -81,11 +90,31 @@ class ValidationReport:
         """True when the tape as a whole is unusable (missing column, no rows)."""
         return bool((self.problems["row"] < 0).any())
 
+    def by_column(self) -> pd.DataFrame:
+        """Problems counted per column and kind: ``column, problem, rows`` (most first).
+
+        A problem of the whole tape (a missing column) counts as ``rows = 0``.
+        """
+        probs = self.problems
+        if probs.empty:
+            return pd.DataFrame({"column": [], "problem": [], "rows": []}).astype(
+                {"rows": np.int64}
+            )
+        counts = (
+            probs.assign(rows=(probs["row"] >= 0).astype(np.int64))
+            .groupby(["column", "problem"], sort=False)["rows"]
+            .sum()
+            .reset_index()
+        )
+        counts = counts.sort_values("rows", ascending=False, kind="stable")
+        return counts.reset_index(drop=True)
+
     def summary(self, max_items: int = _MAX_LISTED) -> str:
         """One paragraph: counts, then the first few problems by loan id, column and value."""
         where = f"tape {self.source!r}" if self.source else "tape"
+        notes = "".join(f"\nnote: {n}" for n in self.notes)
         if self.ok:
-            return f"{where}: {self.n_rows:,} rows, no problems"
+            return f"{where}: {self.n_rows:,} rows, no problems{notes}"
         n_bad = len(self.bad_rows)
         head = (
             f"{where} failed validation: {self.n_problems:,} problem"
@@ -115,7 +144,7 @@ class ValidationReport:
                 f"Fix the tape, or load it with on_error='exclude' to keep the "
                 f"{self.n_rows - n_bad:,} good rows and set these aside in pool.excluded."
             )
-        return "\n".join(lines)
+        return "\n".join(lines) + notes
 
     def __str__(self) -> str:
         return self.summary()
@@ -134,6 +163,7 @@ class CheckedTape:
     bad: NDArray[np.bool_]
     report: ValidationReport
     extra_columns: list[str] = field(default_factory=list)
+    table: pa.Table | None = None  # the tape with canonical column names, nested columns left out
 
 
 class _Problems:
@@ -157,8 +187,9 @@ class _Problems:
         if idx.size == 0:
             return
         self.bad[idx] = True
-        if column in PF_COLUMNS or raw is None:
-            values: Sequence[str] | str = _WITHHELD if column in PF_COLUMNS else ""
+        private = is_private_column(column)
+        if private or raw is None:
+            values: Sequence[str] | str = _WITHHELD if private else ""
         elif isinstance(raw, np.ndarray):
             values = [_fmt_value(v) for v in raw[idx].tolist()]
         else:
@@ -197,7 +228,9 @@ def _fmt_value(v: object) -> str:
         return "<empty>"
     if isinstance(v, float):
         return f"{v:g}"
-    return repr(v) if isinstance(v, str) else str(v)
+    if isinstance(v, str):
+        return repr(v if len(v) <= 40 else v[:37] + "...")
+    return str(v)
 
 
 @dataclass(eq=False)
@@ -315,6 +348,106 @@ def _duplicates(ids: pa.ChunkedArray) -> NDArray[np.bool_]:
     return np.asarray(series.duplicated(keep=False), dtype=bool)
 
 
+def _nested(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        return _nested(t.value_type)
+    return bool(
+        pa.types.is_list(t)
+        or pa.types.is_large_list(t)
+        or pa.types.is_fixed_size_list(t)
+        or pa.types.is_struct(t)
+        or pa.types.is_map(t)
+        or pa.types.is_union(t)
+        or getattr(pa.types, "is_list_view", lambda _: False)(t)
+        or getattr(pa.types, "is_large_list_view", lambda _: False)(t)
+    )
+
+
+def _type_name(t: pa.DataType) -> str:
+    text = str(t)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _tokens(name: str) -> set[str]:
+    return {w for w in name.lower().replace("-", "_").replace(" ", "_").split("_") if len(w) > 2}
+
+
+def _guess(missing: str, candidates: Sequence[str]) -> str | None:
+    """The unknown column most likely meant as ``missing`` (a shared word, or close spelling)."""
+    best: tuple[float, str] | None = None
+    for c in candidates:
+        score = difflib.SequenceMatcher(None, missing, c.lower()).ratio()
+        if _tokens(missing) & _tokens(c):
+            score += 0.5
+        if score >= 0.75 and (best is None or score > best[0]):
+            best = (score, c)
+    return None if best is None else best[1]
+
+
+def _guess_known(name: str) -> str | None:
+    close = difflib.get_close_matches(name.lower(), list(COLUMN_BY_NAME), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def _flat_fee_rows(by_name: Mapping[str, pa.ChunkedArray]) -> int:
+    """Rows whose payment type reads as flat_fee (0 if the column is missing or not text)."""
+    col = by_name.get("payment_type")
+    if col is None or _nested(col.type):
+        return 0
+    try:
+        mapping = {a: 1 for a, pt in PAYMENT_TYPE_ALIASES.items() if pt == "flat_fee"}
+        return int((_categories(col, "payment_type", mapping) == 1).sum())
+    except (pa.ArrowException, ValueError):
+        return 0
+
+
+def _id_column(ids: pa.ChunkedArray, problems: _Problems) -> pa.ChunkedArray | None:
+    """The loan ids as text or whole numbers; another type is a problem of the tape."""
+    t = ids.type
+    if pa.types.is_dictionary(t):
+        ids = pc.cast(ids, t.value_type)
+        t = ids.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t):
+        return ids
+    if pa.types.is_null(t):
+        return pc.cast(ids, pa.string())
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        try:
+            return pc.cast(ids, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            problems.tape("loan_id", "column 'loan_id' holds bytes that are not UTF-8 text")
+            return None
+    problems.tape(
+        "loan_id",
+        f"column 'loan_id' has type {_type_name(t)}; loan ids are text or whole numbers "
+        "(read the column as text)",
+    )
+    return None
+
+
+def _text_column(col: pa.ChunkedArray, name: str, problems: _Problems) -> pa.ChunkedArray | None:
+    """A category column as something :func:`_categories` reads; bytes must be UTF-8."""
+    t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        try:
+            return pc.cast(
+                pc.cast(col, t) if pa.types.is_dictionary(col.type) else col, pa.string()
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            problems.tape(name, f"column {name!r} holds bytes that are not UTF-8 text")
+            return None
+    if not (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_null(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+    ):
+        problems.tape(name, f"column {name!r} has type {_type_name(t)}; expected text")
+        return None
+    return col
+
+
 def check_table(table: pa.Table, grades: Sequence[str], source: str | None = None) -> CheckedTape:
     """Validate a tape held as an Arrow table.
 
@@ -333,35 +466,92 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
         Typed arrays for every row, the mask of bad rows, and the report.
     """
     n = table.num_rows
-    names = [str(c).strip() for c in table.column_names]
+    raw_names = [str(c) for c in table.column_names]
+    names = [canonical_column(c) for c in raw_names]
     table = table.rename_columns(names)
-    by_name = {nm: table.column(i) for i, nm in enumerate(names)}
-    loan_ids = by_name.get("loan_id")
-    problems = _Problems(loan_ids, n)
+    problems = _Problems(None, n)
+    notes: list[str] = []
     arrays: dict[str, NDArray[np.generic]] = {}
 
     # --- the tape as a whole -----------------------------------------------------------
-    seen: set[str] = set()
-    for nm in names:
-        if nm in seen:
-            problems.tape(nm, f"column {nm!r} appears more than once")
-        seen.add(nm)
-    extra = [nm for nm in names if nm not in COLUMN_BY_NAME]
+    spelled: dict[str, list[str]] = {}
+    for raw_nm, nm in zip(raw_names, names, strict=True):
+        spelled.setdefault(nm, []).append(raw_nm.strip())
+    for nm, spellings in spelled.items():
+        if len(spellings) > 1:
+            how = " and ".join(repr(x) for x in dict.fromkeys(spellings))
+            problems.tape(nm, f"column {nm!r} appears more than once (as {how}); keep one")
+    keep: list[int] = []
+    for i, nm in enumerate(names):
+        t = table.schema.field(i).type
+        if _nested(t):
+            if nm in COLUMN_BY_NAME:
+                problems.tape(
+                    nm,
+                    f"column {nm!r} holds nested values ({_type_name(t)}); a tape holds one "
+                    "plain value per cell - flatten it",
+                )
+            else:
+                notes.append(f"column {nm!r} holds nested values ({_type_name(t)}) and is left out")
+                continue
+        keep.append(i)
+    if len(keep) < len(names):
+        table = table.select(keep)
+        names = [names[i] for i in keep]
+    by_name = {nm: table.column(i) for i, nm in enumerate(names)}
+    extra = list(dict.fromkeys(nm for nm in names if nm not in COLUMN_BY_NAME))
+    flat_fee_rows = _flat_fee_rows(by_name)
+    needed = [nm for nm in REQUIRED_COLUMNS if nm not in by_name]
+    if flat_fee_rows:
+        needed += [nm for nm in ("fee_rate", "original_balance") if nm not in by_name]
+    suggested: set[str] = set()
+    for nm in needed:
+        if nm in REQUIRED_COLUMNS:
+            what = f"required column {nm!r} is missing"
+        else:
+            what = (
+                f"column {nm!r} is missing; the tape's {flat_fee_rows:,} flat_fee "
+                f"receivable{'s need' if flat_fee_rows != 1 else ' needs'} it"
+            )
+        guess = _guess(nm, [x for x in extra if x not in suggested])
+        hint = ""
+        if guess is not None:
+            suggested.add(guess)
+            hint = f"; the tape has an unknown column {guess!r} - did you mean {nm!r}? Rename it"
+        problems.tape(nm, what + hint)
     for nm in extra:
-        close = difflib.get_close_matches(nm, list(COLUMN_BY_NAME), n=1, cutoff=0.8)
-        if close and close[0] not in by_name:
-            problems.tape(nm, f"unknown column {nm!r}; did you mean {close[0]!r}?")
-    for nm in REQUIRED_COLUMNS:
-        if nm not in by_name:
-            problems.tape(nm, f"required column {nm!r} is missing")
+        if nm in suggested:
+            continue
+        close = _guess_known(nm)
+        if close is not None and close not in by_name:
+            problems.tape(nm, f"unknown column {nm!r}; did you mean {close!r}?")
+    others = [nm for nm in extra if nm not in suggested]
+    if others:
+        listed = ", ".join(repr(x) for x in others[:8]) + (" ..." if len(others) > 8 else "")
+        notes.append(
+            f"{len(others)} column{'s' if len(others) != 1 else ''} the engine does not use, "
+            f"kept as extra data: {listed}"
+        )
     if n == 0:
         problems.tape("", "the tape has no rows")
+    loan_ids = by_name.get("loan_id")
+    if loan_ids is not None and not problems.tape_level:
+        loan_ids = _id_column(loan_ids, problems)
     if problems.tape_level:
-        report = ValidationReport(n, problems.frame(), source)
-        return CheckedTape(n, {}, np.ones(n, dtype=bool), report, extra)
+        report = ValidationReport(n, problems.frame(), source, tuple(notes))
+        return CheckedTape(n, {}, np.ones(n, dtype=bool), report, extra, table)
+    assert loan_ids is not None
+    problems.loan_ids = loan_ids
+    for nm in ("grade", "payment_type", "pf_status"):
+        if nm in by_name:
+            text = _text_column(by_name[nm], nm, problems)
+            if text is not None:
+                by_name[nm] = text
+    if problems.tape_level:
+        report = ValidationReport(n, problems.frame(), source, tuple(notes))
+        return CheckedTape(n, {}, np.ones(n, dtype=bool), report, extra, table)
 
     # --- identifiers -----------------------------------------------------------------
-    assert loan_ids is not None
     id_null = loan_ids.is_null().to_numpy(zero_copy_only=False)
     if pa.types.is_string(loan_ids.type) or pa.types.is_large_string(loan_ids.type):
         id_null |= (pc.binary_length(loan_ids).to_numpy(zero_copy_only=False) == 0) & ~id_null
@@ -398,8 +588,8 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
             if res is not None:
                 parsed[nm] = res
     if problems.tape_level:
-        report = ValidationReport(n, problems.frame(), source)
-        return CheckedTape(n, {}, np.ones(n, dtype=bool), report, extra)
+        report = ValidationReport(n, problems.frame(), source, tuple(notes))
+        return CheckedTape(n, {}, np.ones(n, dtype=bool), report, extra, table)
 
     def raw(nm: str) -> pa.ChunkedArray:
         return by_name[nm]
@@ -420,10 +610,20 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
             col.where(out), nm, f"{nm} must be between {lo:g} and {hi:g} {problem}", raw(nm)
         )
 
+    def amount(col: _Numbers, nm: str) -> None:
+        """A money amount: > 0, finite and at most MAX_AMOUNT."""
+        with np.errstate(invalid="ignore"):
+            problems.add(col.where(~(col.data > 0)), nm, f"{nm} must be > 0", raw(nm))
+            problems.add(
+                col.where(col.data > MAX_AMOUNT),
+                nm,
+                f"{nm} must be a finite amount up to {MAX_AMOUNT:g} (a larger one is a data error)",
+                raw(nm),
+            )
+
     bal = parsed["balance"]
     empty(bal, "balance", "balance is empty")
-    with np.errstate(invalid="ignore"):
-        problems.add(bal.where(~(bal.data > 0)), "balance", "balance must be > 0", raw("balance"))
+    amount(bal, "balance")
 
     rate = parsed["rate"]
     empty(
@@ -466,6 +666,12 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
                 "fee_rate must be a monthly decimal in [0, 1) (write 0.0075 for 0.75%)",
                 raw("fee_rate"),
             )
+            problems.add(
+                fee.where(~flat_fee & ~np.isfinite(fee.data)),
+                "fee_rate",
+                "fee_rate must be a finite number",
+                raw("fee_rate"),
+            )
 
     ob = parsed.get("original_balance")
     ob_missing = np.ones(n, dtype=bool) if ob is None else ob.missing
@@ -476,13 +682,8 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
             "flat_fee receivable without original_balance (its fee is charged on it)",
         )
     if ob is not None:
+        amount(ob, "original_balance")
         with np.errstate(invalid="ignore"):
-            problems.add(
-                ob.where(~(ob.data > 0)),
-                "original_balance",
-                "original_balance must be > 0",
-                raw("original_balance"),
-            )
             problems.add(
                 ob.where((ob.data > 0) & (bal.data > ob.data + 0.005)),
                 "original_balance",
@@ -490,26 +691,44 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
                 raw("original_balance"),
             )
 
-    for nm, hi in (("age", MAX_TERM), ("dpd", 1e9)):
+    for nm, hi in (("age", MAX_TERM), ("dpd", MAX_DPD)):
         optional = parsed.get(nm)
         if optional is not None:
             whole_in(optional, nm, 0, hi, "months" if nm == "age" else "days")
+    age_col = parsed.get("age")
+    if age_col is not None:
+        with np.errstate(invalid="ignore"):
+            longer = age_col.where(age_col.data > orig.data)
+        problems.add(
+            longer,
+            "age",
+            "age is longer than original_term (months since origination cannot exceed the term)",
+            raw("age"),
+        )
 
-    for nm in ("pf_monthly_contribution", "pf_years"):
+    for nm, top, what in (
+        ("pf_monthly_contribution", MAX_AMOUNT, "a finite amount"),
+        ("pf_years", MAX_PF_YEARS, "a number of years"),
+    ):
         pf = parsed.get(nm)
         if pf is not None:
             with np.errstate(invalid="ignore"):
-                problems.add(pf.where(~(pf.data >= 0)), nm, f"{nm} must be >= 0")
+                problems.add(
+                    pf.where(~((pf.data >= 0) & (pf.data <= top))),
+                    nm,
+                    f"{nm} must be {what} between 0 and {top:g}",
+                )
             arrays[nm] = pf.data.astype(np.float64, copy=False)
     changes = parsed.get("pf_status_changes_12m")
     if changes is not None:
         whole = changes.whole()
         with np.errstate(invalid="ignore"):
-            bad_count = ~(changes.data >= 0) if whole is None else ~(whole & (changes.data >= 0))
+            in_range = (changes.data >= 0) & (changes.data <= 12)
+            bad_count = ~in_range if whole is None else ~(whole & in_range)
         problems.add(
             changes.where(bad_count),
             "pf_status_changes_12m",
-            "pf_status_changes_12m must be a whole count >= 0",
+            "pf_status_changes_12m must be a whole count of months between 0 and 12",
         )
         arrays["pf_status_changes_12m"] = changes.data.astype(np.float64, copy=False)
     if "pf_status" in by_name:
@@ -524,22 +743,7 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
         arrays["pf_status_code"] = status.astype(np.int8)
 
     if "origination_date" in by_name:
-        col_d = by_name["origination_date"]
-        if pa.types.is_date(col_d.type) or pa.types.is_timestamp(col_d.type):
-            dates = np.asarray(
-                pc.cast(col_d, pa.timestamp("ns")).to_numpy(zero_copy_only=False),
-                dtype="datetime64[ns]",
-            )
-        else:
-            text = pd.Series(col_d.to_pandas(), dtype=object)
-            parsed_dates = pd.to_datetime(text, errors="coerce", format="mixed")
-            bad_date = np.asarray(
-                parsed_dates.isna() & text.notna() & (text.astype(str).str.strip() != ""),
-                dtype=bool,
-            )
-            problems.add(bad_date, "origination_date", "not a date (write YYYY-MM-DD)", col_d)
-            dates = np.asarray(parsed_dates, dtype="datetime64[ns]")
-        arrays["origination_date"] = dates
+        arrays["origination_date"] = _dates(by_name["origination_date"], problems)
 
     # --- typed arrays (bad rows hold placeholders; they are dropped before use) ---------------
     bad = problems.bad
@@ -580,7 +784,7 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
         np.zeros(n, dtype=np.int32) if dpd is None else dpd.filled(0, np.int32, bad_or_none)
     )
 
-    report = ValidationReport(n, problems.frame(), source)
+    report = ValidationReport(n, problems.frame(), source, tuple(notes))
     if not report.ok:  # counts only: logs never carry loan ids
         log.info(
             "%s: %d problems in %d of %d rows",
@@ -589,7 +793,52 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
             int(bad.sum()),
             n,
         )
-    return CheckedTape(n, arrays, bad, report, extra)
+    return CheckedTape(n, arrays, bad, report, extra, table)
+
+
+def _dates(col: pa.ChunkedArray, problems: _Problems) -> NDArray[np.datetime64]:
+    """Origination dates as ``datetime64[ns]`` (NaT where empty or bad); bad ones are problems.
+
+    Dates outside :data:`~abs_engine.pool.schema.DATE_RANGE` are problems too
+    (and never reach a cast that would overflow).
+    """
+    lo, hi = (np.datetime64(d, "D") for d in DATE_RANGE)
+    name = "origination_date"
+    problem = f"origination_date must be a date between {DATE_RANGE[0]} and {DATE_RANGE[1]}"
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col = pc.cast(col, t.value_type)
+        t = col.type
+    if pa.types.is_date(t) or pa.types.is_timestamp(t):
+        if pa.types.is_timestamp(t) and t.tz is not None:
+            col = pc.cast(col, pa.timestamp(t.unit))
+            t = col.type
+        unit = "D" if pa.types.is_date32(t) else "ms" if pa.types.is_date64(t) else t.unit
+        as_int = pa.int32() if pa.types.is_date32(t) else pa.int64()
+        ints = pc.cast(col, as_int).to_numpy(zero_copy_only=False)
+        present = ~np.isnan(ints) if ints.dtype.kind == "f" else np.ones(ints.shape, dtype=bool)
+        raw_int = np.where(present, ints, 0).astype(np.int64)
+        days = raw_int.astype(f"datetime64[{unit}]").astype("datetime64[D]")
+        bad = present & ((days < lo) | (days > hi))
+        problems.add(bad, name, problem, col)
+    elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
+        text = pd.Series(col.to_pandas(), dtype=object)
+        given = np.asarray(text.notna() & (text.astype(str).str.strip() != ""), dtype=bool)
+        parsed = pd.to_datetime(text.where(given), errors="coerce", format="mixed")
+        days = np.asarray(parsed, dtype="datetime64[ns]").astype("datetime64[D]")
+        unparsed = given & np.isnat(days)
+        problems.add(unparsed, name, "not a date (write YYYY-MM-DD)", col)
+        present = given & ~unparsed
+        bad = present & ((days < lo) | (days > hi))
+        problems.add(bad, name, problem, col)
+    else:
+        problems.tape(name, f"column 'origination_date' has type {_type_name(t)}; expected dates")
+        return np.full(len(col), np.datetime64("NaT"), dtype="datetime64[ns]")
+    ok = present & ~bad
+    out: NDArray[np.datetime64] = np.where(
+        ok, days.astype("datetime64[ns]"), np.datetime64("NaT", "ns")
+    )
+    return out
 
 
 def dpd_bucket(dpd: NDArray[np.integer[Any]]) -> NDArray[np.int8]:

@@ -255,9 +255,20 @@ def write_workbook(
                 wb.set_custom_property("currency", currency)
             wb.set_properties(props)
         finally:
-            wb.close()
+            _close(wb, target)
     log.info("wrote %s: %d sheets in %.2fs", target, len(items), time.perf_counter() - t0)
     return target
+
+
+def _close(wb: Any, target: Path) -> None:
+    """Close (write) the workbook; an OS error (full disk, ...) surfaces as itself."""
+    try:
+        wb.close()
+    except xlsxwriter.exceptions.FileCreateError as exc:
+        cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
+        if cause is not None:
+            raise cause from None
+        raise OSError(f"cannot write {target}: {exc}") from None
 
 
 class _Styles:

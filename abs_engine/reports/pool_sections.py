@@ -6,8 +6,8 @@ and returns a :class:`~abs_engine.reports.html.Section`; the matching
 ``*_frame`` functions give the same numbers as tidy DataFrames for the
 workbook (:func:`pool_sheets`).  Only aggregates are shown: strata by grade,
 product, term, rate, provident-fund status and delinquency, and cash flows
-per month; strata keyed by a borrower-level field show no amounts for cells
-of fewer than ``min_cell`` receivables.
+per month; strata keyed by a provident-fund field withhold cells of fewer than
+``min_cell`` receivables, with complementary cells (``Pool.strats`` does it).
 
 Rates shown on the charts are *observed* annualised rates of the projection,
 ``CDR = 1 - (1 - MDR)^12`` and ``CPR = 1 - (1 - SMM)^12``, with the SIFMA
@@ -34,6 +34,7 @@ from plotly.subplots import make_subplots
 from abs_engine.curves import Assumptions, GradedAssumptions, ScenarioSet
 from abs_engine.curves.curve import Curve
 from abs_engine.errors import SpecError
+from abs_engine.grading.monitor import Stability
 from abs_engine.pool import STANDARD_STRATS, Pool
 from abs_engine.projection import PoolCashflows
 from abs_engine.reports.excel import Sheet
@@ -49,6 +50,7 @@ from abs_engine.reports.html import (
     Table,
 )
 from abs_engine.reports.metadata import RunMetadata, canonical_json
+from abs_engine.reports.scorecard import stability_blocks
 
 __all__ = [
     "STRAT_FORMATS",
@@ -58,6 +60,7 @@ __all__ = [
     "cashflow_frame",
     "collateral_section",
     "describe_curve",
+    "early_warning_section",
     "observed_rates",
     "pool_report",
     "pool_sheets",
@@ -95,9 +98,6 @@ STRAT_FORMATS: Mapping[str, str] = {
     "wa_original_term": "months",
     "wa_age": "months",
 }
-
-#: Strata keyed by a borrower-level field: small cells show counts only.
-PRIVATE_STRATS = ("pf_status",)
 
 _SUMMARY_FORMATS = {
     "receivables": "int",
@@ -145,23 +145,11 @@ _EPS = 1e-9
 # --- stratification ------------------------------------------------------------------------
 
 
-def _withhold_small(table: pd.DataFrame, min_cell: int) -> tuple[pd.DataFrame, int]:
-    """Blank every amount of rows (not Total) with fewer than ``min_cell`` receivables."""
-    small = (table["count"] < min_cell) & (table.index != "Total")
-    if not small.any():
-        return table, 0
-    out = table.astype({c: np.float64 for c in table.columns if c != "count"})
-    out.loc[small, [c for c in out.columns if c != "count"]] = np.nan
-    return out, int(small.sum())
-
-
 def _strats(pool: Pool, by: Sequence[str], min_cell: int) -> dict[str, tuple[pd.DataFrame, int]]:
-    tables = pool.strats(list(by))
+    """Stratification tables and how many cells each withholds (``Pool.strats`` does it)."""
+    tables = pool.strats(list(by), min_cell=min_cell)
     assert isinstance(tables, dict)
-    out: dict[str, tuple[pd.DataFrame, int]] = {}
-    for name, table in tables.items():
-        out[name] = _withhold_small(table, min_cell) if name in PRIVATE_STRATS else (table, 0)
-    return out
+    return {name: (t, int(t.attrs.get("withheld", 0))) for name, t in tables.items()}
 
 
 def strats_frame(
@@ -234,8 +222,9 @@ def strats_section(
         status, delinquency.
     title : str
     min_cell : int
-        In strata of a borrower-level field (provident-fund status), buckets
-        with fewer receivables show their count only.
+        In strata of a provident-fund field (status), buckets with fewer
+        receivables are withheld, with complementary buckets (see
+        :func:`abs_engine.pool.strats.suppressed_cells`).
     chart : bool
         Add the composition chart (share of balance by grade, product,
         remaining term and APR).
@@ -263,12 +252,45 @@ def strats_section(
     for name, (table, withheld) in strats.items():
         blocks.append(Heading(STRAT_TITLES.get(name, f"By {name}")))
         note = (
-            f"{withheld} bucket(s) with fewer than {min_cell} receivables show counts only."
+            f"{withheld} bucket(s) withheld: fewer than {min_cell} receivables, or withheld "
+            "with them so the total cannot give them back."
             if withheld
             else None
         )
         blocks.append(Table(table, STRAT_FORMATS, note=note))
     return Section(title, blocks, id="pool-stratification")
+
+
+# --- early warning ----------------------------------------------------------------------------
+
+
+def early_warning_section(
+    pool: Pool, *, stability: Stability | None = None, title: str = "Early warning"
+) -> Section | None:
+    """Early-warning flag counts (a graded tape's ``ew_*`` columns) and scorecard drift.
+
+    ``stability`` (:func:`abs_engine.grading.stability`: the tape against the
+    card's development sample) adds the PSI of the score and grade mix and the
+    CSI of every attribute, with the 0.10 / 0.25 warnings.  ``None`` when the
+    pool has no flags and no stability is given.
+    """
+    blocks: list[Block] = []
+    if any(c.startswith("ew_") for c in pool.table.column_names):
+        flags = pool.strats("early_warning")
+        assert isinstance(flags, pd.DataFrame)
+        blocks.append(
+            Table(
+                flags,
+                {"count": "int", "balance": "money", "pct_balance": "pct"},
+                caption="Early-warning flags (receivables may carry several)",
+            )
+        )
+    if stability is not None:
+        blocks.append(Heading("Scorecard drift"))
+        blocks += stability_blocks(stability)
+    if not blocks:
+        return None
+    return Section(title, blocks, id="early-warning")
 
 
 # --- collateral cash flows --------------------------------------------------------------------
@@ -1105,14 +1127,21 @@ def pool_report(
     currency: str | None = None,
     metadata: RunMetadata | None = None,
     extra_sections: Sequence[Section] = (),
+    stability: Stability | None = None,
 ) -> Report:
     """The collateral part of the investor report as a :class:`Report`.
 
-    Sections: pool stratification, collateral cash flows (first scenario),
-    scenario comparison (when there are several), assumptions (when given),
-    then ``extra_sections`` (e.g. the deal's), and the run metadata.
+    Sections: pool stratification, early warning (flags of a graded tape and,
+    with ``stability``, the scorecard's PSI/CSI drift), collateral cash flows
+    (first scenario), scenario comparison (when there are several),
+    assumptions (when given), then ``extra_sections`` (e.g. the deal's), and
+    the run metadata.
     """
-    sections: list[Section] = [strats_section(pool), collateral_section(cf, currency=currency)]
+    sections: list[Section] = [strats_section(pool)]
+    warning = early_warning_section(pool, stability=stability)
+    if warning is not None:
+        sections.append(warning)
+    sections.append(collateral_section(cf, currency=currency))
     comparison = scenario_section(cf, scenarios=scenarios, currency=currency)
     if comparison is not None:
         sections.append(comparison)

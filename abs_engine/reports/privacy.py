@@ -6,12 +6,19 @@ parquet and xlsx files -- for any loan id of the tape, and for the names of
 the borrower-level provident-fund columns (a sign that loan-level data was
 written).
 
-A loan id *occurs* where it appears with no letter or digit immediately
-before or after it (case-insensitive): ``R00000001`` is found in
-``"loan R00000001,"`` but not in ``"R000000012"``.  Ids made of a few digits
-only cannot be told apart from figures; use the check with tapes whose ids
-are distinctive, as real tapes' are.  The plotly.js bundle embedded in HTML
-reports is library code, not data, and is skipped.
+A loan id *occurs* where it appears as a whole token -- no letter or digit
+immediately before or after it (case-insensitive): ``R00000001`` is found in
+``"loan R00000001,"`` but not in ``"R000000012"``.  Only the *content* of a
+file is scanned: XML markup of a workbook (cell references such as ``L1``)
+and HTML tag names (``<h1>``) are not data.  The plotly.js bundle embedded
+in HTML reports is library code, not data, and is skipped.
+
+Ids are matched by value only when they are *distinctive*: they hold a digit
+and are not a number.  An id such as ``17`` (tapes numbered 1..N) or ``ABC``
+cannot be told apart from the figures and words a report prints, so the
+check cannot look for it by value; instead no output may carry the id
+*column* (``loan_id``) -- which is how loan-level data leaves, and which the
+check finds whatever the ids look like.
 
 >>> find_identifiers("balance by grade: A 1,234.00", ["R00000001"])
 []
@@ -34,13 +41,16 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from abs_engine.errors import PrivacyError
 from abs_engine.pool.schema import PF_COLUMNS
 
 __all__ = [
     "BORROWER_FIELDS",
+    "ID_FIELDS",
     "Finding",
     "assert_no_identifiers",
     "find_identifiers",
+    "is_distinctive",
     "loan_ids_of",
 ]
 
@@ -49,6 +59,9 @@ log = logging.getLogger(__name__)
 #: Borrower-level provident-fund columns whose names must never appear in an output.
 #: (``pf_status`` is allowed: stratification by status is an aggregate.)
 BORROWER_FIELDS: tuple[str, ...] = tuple(c for c in PF_COLUMNS if c != "pf_status")
+
+#: Column names that carry receivable identifiers: never in an output.
+ID_FIELDS: tuple[str, ...] = ("loan_id",)
 
 _TEXT_SUFFIXES = {
     ".html",
@@ -70,6 +83,23 @@ _ZIP_SUFFIXES = {".xlsx", ".xlsm", ".docx", ".pptx", ".ods", ".zip"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 _SKIP_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf"}
 _TOKEN = re.compile(r"[a-z0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:\d[\d,_]*)?(?:\.\d*)?(?:e[+-]?\d+)?%?")
+_XML_TAG = re.compile(r"<[^>]*>")
+_HTML_TAG_NAME = re.compile(r"<\s*/?\s*[a-z][\w:.-]*")
+
+
+def is_distinctive(loan_id: object) -> bool:
+    """Whether an id can be found by value: it holds a digit and is not a number.
+
+    >>> [is_distinctive(x) for x in ("R00000001", "L1", "JD-2015-0042", "17", "1e5", "ABC")]
+    [True, True, True, False, False, False]
+    """
+    text = str(loan_id).strip().lower()
+    if not any(ch.isdigit() for ch in text):
+        return False
+    return _NUMBER.fullmatch(text) is None
+
+
 _MAX_PATH_TEXT = 4096
 
 
@@ -120,7 +150,12 @@ class _Matcher:
         self.by_lower: dict[str, str] = {}
         self.token_ids: set[str] = set()
         other: list[str] = []
+        self.n_ids = len(ids)
+        self.n_skipped = 0
         for x in ids:
+            if not is_distinctive(x):
+                self.n_skipped += 1
+                continue
             low = x.lower()
             self.by_lower[low] = x
             if _TOKEN.fullmatch(low):
@@ -203,18 +238,29 @@ def _texts_of_bytes(raw: bytes, source: str, name: str) -> Iterator[tuple[str, s
     if suffix in _ZIP_SUFFIXES or raw[:4] == b"PK\x03\x04":
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             for member in zf.namelist():
-                data = zf.read(member)
-                yield f"{source}!{member}", data.decode("utf-8", errors="replace")
+                data = zf.read(member).decode("utf-8", errors="replace")
+                if member.lower().endswith((".xml", ".rels", ".vml")):
+                    data = _xml_content(data)
+                yield f"{source}!{member}", data
         return
     if raw[:4] == b"PAR1":
         yield source, _parquet_text(raw)
         return
     text = raw.decode("utf-8", errors="replace")
     if suffix in (".html", ".htm"):
-        text = _strip_bundle(text)
+        text = _HTML_TAG_NAME.sub(" ", _strip_bundle(text).lower())  # <h1> is not id "H1"
+    elif suffix in (".xml", ".svg"):
+        text = _xml_content(text)
     elif suffix not in _TEXT_SUFFIXES:
         log.debug("privacy check reads %s as text", source)
     yield source, text
+
+
+def _xml_content(text: str) -> str:
+    """The character content of XML: markup (tags, attributes such as ``r="L1"``) removed."""
+    import html
+
+    return html.unescape(_XML_TAG.sub(" ", text))
 
 
 def _parquet_text(raw: bytes) -> str:
@@ -260,7 +306,7 @@ def find_identifiers(
     path_or_text: str | os.PathLike[str],
     loan_ids: Any,
     *,
-    fields: Iterable[str] = BORROWER_FIELDS,
+    fields: Iterable[str] = (*BORROWER_FIELDS, *ID_FIELDS),
     limit: int = 20,
 ) -> list[Finding]:
     """Every loan id (and borrower-level field name) found in an output.
@@ -271,9 +317,11 @@ def find_identifiers(
         A file, a folder (scanned recursively), or the text itself (a
         ``str`` that is not an existing path).
     loan_ids : Pool, DataFrame tape, or iterable of ids
-        The ids to look for (a Pool gives its kept and excluded ids).
+        The ids to look for (a Pool gives its kept and excluded ids); ids that
+        are not distinctive (:func:`is_distinctive`) are not looked for by value.
     fields : iterable of str
-        Column names that must not appear (default :data:`BORROWER_FIELDS`).
+        Column names that must not appear (default :data:`BORROWER_FIELDS`
+        and :data:`ID_FIELDS`).
     limit : int
         Most loan-id findings reported per file.
 
@@ -283,6 +331,13 @@ def find_identifiers(
         Empty when the output is clean.
     """
     matcher = _Matcher(loan_ids_of(loan_ids), fields)
+    if matcher.n_skipped:
+        log.debug(
+            "privacy check: %d of %d loan ids are numbers or words; they are checked by the "
+            "id column's name, not by value",
+            matcher.n_skipped,
+            matcher.n_ids,
+        )
     findings: list[Finding] = []
     if _is_path(path_or_text):
         root = Path(path_or_text)
@@ -300,27 +355,32 @@ def assert_no_identifiers(
     path_or_text: str | os.PathLike[str],
     loan_ids: Any,
     *,
-    fields: Iterable[str] = BORROWER_FIELDS,
+    fields: Iterable[str] = (*BORROWER_FIELDS, *ID_FIELDS),
 ) -> None:
-    """Raise ``AssertionError`` if any loan id or borrower-level field is in the output.
+    """Raise :class:`~abs_engine.errors.PrivacyError` if an output holds receivable-level data.
 
     See :func:`find_identifiers` for the arguments.  The message names the
-    files and the first few values found.
+    files (relative to a scanned folder) and the first few values found.
     """
     ids = loan_ids_of(loan_ids)
     if not ids:
-        raise AssertionError("no loan ids given: the privacy check would check nothing")
+        raise PrivacyError("no loan ids given: the privacy check would check nothing")
     findings = find_identifiers(path_or_text, ids, fields=fields)
     if findings:
+        root = Path(path_or_text) if _is_path(path_or_text) else None
         by_source: dict[str, list[Finding]] = {}
         for f in findings:
-            by_source.setdefault(f.source, []).append(f)
-        lines = [
+            src = f.source
+            if root is not None and root.is_dir() and src.startswith(str(root)):
+                src = src[len(str(root)) :].lstrip("/\\") or root.name
+            by_source.setdefault(src, []).append(f)
+        parts = [
             f"{src}: "
             + ", ".join(f"{f.kind} {f.value!r} at offset {f.offset}" for f in fs[:5])
             + (f" and {len(fs) - 5} more" if len(fs) > 5 else "")
             for src, fs in by_source.items()
         ]
-        raise AssertionError(
-            "outputs must hold aggregates only; found receivable-level data:\n" + "\n".join(lines)
+        raise PrivacyError(
+            "outputs must hold aggregates only; found receivable-level data (nothing was "
+            "written): " + "; ".join(parts)
         )

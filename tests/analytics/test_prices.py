@@ -86,6 +86,7 @@ def bond_run(
         scenario_names=np.array(["base"]),
         dates=pay.astype("datetime64[D]"),
         accrual_start=start.astype("datetime64[D]"),
+        collection_end=(pay - np.timedelta64(1, "D")).astype("datetime64[D]"),
         year_fractions=np.asarray(yf, dtype=np.float64),
         tranche_names=("bond", "equity"),
         fee_names=(),
