@@ -216,7 +216,11 @@ def cases(draw: Any) -> Case:
         )
 
     triggers: list[Trigger] = []
-    choice = draw(st.sampled_from(["none", "cumulative_default", "oc", "ic"]))
+    choice = draw(
+        st.sampled_from(
+            ["none", "cumulative_default", "oc", "ic", "excess_spread", "interest_shortfall"]
+        )
+    )
     effects = ["sequential", "divert_excess_spread"]
     if revolving is not None:
         effects.append("end_revolving")
@@ -235,6 +239,13 @@ def cases(draw: Any) -> Case:
         triggers.append(
             Trigger("ic", "ic", effect, _money(draw, 1.01, 3.0), target, curable=curable)
         )
+    elif choice == "excess_spread":
+        periods = draw(st.integers(1, 3))
+        level = _money(draw, 0.005, 0.1)
+        triggers.append(Trigger("xs", "excess_spread", effect, level, None, periods, curable))
+    elif choice == "interest_shortfall":
+        target = draw(st.sampled_from([None, *(n.name for n in notes if n.kind != "equity")]))
+        triggers.append(Trigger("short", "interest_shortfall", effect, 0.0, target, 1, curable))
 
     spec = Spec(
         notes=tuple(notes),

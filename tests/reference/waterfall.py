@@ -753,8 +753,12 @@ class Waterfall:
             if tg.kind == "cumulative_default":
                 hit = self.cumulative_default / (self.pool0 + self.bought) > tg.level
             elif tg.kind == "excess_spread":
-                last = self.excess_spread_history[-tg.periods :]  # READING: what there is so far
-                hit = sum(last) / len(last) < tg.level
+                # READING: the average of the last ``periods`` periods; not tested before
+                # there are that many, nor once no note has a balance left.
+                last = self.excess_spread_history[-tg.periods :]
+                notes_left = sum(tr["end_balance"])
+                full = len(last) == tg.periods and notes_left > self.eps
+                hit = full and sum(last) / len(last) < tg.level
             elif tg.kind in ("oc", "ic"):
                 rank = self.notes[self.index[tg.tranche]].rank
                 senior = [i for i, c in enumerate(self.notes) if c.rank <= rank]
