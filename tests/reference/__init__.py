@@ -12,5 +12,14 @@ It shares no code with them: it reads only the *input* value objects
 * :mod:`reference.calendar` -- payment dates, day counts and which pool months
   each payment date collects;
 * :mod:`reference.waterfall` -- the priority of payments, one scenario at a
-  time, step by step as the rule book lists them.
+  time, step by step as the rule book lists them (choices the rule book leaves
+  open are marked ``READING:``);
+* :mod:`reference.spec` -- the reference's view of a deal, read field by field
+  from an ``abs_engine`` ``Deal`` (and back, so each case is written once);
+* :mod:`reference.cases` -- the hand-worked deals of issue 10, whose figures are
+  worked in ``test_waterfall.py``;
+* :mod:`reference.compare` -- engine against reference, every field and period;
+* :mod:`reference.random_deals` -- hypothesis strategies and the invariants.
+
+The engine is held to this model in ``tests/deal/test_reference_*.py``.
 """
