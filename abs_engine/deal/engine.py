@@ -800,6 +800,7 @@ class _Waterfall:
         funds_r = np.where(normal, R, 0.0)
         funds_p = np.where(normal, P, 0.0)
         ctx.principal_pending = funds_p
+        ctx.revolving = revolving_now
         ctx.run(wf.interest, funds_r, "revenue", normal, revolving_now)
         funds_p = funds_p + ctx.transfer_to_principal
         ctx.run(wf.principal, funds_p, "principal_funds", normal, revolving_now)
@@ -948,12 +949,13 @@ class _Waterfall:
         if t.kind == "oc":
             notes = self.B[:, upto].sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(notes > 0, (pool_end + self.reserve) / notes, np.inf)
+                ratio = np.where(notes > self.eps, (pool_end + self.reserve) / notes, np.inf)
             return np.asarray(ratio < t.level)
         if t.kind == "ic":
             due = int_due[:, upto].sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(due > 0, (interest_coll - fee_owed.sum(axis=1)) / due, np.inf)
+                num = interest_coll - fee_owed.sum(axis=1)
+                ratio = np.where(due > self.eps, num / np.where(due > self.eps, due, 1.0), np.inf)
             return np.asarray(ratio < t.level)
         # interest_shortfall: interest due (this period or deferred) left unpaid, beyond a cent
         return np.asarray(self.U[:, i] > 0.005)
@@ -1040,6 +1042,7 @@ class _Ctx:
         self.purchase_cash = np.zeros(S)
         self.transfer_to_principal = np.zeros(S)
         self.principal_pending = np.zeros(S)
+        self.revolving = np.zeros(S, dtype=bool)
         self.combined = False
 
     def run(
@@ -1197,7 +1200,9 @@ class _Ctx:
                 # before the residual holder takes spread (its own equity write-down is not).
                 bought = self.purchase_cash / w.price
                 pending = self.principal_pending + self.transfer_to_principal
-                surplus = np.maximum(self.pool_end + bought + pending - self.B.sum(axis=1), 0.0)
+                # In the revolving period the principal funds back the notes by what they buy.
+                backing = np.where(self.revolving & ~self.final, pending / w.price, pending)
+                surplus = np.maximum(self.pool_end + bought + backing - self.B.sum(axis=1), 0.0)
                 need = np.maximum(rated_w - surplus, 0.0)
                 move = np.where(mask, np.minimum(funds, need), 0.0)
                 self.D = self.D - np.minimum(self.D, move)

@@ -19,7 +19,11 @@ from reference import waterfall as rw
 from reference.cases import Case
 from reference.compare import check, run_both
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(__import__("os").environ.get("ABS_REF_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def pool0(case: Case) -> float:
