@@ -14,7 +14,8 @@ Writing
     Text never becomes a live spreadsheet formula: Excel cells are written as
     text, and CSV cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
     return get a leading apostrophe (:func:`neutralise`), as spreadsheet-safe CSV
-    writers do.
+    writers do; CSV lines end in CRLF (RFC 4180), so a line break inside a cell
+    is quoted and never starts a new row.
 
 Reading
     :func:`input_file` checks that an input is an existing regular file (a
@@ -411,7 +412,8 @@ def write_frame(
                 table = table.replace_schema_metadata(meta)
             pq.write_table(table, tmp)
         elif suffix in (".csv", ".txt"):
-            _csv_safe(frame).to_csv(tmp, index=False)
+            # RFC 4180 line ends: a CR or LF inside a cell is then always quoted, never a new row
+            _csv_safe(frame).to_csv(tmp, index=False, lineterminator="\r\n")
         elif suffix in (".xlsx", ".xlsm"):
             _write_xlsx(frame, tmp, sheet)
         else:  # pragma: no cover - guarded by ``suffixes``

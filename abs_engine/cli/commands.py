@@ -300,7 +300,7 @@ def add_project(sub: Any) -> None:
 
 def run_project(args: argparse.Namespace) -> int:
     from abs_engine.curves import Scenario, load_assumptions
-    from abs_engine.io import atomic_path
+    from abs_engine.io import write_frame
     from abs_engine.pool import load_pool
     from abs_engine.projection import project
 
@@ -313,12 +313,7 @@ def run_project(args: argparse.Namespace) -> int:
     print()
     print(_totals_table(cf.totals().iloc[0]))
     if args.out:
-        frame = cf.pool_total().to_frame()
-        with atomic_path(args.out) as tmp:
-            if args.out.suffix.lower() == ".csv":
-                frame.to_csv(tmp, index=False)
-            else:
-                frame.to_parquet(tmp, index=False)
+        write_frame(cf.pool_total().to_frame(), args.out, error=AbsError)
         print(f"\nwrote {args.out}")
     return 0
 

@@ -183,7 +183,7 @@ def add_breakeven(sub: Any) -> None:
 
 def run_breakeven(args: argparse.Namespace) -> int:
     from abs_engine.analytics import breakeven
-    from abs_engine.io import atomic_path
+    from abs_engine.io import write_frame
 
     deal, pool = _load(args)
     try:
@@ -213,8 +213,7 @@ def run_breakeven(args: argparse.Namespace) -> int:
         print(f"  {name:16s} {level}{cnl}  (+/- {row['tolerance']:.2g})")
     print(f"({int(table['passes'].iloc[0])} engine passes)")
     if args.out:
-        with atomic_path(args.out) as tmp:
-            table.to_csv(tmp, index=False)
+        write_frame(table, args.out, error=AbsError)
         print(f"wrote {args.out}")
     return 0
 

@@ -16,11 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from abs_engine.errors import TapeError
-from abs_engine.io import atomic_path
+from abs_engine.io import write_frame
 
 __all__ = ["SamplePoolSpec", "sample_pool", "write_tape"]
 
@@ -216,16 +214,8 @@ def sample_pool(
 
 
 def write_tape(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a tape atomically as parquet, CSV or Excel (by the file's suffix)."""
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in (".parquet", ".csv", ".xlsx"):
-        raise TapeError(f"cannot write a tape as {suffix!r}; use .parquet, .csv or .xlsx")
-    with atomic_path(p) as tmp:
-        if suffix == ".parquet":
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-        elif suffix == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_excel(tmp, index=False, engine="openpyxl")
-    return p
+    """Write a tape atomically as parquet, CSV or Excel (by the file's suffix).
+
+    Text cells never become spreadsheet formulas (see :func:`abs_engine.io.write_frame`).
+    """
+    return write_frame(frame, path, error=TapeError)

@@ -43,7 +43,7 @@ from abs_engine.analytics.sizing import decrement_table, price_yield_table
 from abs_engine.curves.scenarios import ScenarioSet
 from abs_engine.deal.results import RunResult
 from abs_engine.deal.spec import deal_to_dict
-from abs_engine.io import atomic_dir
+from abs_engine.io import atomic_dir, write_frame
 from abs_engine.pool.pool import Pool, load_pool
 from abs_engine.projection.engine import project
 from abs_engine.projection.results import PoolCashflows
@@ -260,7 +260,7 @@ def write(
             tmp / "cashflows.parquet", index=False
         )
         analysed.ledger.to_parquet(tmp / "ledger.parquet", index=False)
-        summary.to_csv(tmp / "summary.csv", index=False)
+        write_frame(summary, tmp / "summary.csv")  # text cells never become formulas
         run_json = {
             **meta.to_dict(),
             "files": list(FILES),
