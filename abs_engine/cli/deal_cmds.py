@@ -33,15 +33,10 @@ def _scenarios_from(args: argparse.Namespace, deal: Any) -> Any:
     from abs_engine.curves.scenarios import ScenarioSet
 
     if getattr(args, "scenarios", None):
-        path = Path(args.scenarios)
-        if not path.exists():
-            raise SpecError(f"scenario file not found: {path}", "--scenarios")
-        frame = (
-            pd.read_parquet(path)
-            if path.suffix.lower() in (".parquet", ".pq")
-            else pd.read_csv(path)
-        )
-        return ScenarioSet.from_frame(frame)
+        from abs_engine.stress.scenarios import read_scenarios
+
+        # the reader `stress --scenarios` uses: CSV, parquet or xlsx, checked the same way
+        return read_scenarios(Path(args.scenarios), deal).scenarios
     mults = getattr(args, "default_mult", None)
     if mults:
         return ScenarioSet.grid(

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from abs_engine._budget import check_memory
 from abs_engine.errors import TapeError
 from abs_engine.io import write_frame
 
@@ -116,8 +117,13 @@ def sample_pool(
     pandas.DataFrame
         One row per receivable with every tape column, sorted by ``loan_id``.
     """
-    if n < 1:
-        raise TapeError(f"sample pool size must be >= 1; got {n}")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise TapeError(f"sample pool size must be a whole number >= 1; got {n!r}")
+    check_memory(  # sixteen columns, a loan id and the temporaries that build them
+        int(n) * 600.0,
+        f"a sample tape of {int(n):,} receivables (n, --n)",
+        "generate fewer receivables",
+    )
     spec = spec or SamplePoolSpec()
     rng = np.random.Generator(np.random.PCG64(seed))
     names = list(spec.grades)
