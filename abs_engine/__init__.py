@@ -15,7 +15,17 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from abs_engine import analytics, curves, daycount, deal, grading, reports, samples, stress
+from abs_engine import (
+    analytics,
+    curves,
+    daycount,
+    deal,
+    grading,
+    reports,
+    samples,
+    stress,
+    surveillance,
+)
 from abs_engine import reports as report  # ae.report.write(result, out_dir)
 from abs_engine.analytics import AnalysedRun, breakeven, run, size, stress_table
 from abs_engine.calibrate import Calibration, calibrate, load_history, synthetic_history
@@ -36,12 +46,15 @@ from abs_engine.errors import (
     MemoryBudgetError,
     PrivacyError,
     ScenarioError,
+    ServicerError,
     SpecError,
     TapeError,
 )
 from abs_engine.grading import Scorecard, early_warning, grade, load_scorecard
+from abs_engine.grading import lifecycle as scorecard  # ae.scorecard.fit / validate / stability
 from abs_engine.pool import Cohorts, Pool, ValidationReport, load_pool, sample_pool, validate_pool
 from abs_engine.projection import PoolCashflows, project
+from abs_engine.surveillance import Surveillance, load_servicer, surveil
 
 try:
     __version__ = version("abs_engine")
@@ -69,7 +82,9 @@ __all__ = [
     "ScenarioError",
     "ScenarioSet",
     "Scorecard",
+    "ServicerError",
     "SpecError",
+    "Surveillance",
     "TapeError",
     "ValidationReport",
     "__version__",
@@ -87,15 +102,19 @@ __all__ = [
     "load_history",
     "load_pool",
     "load_scorecard",
+    "load_servicer",
     "project",
     "report",
     "reports",
     "run",
     "sample_pool",
     "samples",
+    "scorecard",
     "size",
     "stress",
     "stress_table",
+    "surveil",
+    "surveillance",
     "synthetic_history",
     "validate_pool",
     "write_deal",

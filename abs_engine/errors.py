@@ -22,6 +22,7 @@ __all__ = [
     "MemoryBudgetError",
     "PrivacyError",
     "ScenarioError",
+    "ServicerError",
     "SpecError",
     "SpecWarning",
     "TapeError",
@@ -88,6 +89,23 @@ class HistoryError(AbsError, ValueError):
 
     Messages name the loan and the month.
     """
+
+
+class ServicerError(AbsError, ValueError):
+    """A servicer report (monthly collections by grade) is unreadable or inconsistent.
+
+    Messages name the period, the grade and the column.
+
+    Attributes
+    ----------
+    problems : pandas.DataFrame or None
+        Every problem found, one row each (``row, period_end, grade, column,
+        value, problem``), when the error comes from validation.
+    """
+
+    def __init__(self, message: str, problems: pd.DataFrame | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class PrivacyError(AbsError, ValueError):

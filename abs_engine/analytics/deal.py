@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from abs_engine.analytics._engine import at_or_above, principal_loss, residual_classes
 from abs_engine.analytics.conventions import Convention, effective_annual
@@ -849,6 +849,8 @@ def run(
     deal: Deal,
     pool: Pool | Cohorts | None = None,
     scenarios: ScenarioSet | Scenario | Sequence[Scenario] | None = None,
+    *,
+    pending: Mapping[str, ArrayLike] | None = None,
 ) -> AnalysedRun:
     """Run a deal (see :func:`abs_engine.deal.run`) and return it with its analytics.
 
@@ -856,4 +858,4 @@ def run(
     >>> result = ae.run(ae.load_deal("waterfalls/baitiao_2015.toml"))  # doctest: +SKIP
     >>> result.summary()  # doctest: +SKIP
     """
-    return AnalysedRun.of(run_deal(deal, pool, scenarios))
+    return AnalysedRun.of(run_deal(deal, pool, scenarios, pending=pending))

@@ -1,6 +1,12 @@
 """Deals: the specification, its TOML form, the waterfall engine and its results."""
 
-from abs_engine.deal.engine import COLLECTION_FIELDS, run, run_on_collections
+from abs_engine.deal.engine import (
+    COLLECTION_FIELDS,
+    PENDING_FIELDS,
+    run,
+    run_on_collections,
+    template_cohorts,
+)
 from abs_engine.deal.results import Ledger, RunResult
 from abs_engine.deal.spec import (
     CleanUpCall,
@@ -25,6 +31,7 @@ from abs_engine.deal.spec import (
 
 __all__ = [
     "COLLECTION_FIELDS",
+    "PENDING_FIELDS",
     "CleanUpCall",
     "Coupon",
     "Deal",
@@ -46,5 +53,6 @@ __all__ = [
     "load_deal",
     "run",
     "run_on_collections",
+    "template_cohorts",
     "write_deal",
 ]

@@ -56,7 +56,7 @@ from abs_engine.pool.schema import PAYMENT_TYPES
 from abs_engine.projection.engine import as_scenario_set, project
 from abs_engine.projection.results import FLOW_FIELDS, PoolCashflows
 
-__all__ = ["COLLECTION_FIELDS", "run", "run_on_collections"]
+__all__ = ["COLLECTION_FIELDS", "PENDING_FIELDS", "run", "run_on_collections", "template_cohorts"]
 
 log = logging.getLogger(__name__)
 F64 = NDArray[np.float64]
@@ -162,9 +162,14 @@ def _balance_by_period(
 # --- collections --------------------------------------------------------------------------------
 
 
-def _template_cohorts(deal: Deal, grades: tuple[str, ...]) -> Cohorts:
+def template_cohorts(deal: Deal, grades: tuple[str, ...]) -> Cohorts:
+    """One unit of what the revolving period buys: the template lines as cohorts (shares sum to 1).
+
+    ``grades`` are the pool's grades (the cohorts' grade axis).
+    """
     rv = deal.revolving
-    assert rv is not None
+    if rv is None:
+        raise SpecError("the deal has no revolving period, so no purchase template", "revolving")
     total = sum(line.share for line in rv.template)
     g, pt, rem, rate, fee, bal = [], [], [], [], [], []
     for i, line in enumerate(rv.template):
@@ -227,7 +232,11 @@ COLLECTION_FIELDS = _MONTH_FIELDS
 
 
 def _collections(
-    deal: Deal, pool: Pool | Cohorts, sset: ScenarioSet, sched: _Schedule
+    deal: Deal,
+    pool: Pool | Cohorts,
+    sset: ScenarioSet,
+    sched: _Schedule,
+    pending: Mapping[str, F64] | None = None,
 ) -> _Collections:
     S = len(sset)
     freq = deal.dates.frequency
@@ -237,7 +246,7 @@ def _collections(
     rv_left = max(0, rv.periods - sched.offset) if rv is not None else 0
     units: list[dict[str, F64]] = []
     if rv_left:
-        template = _template_cohorts(deal, tuple(pool.grades))
+        template = template_cohorts(deal, tuple(pool.grades))
         # A purchase in period p pays from the calendar month after the period's collections:
         # period-indexed curves must be read from there (age-indexed ones restart at age 1).
         offsets = (
@@ -253,9 +262,14 @@ def _collections(
     T = min(T_max, int(np.searchsorted(sched.months_end, cf.n_periods)) + 1)
     if units:
         T = int(min(T_max, max(T, rv_left + units[-1]["end_balance"].shape[1] + 1)))
+    if pending:
+        months = max(a.shape[1] for a in pending.values())
+        T = int(min(T_max, max(T, int(np.searchsorted(sched.months_end, months)) + 1)))
     T = max(T, 1)
     B0 = float(pool.balance) if isinstance(pool, Pool) else pool.total_balance
     coll = {f: _by_period(cf[f], sched.months_end, T) for f in FLOW_FIELDS}
+    for f, monthly in (pending or {}).items():
+        coll[f] += _by_period(np.broadcast_to(monthly, (S, monthly.shape[1])), sched.months_end, T)
     coll["begin_balance"], coll["end_balance"] = _balance_by_period(
         cf["end_balance"], np.full(S, B0), sched.months_end, T
     )
@@ -318,10 +332,42 @@ def _allocate(amount: F64, base: F64, groups: Sequence[NDArray[np.int64]]) -> F6
 # --- run ------------------------------------------------------------------------------------------
 
 
+#: Flows of receivables defaulted before a seasoned deal's ``as_of`` that :func:`run` takes.
+PENDING_FIELDS = ("recovery", "loss")
+
+
+def _pending(deal: Deal, pending: Mapping[str, ArrayLike] | None, S: int) -> dict[str, F64] | None:
+    """Validate ``pending`` flows: known fields, (M,) or (S, M), finite and >= 0, a seasoned deal."""
+    if not pending:
+        return None
+    if deal.state is None:
+        raise SpecError(
+            "pending recoveries belong to a seasoned deal: give the deal a [state] (as_of)",
+            "pending",
+        )
+    out: dict[str, F64] = {}
+    for f, v in pending.items():
+        if f not in PENDING_FIELDS:
+            raise SpecError(
+                f"unknown pending field {f!r}; fields are {', '.join(PENDING_FIELDS)}", "pending"
+            )
+        a = np.atleast_2d(np.asarray(v, dtype=np.float64))
+        if a.ndim != 2 or a.shape[0] not in (1, S) or not np.isfinite(a).all() or (a < 0).any():
+            raise SpecError(
+                f"expected finite amounts >= 0 by pool month after as_of, shape (M,) or "
+                f"({S}, M); got shape {a.shape}",
+                f"pending.{f}",
+            )
+        out[f] = a
+    return out
+
+
 def run(
     deal: Deal,
     pool: Pool | Cohorts | None = None,
     scenarios: ScenarioSet | Scenario | Sequence[Scenario] | None = None,
+    *,
+    pending: Mapping[str, ArrayLike] | None = None,
 ) -> RunResult:
     """Run the deal's waterfall on its pool for every scenario at once.
 
@@ -334,6 +380,12 @@ def run(
         loads the deal's own tape.
     scenarios : ScenarioSet, Scenario, list of Scenario, or None
         Stresses on the deal's base-case assumptions; ``None`` is the base case.
+    pending : mapping of ``"recovery"``/``"loss"`` to array (M,) or (S, M), optional
+        A seasoned deal's flows on receivables that defaulted before
+        ``deal.state.as_of``: a current tape holds performing receivables
+        only, so their recoveries (and the realised losses that close them)
+        are given here, by pool month after ``as_of`` (month 1 is the month
+        after it).  They join the projected pool's recoveries and losses.
 
     Returns
     -------
@@ -346,8 +398,9 @@ def run(
             raise SpecError("the deal names no tape; pass pool= or set pool.tape", "pool.tape")
         pool = load_pool(deal.pool.tape, grades=deal.pool.grades)
     sset = as_scenario_set(scenarios)
+    extra = _pending(deal, pending, len(sset))
     sched = _schedule(deal)
-    coll = _collections(deal, pool, sset, sched)
+    coll = _collections(deal, pool, sset, sched, extra)
     return _Waterfall(deal, sset, sched, coll, ends=True).run()
 
 

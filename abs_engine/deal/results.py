@@ -260,7 +260,9 @@ class RunResult:
             unpaid_fees={
                 n: float(self.fee["unpaid"][s, j, p]) for j, n in enumerate(self.fee_names)
             },
-            excess_spread_history=tuple(float(x) for x in es[len(es) - window :]) if window else (),
+            excess_spread_history=tuple(float(x) for x in es[max(len(es) - window, 0) :])
+            if window
+            else (),
             defaulted_pending=float(ac["defaulted_pending"][s, p]),
         )
 

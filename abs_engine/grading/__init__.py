@@ -8,6 +8,9 @@
 >>> table = grading.flag_counts(flags, by=graded["grade"])
 >>> list(table.index)
 ['A', 'B', 'C', 'Total']
+
+Fitting, validating and monitoring a card from a labelled history live in
+:mod:`abs_engine.grading.lifecycle` (``ae.scorecard``).
 """
 
 from abs_engine.grading.early_warning import (
@@ -30,6 +33,7 @@ from abs_engine.grading.scorecard import (
     Factor,
     GradeLimit,
     Rule,
+    Scaling,
     Scorecard,
     load_scorecard,
 )
@@ -52,6 +56,7 @@ __all__ = [
     "Factor",
     "GradeLimit",
     "Rule",
+    "Scaling",
     "Scorecard",
     "default_multipliers",
     "early_warning",

@@ -81,6 +81,19 @@ contribution :math:`c_i` (RMB a month):
 An empty or invalid contribution follows ``credit_limit.missing``:
 ``"floor"`` (:math:`L_g`), ``"zero"`` (no limit) or ``"error"``.
 
+**Scaling (optional).**  A fitted card states what its score means::
+
+    [scaling]
+    base_score = 600     # the score at which the odds are base_odds
+    base_odds = 50       # good:bad odds at base_score (50:1, a 1.96% default rate)
+    pdo = 20             # points to double the odds
+
+so that :math:`\\ln(\\text{odds}) = \\ln(\\text{base\\_odds}) + (s - \\text{base\\_score})
+\\ln 2 / \\text{pdo}` and the default probability over the card's performance window is
+:math:`\\text{PD}(s) = 1 / (1 + \\text{odds}(s))` (:meth:`Scaling.pd`).  Grading does
+not use it; validation, monitoring and the policy what-if read PDs from it.  A
+hand-written card may leave it out.
+
 **Optional factors.**  ``required = false`` marks a factor whose column a
 tape may lack (platform behaviour): when the column is absent the factor
 scores 0 points and gives no reason for every borrower (an info log says
@@ -90,6 +103,7 @@ points around 0 so that a tape without them grades on the same scale.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -99,7 +113,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
+from scipy import special
 
 from abs_engine.errors import SpecError
 from abs_engine.grading import _spec
@@ -111,6 +126,7 @@ __all__ = [
     "Factor",
     "GradeLimit",
     "Rule",
+    "Scaling",
     "Scorecard",
     "load_scorecard",
 ]
@@ -126,7 +142,9 @@ _TOP_KEYS = (
     "factors",
     "credit_limit",
     "early_warning",
+    "scaling",
 )
+_SCALING_KEYS = ("base_score", "base_odds", "pdo")
 _GRADING_KEYS = ("grades", "thresholds")
 _FACTOR_KEYS = (
     "name",
@@ -412,6 +430,92 @@ class Factor:
 
 
 @dataclass(frozen=True)
+class Scaling:
+    """What a score means: the points-to-odds scaling of a fitted card.
+
+    .. math::
+
+        \\text{factor} = \\frac{\\text{pdo}}{\\ln 2},\\qquad
+        \\text{offset} = \\text{base\\_score} - \\text{factor}\\,\\ln(\\text{base\\_odds}),\\qquad
+        s = \\text{offset} + \\text{factor}\\,\\ln(\\text{odds})
+
+    with ``odds`` the good:bad odds (non-default to default) over the card's
+    performance window; ``PD = 1 / (1 + odds)``.
+
+    Parameters
+    ----------
+    base_score : float
+        The score whose odds are ``base_odds``.
+    base_odds : float
+        Good:bad odds at ``base_score`` (> 0).
+    pdo : float
+        Points to double the odds (> 0).
+
+    Examples
+    --------
+    >>> s = Scaling(600, 50, 20)
+    >>> round(float(s.odds(620)), 6), round(float(s.pd(600)), 6)
+    (100.0, 0.019608)
+    """
+
+    base_score: float = 600.0
+    base_odds: float = 50.0
+    pdo: float = 20.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_score", _spec.get_number(self.base_score, "base_score"))
+        for key in ("base_odds", "pdo"):
+            object.__setattr__(
+                self, key, _spec.get_number(getattr(self, key), key, low=0.0, low_open=True)
+            )
+
+    @property
+    def factor(self) -> float:
+        """Points per unit of log-odds, ``pdo / ln 2``."""
+        return self.pdo / math.log(2.0)
+
+    @property
+    def offset(self) -> float:
+        """The score at odds 1:1, ``base_score - factor ln(base_odds)``."""
+        return self.base_score - self.factor * math.log(self.base_odds)
+
+    def log_odds(self, score: ArrayLike) -> NDArray[np.float64]:
+        """Good:bad log-odds of each score, ``(s - offset) / factor``."""
+        return (np.asarray(score, dtype=np.float64) - self.offset) / self.factor
+
+    def odds(self, score: ArrayLike) -> NDArray[np.float64]:
+        """Good:bad odds of each score."""
+        return np.exp(self.log_odds(score))
+
+    def pd(self, score: ArrayLike) -> NDArray[np.float64]:
+        """Default probability of each score, ``1 / (1 + odds)`` (logistic, overflow-safe)."""
+        out: NDArray[np.float64] = special.expit(-self.log_odds(score))
+        return out
+
+    def score(self, pd: ArrayLike) -> NDArray[np.float64]:
+        """The score whose default probability is ``pd`` (the inverse of :meth:`pd`)."""
+        p = np.asarray(pd, dtype=np.float64)
+        return self.offset + self.factor * np.log((1.0 - p) / p)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], path: str = "scaling") -> Scaling:
+        """Parse the TOML form; unknown keys are errors naming their path."""
+        table = _spec.get_table(data, path, "a table with base_score, base_odds and pdo")
+        _spec.check_keys(table, _SCALING_KEYS, path)
+        for key in _SCALING_KEYS:
+            if key not in table:
+                raise SpecError(f"missing {key!r}", _spec.join(path, key))
+        try:
+            return cls(**{k: table[k] for k in _SCALING_KEYS})
+        except SpecError as exc:
+            raise _spec.reraise_under(exc, path) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """TOML form."""
+        return {"base_score": self.base_score, "base_odds": self.base_odds, "pdo": self.pdo}
+
+
+@dataclass(frozen=True)
 class GradeLimit:
     """Credit-limit parameters of one grade: ``min(cap, max(floor, multiple x contribution))``."""
 
@@ -578,6 +682,9 @@ class Scorecard:
         Parameters of the early-warning flags.
     description : str
         Free text.
+    scaling : Scaling or None
+        What the score means in odds (fitted cards); ``None`` for a card
+        written by hand.
     source : str or None
         File it was read from (not part of the spec).
     """
@@ -590,6 +697,7 @@ class Scorecard:
     base_points: float = 0.0
     early_warning: EarlyWarningRules = field(default_factory=EarlyWarningRules)
     description: str = ""
+    scaling: Scaling | None = None
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -673,6 +781,8 @@ class Scorecard:
             )
         if not isinstance(self.early_warning, EarlyWarningRules):
             raise SpecError("expected EarlyWarningRules", "early_warning")
+        if self.scaling is not None and not isinstance(self.scaling, Scaling):
+            raise SpecError("expected a Scaling or None", "scaling")
 
     # --- derived facts ------------------------------------------------------------
 
@@ -766,6 +876,8 @@ class Scorecard:
             kwargs["early_warning"] = EarlyWarningRules.from_dict(
                 table["early_warning"], _spec.join(path, "early_warning")
             )
+        if "scaling" in table:
+            kwargs["scaling"] = Scaling.from_dict(table["scaling"], _spec.join(path, "scaling"))
         try:
             return cls(**kwargs)
         except SpecError as exc:
@@ -783,6 +895,8 @@ class Scorecard:
         out["factors"] = [f.to_dict() for f in self.factors]
         out["credit_limit"] = self.credit_limit.to_dict()
         out["early_warning"] = self.early_warning.to_dict()
+        if self.scaling is not None:
+            out["scaling"] = self.scaling.to_dict()
         return out
 
 

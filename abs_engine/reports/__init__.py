@@ -39,6 +39,7 @@ from abs_engine.reports.metadata import RunMetadata, git_commit, run_metadata, s
 from abs_engine.reports.pool_sections import (
     assumptions_section,
     collateral_section,
+    early_warning_section,
     pool_report,
     pool_sheets,
     scenario_section,
@@ -47,6 +48,12 @@ from abs_engine.reports.pool_sections import (
 )
 from abs_engine.reports.privacy import assert_no_identifiers, find_identifiers
 from abs_engine.reports.run import FILES, build_report, write
+from abs_engine.reports.scorecard import (
+    stability_blocks,
+    stability_section,
+    validation_report,
+    write_validation_report,
+)
 
 __all__ = [
     "FILES",
@@ -66,6 +73,7 @@ __all__ = [
     "build_report",
     "collateral_section",
     "column_label",
+    "early_warning_section",
     "find_identifiers",
     "format_value",
     "git_commit",
@@ -77,7 +85,11 @@ __all__ = [
     "scenario_section",
     "spec_hash",
     "spec_of",
+    "stability_blocks",
+    "stability_section",
     "strats_section",
+    "validation_report",
     "write",
+    "write_validation_report",
     "write_workbook",
 ]

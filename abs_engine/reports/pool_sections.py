@@ -34,6 +34,7 @@ from plotly.subplots import make_subplots
 from abs_engine.curves import Assumptions, GradedAssumptions, ScenarioSet
 from abs_engine.curves.curve import Curve
 from abs_engine.errors import SpecError
+from abs_engine.grading.monitor import Stability
 from abs_engine.pool import STANDARD_STRATS, Pool
 from abs_engine.projection import PoolCashflows
 from abs_engine.reports.excel import Sheet
@@ -49,6 +50,7 @@ from abs_engine.reports.html import (
     Table,
 )
 from abs_engine.reports.metadata import RunMetadata, canonical_json
+from abs_engine.reports.scorecard import stability_blocks
 
 __all__ = [
     "STRAT_FORMATS",
@@ -58,6 +60,7 @@ __all__ = [
     "cashflow_frame",
     "collateral_section",
     "describe_curve",
+    "early_warning_section",
     "observed_rates",
     "pool_report",
     "pool_sheets",
@@ -256,6 +259,38 @@ def strats_section(
         )
         blocks.append(Table(table, STRAT_FORMATS, note=note))
     return Section(title, blocks, id="pool-stratification")
+
+
+# --- early warning ----------------------------------------------------------------------------
+
+
+def early_warning_section(
+    pool: Pool, *, stability: Stability | None = None, title: str = "Early warning"
+) -> Section | None:
+    """Early-warning flag counts (a graded tape's ``ew_*`` columns) and scorecard drift.
+
+    ``stability`` (:func:`abs_engine.grading.stability`: the tape against the
+    card's development sample) adds the PSI of the score and grade mix and the
+    CSI of every attribute, with the 0.10 / 0.25 warnings.  ``None`` when the
+    pool has no flags and no stability is given.
+    """
+    blocks: list[Block] = []
+    if any(c.startswith("ew_") for c in pool.table.column_names):
+        flags = pool.strats("early_warning")
+        assert isinstance(flags, pd.DataFrame)
+        blocks.append(
+            Table(
+                flags,
+                {"count": "int", "balance": "money", "pct_balance": "pct"},
+                caption="Early-warning flags (receivables may carry several)",
+            )
+        )
+    if stability is not None:
+        blocks.append(Heading("Scorecard drift"))
+        blocks += stability_blocks(stability)
+    if not blocks:
+        return None
+    return Section(title, blocks, id="early-warning")
 
 
 # --- collateral cash flows --------------------------------------------------------------------
@@ -1124,14 +1159,21 @@ def pool_report(
     currency: str | None = None,
     metadata: RunMetadata | None = None,
     extra_sections: Sequence[Section] = (),
+    stability: Stability | None = None,
 ) -> Report:
     """The collateral part of the investor report as a :class:`Report`.
 
-    Sections: pool stratification, collateral cash flows (first scenario),
-    scenario comparison (when there are several), assumptions (when given),
-    then ``extra_sections`` (e.g. the deal's), and the run metadata.
+    Sections: pool stratification, early warning (flags of a graded tape and,
+    with ``stability``, the scorecard's PSI/CSI drift), collateral cash flows
+    (first scenario), scenario comparison (when there are several),
+    assumptions (when given), then ``extra_sections`` (e.g. the deal's), and
+    the run metadata.
     """
-    sections: list[Section] = [strats_section(pool), collateral_section(cf, currency=currency)]
+    sections: list[Section] = [strats_section(pool)]
+    warning = early_warning_section(pool, stability=stability)
+    if warning is not None:
+        sections.append(warning)
+    sections.append(collateral_section(cf, currency=currency))
     comparison = scenario_section(cf, scenarios=scenarios, currency=currency)
     if comparison is not None:
         sections.append(comparison)
