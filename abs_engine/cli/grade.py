@@ -51,8 +51,11 @@ def add_grade(sub: Any) -> None:
         "grade",
         "Grade a tape with a provident-fund scorecard: score, grade, credit limit, reason "
         "codes and early-warning flags (prints aggregates only).",
-        "abs-engine grade pools/raw_tape.parquet --out outputs/graded.parquet "
-        "--watchlist outputs/watchlist.csv",
+        [
+            "abs-engine sample-pool --out pools/sample_pool.parquet",
+            "abs-engine grade pools/sample_pool.parquet --out outputs/graded.parquet "
+            "--watchlist outputs/watchlist.csv",
+        ],
     )
     p.add_argument("raw", type=Path, help="tape to grade (.parquet, .csv, .xlsx)")
     p.add_argument(
