@@ -132,11 +132,16 @@ def add_scorecard(sub: Any) -> None:
         sub,
         "scorecard",
         "Fit, validate and monitor a provident-fund scorecard from a labelled history.",
-        "abs-engine scorecard fit history.parquet --target default_flag --out card.toml "
+        "abs-engine scorecard synthetic --n 20000 --seed 7 --out history.parquet\n"
+        "  abs-engine scorecard fit history.parquet --target default_flag --out card.toml "
         "--report outputs/scorecard",
     )
     p.set_defaults(func=lambda args: _usage(p))
-    inner = p.add_subparsers(dest="scorecard_command", metavar="STEP")
+    inner = p.add_subparsers(
+        dest="scorecard_command",
+        metavar="STEP",
+        help="fit, validate, psi or synthetic (each has --help with an example)",
+    )
 
     f = _parser(
         inner,
