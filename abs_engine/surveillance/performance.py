@@ -39,7 +39,8 @@ Statistical signals
 * **Monte Carlo band**: the same measure over the paths of a one-factor
   Gaussian Monte Carlo of the base case
   (:func:`abs_engine.stress.monte_carlo`, every path run through the deal),
-  its 5th and 95th percentiles.
+  its 5th and 95th percentiles; a measure the paths do not move (severity
+  and roll rates, when only defaults are stressed) has no band.
 * **Sampling z-score** (when the report gives receivable counts): for a
   monthly rate ``p`` with ``n`` receivables at risk (last month's count)
   :math:`z = (\hat p - p) / \sqrt{p (1 - p) / n}` with ``p`` the base case's
@@ -212,15 +213,19 @@ def actual_vs_projected(
     G, M = actual["end_balance"].shape
     a = measures(actual, cutoff)
     p = measures(projected, cutoff) if projected is not None else None
-    lo = hi = None
+    lo: dict[str, F64] = {}
+    hi: dict[str, F64] = {}
     if band is not None:
         bm = measures(band, np.broadcast_to(cutoff, (band["end_balance"].shape[0], G)))
-        lo, hi = {}, {}
         with warnings.catch_warnings():  # months where no path has the measure stay NaN
             warnings.simplefilter("ignore", RuntimeWarning)
             for m, v in bm.items():
-                lo[m] = np.nanpercentile(v, band_levels[0], axis=0)
-                hi[m] = np.nanpercentile(v, band_levels[1], axis=0)
+                low = np.nanpercentile(v, band_levels[0], axis=0)
+                high = np.nanpercentile(v, band_levels[1], axis=0)
+                # A measure the paths do not move (severity, roll rates) has no band.
+                flat = (high - low) <= 1e-9 * np.maximum(np.abs(high), 1e-12)
+                lo[m] = np.asarray(np.where(flat, np.nan, low), dtype=np.float64)
+                hi[m] = np.asarray(np.where(flat, np.nan, high), dtype=np.float64)
     z: dict[str, F64] = {}
     if counts is not None and projected is not None:
         ra, rp = _monthly_rates(actual), _monthly_rates(projected)
@@ -236,15 +241,15 @@ def actual_vs_projected(
     for m in MEASURES:
         act = a[m]
         proj = p[m] if p is not None else nan
-        b_lo = lo.get(m, nan) if lo is not None else nan
-        b_hi = hi.get(m, nan) if hi is not None else nan
+        b_lo = lo.get(m, nan)
+        b_hi = hi.get(m, nan)
         zz = z.get(m, nan)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(
                 np.abs(proj) > _EPS, act / np.where(np.abs(proj) > _EPS, proj, 1.0), np.nan
             )
-        high = (act > b_hi + _EPS) | (zz > k)
-        low = (act < b_lo - _EPS) | (zz < -k)
+        high = np.asarray((act > b_hi + _EPS) | (zz > k), dtype=bool)
+        low = np.asarray((act < b_lo - _EPS) | (zz < -k), dtype=bool)
         signal = np.where(high, "high", np.where(low, "low", ""))
         parts.append(
             pd.DataFrame(
