@@ -23,6 +23,7 @@ __all__ = [
     "PrivacyError",
     "ScenarioError",
     "ServicerError",
+    "SizingError",
     "SpecError",
     "SpecWarning",
     "TapeError",
@@ -87,6 +88,14 @@ class HistoryError(AbsError, ValueError):
     """A static-pool history is inconsistent (gap in months, payment after default, ...).
 
     Messages name the loan and the month.
+    """
+
+
+class SizingError(AbsError, ValueError):
+    """Sizing targets and market constraints cannot all be met.
+
+    The message names the binding constraint (or the target no size reaches)
+    and what would make the request feasible.
     """
 
 

@@ -28,7 +28,8 @@ def main() -> None:
     for row in be.itertuples():
         print(
             f"  {row.tranche:14s} {row.breakeven:7.3f}x (+/- {row.tolerance:.4f})  "
-            f"CNL {row.cumulative_net_loss:.2%}  coverage {row.loss_coverage_multiple:.2f}x"
+            f"CNL {row.cumulative_net_loss:.2%}  {row.loss_coverage_multiple:.2f}x base CNL  "
+            f"monotone {row.monotone}"
         )
     t0 = time.perf_counter()
     cdr = ae.breakeven(deal, pool, lever="cdr")

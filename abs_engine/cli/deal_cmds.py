@@ -246,7 +246,7 @@ def run_size(args: argparse.Namespace) -> int:
     sized = size(deal, pool, targets, on=args.on)
     print(f"{deal.name}: sized for {', '.join(f'{k} {v:g}x' for k, v in targets.items())}\n")
     table = sized.tranches.set_index("tranche")[
-        ["class", "size", "balance", "coupon", "wal", "target_multiple", "breakeven_multiple"]
+        ["class", "size", "balance", "coupon", "wal", "target", "breakeven_multiple", "binding"]
     ]
     print(
         table.to_string(
@@ -255,7 +255,7 @@ def run_size(args: argparse.Namespace) -> int:
                 "balance": lambda v: f"{v:,.2f}",
                 "coupon": lambda v: f"{v:.2%}",
                 "wal": lambda v: f"{v:.2f}",
-                "target_multiple": lambda v: "" if pd.isna(v) else f"{v:g}x",
+                "target": lambda v: "" if pd.isna(v) else f"{v:g}x",
                 "breakeven_multiple": lambda v: "" if pd.isna(v) else f"{v:.3f}x",
             }
         )

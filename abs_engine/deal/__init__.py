@@ -10,6 +10,7 @@ from abs_engine.deal.engine import (
 from abs_engine.deal.results import Ledger, RunResult
 from abs_engine.deal.spec import (
     CleanUpCall,
+    Conventions,
     Coupon,
     Deal,
     DealDates,
@@ -33,6 +34,7 @@ __all__ = [
     "COLLECTION_FIELDS",
     "PENDING_FIELDS",
     "CleanUpCall",
+    "Conventions",
     "Coupon",
     "Deal",
     "DealDates",

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from abs_engine.calendars import roll
 from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
 from abs_engine.curves.scenarios import Scenario, ScenarioSet
 from abs_engine.daycount import payment_dates, year_fraction
@@ -101,6 +102,13 @@ def _schedule(deal: Deal) -> _Schedule:
     count = months // d.frequency + 1
     all_dates = payment_dates(d.first_payment, count, months=d.frequency, day=d.payment_day)
     all_dates = all_dates[all_dates <= np.datetime64(d.legal_final)]
+    cv = deal.conventions
+    if cv.business_days != "none":
+        # Cash moves to business days; which pool months a date collects does not.
+        paid_on = [roll(x.astype(dt.date), cv.business_days, cv.roll) for x in all_dates]
+        pay_dates = np.array(paid_on, dtype="datetime64[D]")
+    else:
+        pay_dates = all_dates
     start = deal.state.as_of if deal.state is not None else d.cutoff
     # Period p collects the pool months up to the end of the month before its payment month.
     start_m = _month_index(start)
@@ -119,16 +127,19 @@ def _schedule(deal: Deal) -> _Schedule:
     # Mid-life: payment dates whose collections end on or before the tape's date are past.
     keep = collect_m > start_m if deal.state is not None else np.ones(all_dates.size, dtype=bool)
     offset = int((~keep).sum())
-    dates = all_dates[keep]
+    dates = pay_dates[keep]
     if dates.size == 0:
         raise SpecError(
             f"no payment date after {start} before the legal final {d.legal_final}", "dates"
         )
-    prev = np.concatenate([[np.datetime64(d.closing)], all_dates[:-1]])[keep]
+    prev = np.concatenate([[np.datetime64(d.closing, "D")], pay_dates[:-1]])[keep]
     yf = np.asarray(year_fraction(prev, dates, d.day_count), dtype=np.float64)
-    fee_yf = np.tile(yf, (len(deal.fees), 1))
+    fee_dc = cv.fee_day_count or d.day_count
+    fee_yf = np.tile(
+        np.asarray(year_fraction(prev, dates, fee_dc), dtype=np.float64), (len(deal.fees), 1)
+    )
     if deal.state is None:
-        from_cutoff = float(year_fraction(d.cutoff, dates[0], d.day_count))
+        from_cutoff = float(year_fraction(d.cutoff, dates[0], fee_dc))
         for j, fee in enumerate(deal.fees):
             if fee.accrue_from == "cutoff":
                 fee_yf[j, 0] = from_cutoff
@@ -498,7 +509,7 @@ class _Waterfall:
         self.groups = [np.flatnonzero(ranks == r) for r in np.unique(ranks)]  # senior first
         self.rated = np.array([t.kind != "equity" for t in deal.tranches])
         self.equity = next(i for i, t in enumerate(deal.tranches) if t.kind == "equity")
-        self.accrues = np.array([t.deferred_interest_accrues for t in deal.tranches], dtype=float)
+        self.accrues = np.array([deal.accrues_deferred_interest(t) for t in deal.tranches], float)
         self.writedown_mode = deal.loss_allocation == "writedown"
         self.book = _Book(S, T)
         rv = deal.revolving
@@ -669,7 +680,10 @@ class _Waterfall:
             elif fee.kind == "fixed":
                 fee_due[:, j] = np.where(open_claims, fee.amount * fyf, 0.0)
             else:
-                fee_due[:, j] = fee.rate * pool_begin * fyf
+                balance = pool_begin
+                if deal.conventions.fee_balance == "time_weighted":
+                    balance = 0.5 * (pool_begin + c["end_balance"])
+                fee_due[:, j] = fee.rate * balance * fyf
         self.fe["due"][:, :, p] = fee_due
         fee_owed = fee_due + self.unpaid_fee
         acc_start = sched.accrual_start[p].astype(dt.date)

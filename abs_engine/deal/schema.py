@@ -186,7 +186,7 @@ TABLES: tuple[Table, ...] = (
             Key(
                 "deferred_interest_accrues",
                 "bool",
-                "false",
+                "conventions.unpaid_interest",
                 "Deferred interest itself bears interest at the coupon.",
                 "false",
             ),
@@ -409,6 +409,53 @@ TABLES: tuple[Table, ...] = (
         ),
     ),
     Table(
+        "conventions",
+        "Market conventions the deal's documents choose (see `Conventions`); the defaults "
+        "change nothing.",
+        (
+            Key(
+                "business_days",
+                '"none" | "weekends" | "china_interbank" | "china_exchange"',
+                '"none"',
+                "Calendar of payment dates: a date on a non-business day moves by `roll`; "
+                "interest and fees accrue between the moved dates. China's calendars come from "
+                "the `holidays` package (public holidays and, for announced years, adjusted "
+                "working days; exchanges stay closed on weekend working days).",
+                '"china_interbank"',
+            ),
+            Key(
+                "roll",
+                '"following" | "modified_following" | "preceding"',
+                '"following"',
+                "How a payment date moves to a business day.",
+                '"modified_following"',
+            ),
+            Key(
+                "fee_day_count",
+                "string",
+                "the deal's day_count",
+                "Day count of `fixed` and `pool_pct` fees (`ACT/365F`: actual days / 365).",
+                '"ACT/365F"',
+            ),
+            Key(
+                "fee_balance",
+                '"begin" | "time_weighted"',
+                '"begin"',
+                "Balance of a `pool_pct` fee: the pool at the start of the collection period, "
+                "or the average of the period's opening and closing balances.",
+                '"begin"',
+            ),
+            Key(
+                "unpaid_interest",
+                '"carried" | "accrues"',
+                '"carried"',
+                "Whether deferred interest bears interest at the coupon (classes may override "
+                "with `deferred_interest_accrues`).",
+                '"carried"',
+            ),
+        ),
+    ),
+    Table(
         "state",
         "A seasoned deal's position (written by `RunResult.state_after` or a surveillance); "
         "the run re-projects from `as_of` with a current tape. Amounts per class are tables "
@@ -588,6 +635,13 @@ threshold = 0.10
 price = 1.0
 accrued_interest = true
 defaulted_price = 0.2
+
+[conventions]
+business_days = "china_interbank"
+roll = "modified_following"
+fee_day_count = "ACT/365F"
+fee_balance = "time_weighted"
+unpaid_interest = "carried"
 
 [waterfall]
 interest = [

@@ -65,6 +65,7 @@ __all__ = [
     "EFFECTS",
     "TRIGGER_KINDS",
     "CleanUpCall",
+    "Conventions",
     "Coupon",
     "Deal",
     "DealDates",
@@ -283,9 +284,10 @@ class Tranche:
         Seniority, 1 the most senior.  Classes of equal rank are pari passu:
         they share write-downs, the PDL, reinstatements, OC and credit
         enhancement pro rata.  Default: the position in the deal's list.
-    deferred_interest_accrues : bool
+    deferred_interest_accrues : bool or None
         Unpaid (deferred) interest itself bears interest at the coupon:
-        interest due ``= (B + U) c yf`` instead of ``B c yf``.
+        interest due ``= (B + U) c yf`` instead of ``B c yf``.  Default: the
+        deal's ``conventions.unpaid_interest``.
     """
 
     name: str
@@ -295,7 +297,7 @@ class Tranche:
     coupon: Coupon = field(default_factory=lambda: Coupon(0.0))
     deferrable: bool | None = None
     rank: int | None = None
-    deferred_interest_accrues: bool = False
+    deferred_interest_accrues: bool | None = None
 
     def __post_init__(self) -> None:
         check_name(self.name, "tranche", "tranche")
@@ -332,6 +334,56 @@ class Tranche:
     def is_deferrable(self) -> bool:
         """Deferral allowed (senior interest is not, unless the spec says so)."""
         return self.kind != "senior" if self.deferrable is None else self.deferrable
+
+
+# --- conventions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """Market conventions the deal's documents choose; the defaults change nothing.
+
+    Parameters
+    ----------
+    business_days : {"none", "weekends", "china_interbank", "china_exchange"}
+        Calendar of payment dates (see :mod:`abs_engine.calendars`): a payment
+        date on a non-business day moves by ``roll``.  Note interest and fees
+        accrue between the moved dates; which pool months a payment date
+        collects does not change.
+    roll : {"following", "modified_following", "preceding"}
+        How a payment date moves.
+    fee_day_count : str or None
+        Day count of ``fixed`` and ``pool_pct`` fees (default: the deal's).
+        ``"ACT/365F"`` gives "actual days of the period / 365".
+    fee_balance : {"begin", "time_weighted"}
+        Balance a ``pool_pct`` fee is charged on: the pool at the start of the
+        collection period, or the average of the period's opening and closing
+        balances (the time-weighted balance of a pool amortising evenly).
+    unpaid_interest : {"carried", "accrues"}
+        Whether deferred interest bears interest at the coupon (every class
+        that does not say otherwise with ``deferred_interest_accrues``).
+    """
+
+    business_days: str = "none"
+    roll: str = "following"
+    fee_day_count: str | None = None
+    fee_balance: Literal["begin", "time_weighted"] = "begin"
+    unpaid_interest: Literal["carried", "accrues"] = "carried"
+
+    def __post_init__(self) -> None:
+        from abs_engine.calendars import CALENDARS, ROLLS
+
+        checks: tuple[tuple[str, object, tuple[object, ...]], ...] = (
+            ("business_days", self.business_days, CALENDARS),
+            ("roll", self.roll, ROLLS),
+            ("fee_day_count", self.fee_day_count, (None, *BASES)),
+            ("fee_balance", self.fee_balance, ("begin", "time_weighted")),
+            ("unpaid_interest", self.unpaid_interest, ("carried", "accrues")),
+        )
+        for name, value, allowed in checks:
+            if value not in allowed:
+                shown = ", ".join(str(a) for a in allowed if a is not None)
+                raise _err(f"must be one of {shown}; got {value!r}", f"conventions.{name}")
 
 
 # --- fees, reserve, revolving, triggers ---------------------------------------------------------
@@ -745,6 +797,7 @@ class Deal:
     loss_allocation: Literal["writedown", "pdl", "none"] = "writedown"
     recoveries_to: Literal["principal", "interest"] = "principal"
     junior_interest_after_pdl: bool = False
+    conventions: Conventions = field(default_factory=Conventions)
     source: Path | None = None
     spec: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
@@ -962,6 +1015,12 @@ class Deal:
         """Each tranche's rank (1 = most senior; equal ranks are pari passu)."""
         return tranche_ranks(self.tranches)
 
+    def accrues_deferred_interest(self, tranche: Tranche) -> bool:
+        """Whether the class's deferred interest bears interest (its own say, or the convention)."""
+        if tranche.deferred_interest_accrues is not None:
+            return tranche.deferred_interest_accrues
+        return self.conventions.unpaid_interest == "accrues"
+
     def senior_or_pari_passu(self, name: str) -> tuple[str, ...]:
         """``name`` and every class ranking ahead of or equal with it."""
         ranks = dict(zip((t.name for t in self.tranches), self.ranks, strict=True))
@@ -1124,7 +1183,11 @@ def _tranches(data: Any) -> tuple[Tranche, ...]:
         coupon = _coupon(t["coupon"], f"{p}.coupon") if "coupon" in t else Coupon(0.0)
         deferrable = s.opt_bool(t, "deferrable", p, kind != "senior") if "deferrable" in t else None
         rank = s.opt_int(t, "rank", p, None, minimum=1)
-        accrues = s.opt_bool(t, "deferred_interest_accrues", p, False)
+        accrues = (
+            s.opt_bool(t, "deferred_interest_accrues", p, False)
+            if "deferred_interest_accrues" in t
+            else None
+        )
         with _at(p):
             tranche = Tranche(
                 name,
@@ -1254,6 +1317,22 @@ def _triggers(data: Any) -> tuple[Trigger, ...]:
     return tuple(out)
 
 
+def _conventions(data: Any) -> Conventions:
+    from abs_engine.calendars import CALENDARS, ROLLS
+
+    p = "conventions"
+    d = s.table(data, p)
+    s.check_keys(d, keys(p), p)
+    fee_dc = s.opt_str(d, "fee_day_count", p, "", BASES) or None
+    return Conventions(
+        business_days=s.opt_str(d, "business_days", p, "none", CALENDARS),
+        roll=s.opt_str(d, "roll", p, "following", ROLLS),
+        fee_day_count=fee_dc,
+        fee_balance=s.opt_str(d, "fee_balance", p, "begin", ("begin", "time_weighted")),  # type: ignore[arg-type]
+        unpaid_interest=s.opt_str(d, "unpaid_interest", p, "carried", ("carried", "accrues")),  # type: ignore[arg-type]
+    )
+
+
 def _waterfall(data: Any) -> Waterfall:
     p = "waterfall"
     d = s.table(data, p)
@@ -1338,6 +1417,7 @@ def deal_from_dict(
             "clean_up_call",
         )
     waterfall = _waterfall(d["waterfall"]) if "waterfall" in d else None
+    conventions = _conventions(d["conventions"]) if "conventions" in d else Conventions()
     state = _state(d["state"]) if "state" in d else None
     return Deal(
         name=name,
@@ -1355,6 +1435,7 @@ def deal_from_dict(
         loss_allocation=s.opt_str(d, "loss_allocation", "", "writedown", LOSS_ALLOCATIONS),  # type: ignore[arg-type]
         recoveries_to=s.opt_str(d, "recoveries_to", "", "principal", ("principal", "interest")),  # type: ignore[arg-type]
         junior_interest_after_pdl=s.opt_bool(d, "junior_interest_after_pdl", "", False),
+        conventions=conventions,
         source=source,
         spec=dict(data),
     )
@@ -1445,8 +1526,8 @@ def deal_to_dict(deal: Deal, *, base: Path | None = None) -> dict[str, Any]:
             row["deferrable"] = t.deferrable
         if t.rank is not None:
             row["rank"] = t.rank
-        if t.deferred_interest_accrues:
-            row["deferred_interest_accrues"] = True
+        if t.deferred_interest_accrues is not None:
+            row["deferred_interest_accrues"] = t.deferred_interest_accrues
         tranches.append(row)
     out["tranches"] = tranches
     if deal.fees:
@@ -1511,6 +1592,15 @@ def deal_to_dict(deal: Deal, *, base: Path | None = None) -> dict[str, Any]:
         }
         if call.defaulted_price is not None:
             out["clean_up_call"]["defaulted_price"] = call.defaulted_price
+    cv = deal.conventions
+    if cv != Conventions():
+        out["conventions"] = {
+            "business_days": cv.business_days,
+            "roll": cv.roll,
+            "fee_balance": cv.fee_balance,
+            "unpaid_interest": cv.unpaid_interest,
+            **({"fee_day_count": cv.fee_day_count} if cv.fee_day_count else {}),
+        }
     assert deal.waterfall is not None
     out["waterfall"] = {
         "interest": [str(s) for s in deal.waterfall.interest],

@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from abs_engine.analytics.deal import AnalysedRun
+from abs_engine.analytics.glossary import TABLES
 from abs_engine.deal.spec import Deal
 from abs_engine.pool.pool import Pool
 from abs_engine.reports.html import Block, Figure, KeyValue, Section, Table
@@ -26,6 +27,7 @@ __all__ = [
     "TRANCHE_TABLE_ID",
     "breakeven_section",
     "capital_stack_section",
+    "conventions_frame",
     "coverage_range",
     "coverage_section",
     "notes_section",
@@ -46,6 +48,37 @@ def _fig(title: str, y_title: str, y_format: str = ",.0f") -> go.Figure:
         title=title, yaxis_title=y_title, yaxis_tickformat=y_format, hovermode="x unified"
     )
     return fig
+
+
+def conventions_frame(summary: pd.DataFrame, breakevens: pd.DataFrame | None) -> pd.DataFrame:
+    """The workbook's ``conventions`` sheet: units and convention of every column written.
+
+    The run's own conventions (compounding, day count, settlement) come from
+    ``summary.attrs``; the rest from the glossary of ``docs/outputs.md``.
+    """
+    run_conv = summary.attrs.get("conventions", {})
+    rows = []
+    for key, frame in (("summary", summary), ("breakeven", breakevens)):
+        if frame is None:
+            continue
+        table = next(t for t in TABLES if t.key == key)
+        for c in table.columns:
+            if c.name not in frame.columns:
+                continue
+            conv = run_conv.get(c.name, c.convention) if key == "summary" else c.convention
+            rows.append(
+                {
+                    "sheet": key,
+                    "column": c.name,
+                    "units": c.units,
+                    "convention": conv,
+                    "definition": c.definition,
+                    "formula": c.formula,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["sheet", "column", "units", "convention", "definition", "formula"]
+    )
 
 
 def capital_stack_section(result: AnalysedRun) -> Section:
@@ -445,45 +478,81 @@ def scenario_comparison_section(
 def prospectus_section(
     decrement: Mapping[str, pd.DataFrame], price_yield: Mapping[str, pd.DataFrame]
 ) -> Section:
-    """Decrement tables (percent outstanding by anniversary and prepayment speed) and price/yield tables."""
+    """Decrement tables (percent outstanding by date and prepayment speed) and price/yield tables."""
     blocks: list[Block] = []
     for name, table in decrement.items():
         body = table.copy()
+        units = table.attrs.get("units", "% of original balance outstanding; last row WAL in years")
         blocks.append(
             Table(
                 body.reset_index().rename(columns={"index": "date"}),
                 dict.fromkeys(body.columns, "float2"),
-                caption=f"Decrement table — {name}: % of original balance outstanding; last row WAL in years",
+                caption=f"Decrement table — {name}",
+                note=f"{units[0].upper()}{units[1:]}.",
             )
         )
     for name, table in price_yield.items():
+        conv = table.attrs.get("conventions", {})
+        note = " ".join(
+            f"{label}: {conv[key]}."
+            for key, label in (("price", "Price"), ("yield", "Yield"))
+            if key in conv
+        )
         blocks.append(
             Table(
                 table.reset_index(),
                 dict.fromkeys(table.columns, "pct"),
-                caption=f"Price / yield — {name} (price in % of par)",
+                caption=f"Price / yield — {name} (clean price in % of the balance at settlement)",
+                note=note or None,
             )
         )
     return Section("Prospectus tables", blocks)
 
 
 def breakeven_section(breakevens: pd.DataFrame) -> Section:
-    """Break-even default multiples and loss coverage."""
-    frame = breakevens.drop(columns=["passes"], errors="ignore")
+    """Break-even default multiples and loss coverage (multiples of the base-case CNL)."""
+    cols = [
+        "tranche",
+        "breakeven",
+        "tolerance",
+        "monotone",
+        "cumulative_net_loss",
+        "loss_coverage_multiple",
+    ]
+    frame = breakevens[[c for c in cols if c in breakevens.columns]].copy()
+    frame["monotone"] = frame["monotone"].map({True: "yes", False: "no"})
+    first = breakevens.iloc[0] if len(breakevens) else None
+    lever = "" if first is None else str(first["lever"])
+    unit = "constant CDR" if lever == "cdr" else "multiple of the base default curve"
+    base = "" if first is None else str(first["cnl_base"])
+    base_cnl = np.nan if first is None else float(first["base_cumulative_net_loss"])
+    step = np.nan if first is None else float(first["scan_step"])
     return Section(
         "Break-even and loss coverage",
         [
             Table(
                 frame,
                 {
-                    "breakeven": "multiple",
+                    "breakeven": "pct" if lever == "cdr" else "multiple",
+                    "tolerance": "float4",
+                    "monotone": "text",
                     "cumulative_net_loss": "pct",
                     "loss_coverage_multiple": "multiple",
-                    "tolerance": "float4",
                 },
-                caption="Smallest multiple of the base default curve at which each tranche first loses principal",
-                note="Loss coverage multiple = the cut-off pool's cumulative net loss at the break-even level / "
-                "its base-case cumulative net loss.",
+                labels={
+                    "breakeven": f"Break-even ({unit})",
+                    "monotone": "Losses monotone in the stress",
+                    "cumulative_net_loss": "Collateral CNL at the break-even",
+                    "loss_coverage_multiple": "Multiple of base-case CNL",
+                },
+                caption="The smallest stress at which each tranche first loses principal",
+                note=(
+                    f"Found by scanning the stress from zero in steps of {step:g} and bisecting the "
+                    "first failing step, so the first loss is found also where losses are not "
+                    "monotone in the stress. Cumulative net loss (CNL) = defaults less recoveries "
+                    f"of the deal's own collateral over the run, a share of the {base}; the "
+                    f"multiple is CNL at the break-even over the base-case CNL ({base_cnl:.2%})."
+                ),
             )
         ],
     )

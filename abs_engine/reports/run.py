@@ -39,7 +39,7 @@ import pandas as pd
 
 from abs_engine.analytics.breakeven import breakeven as solve_breakeven
 from abs_engine.analytics.deal import AnalysedRun
-from abs_engine.analytics.sizing import decrement_table, price_yield_table
+from abs_engine.analytics.tables import decrement_table, price_yield_table
 from abs_engine.curves.scenarios import ScenarioSet
 from abs_engine.deal.results import RunResult
 from abs_engine.deal.spec import deal_to_dict
@@ -50,6 +50,7 @@ from abs_engine.projection.results import PoolCashflows
 from abs_engine.reports.deal_sections import (
     breakeven_section,
     capital_stack_section,
+    conventions_frame,
     coverage_section,
     notes_section,
     pick_price_yield_tranches,
@@ -247,6 +248,7 @@ def write(
         ]
         if breakevens is not None:
             sheets.append(Sheet("breakeven", breakevens))
+        sheets.append(Sheet("conventions", conventions_frame(summary, breakevens)))
         write_workbook(
             tmp / "report.xlsx", sheets, metadata=meta, title=report.title, currency=deal.currency
         )

@@ -155,3 +155,19 @@ def test_graded_tape_shows_early_warning_counts(tmp_path: Path, deal: ae.Deal) -
     html = (out / "report.html").read_text()
     assert "Early-warning flags" in html and "ew_status_changes" in html
     assert_no_identifiers(out, pool)
+
+
+def test_workbook_and_report_state_the_conventions(outputs: Path) -> None:
+    """The workbook's conventions sheet says how the summary's yields are quoted; the report's
+    tranche table says it in the header and footnote, and shows sources and uses."""
+    conv = pd.read_excel(outputs / "report.xlsx", sheet_name="conventions").set_index(
+        ["sheet", "column"]
+    )
+    assert "compounded monthly" in conv.loc[("summary", "yield"), "convention"]
+    assert "ACT/365F" in conv.loc[("summary", "yield"), "convention"]
+    assert "annual effective" in conv.loc[("summary", "effective_yield"), "convention"]
+    assert conv.loc[("breakeven", "loss_coverage_multiple"), "units"] == "multiple (x)"
+    html = (outputs / "report.html").read_text()
+    assert "Yield (nominal annual, compounded monthly, ACT/365F)" in html
+    assert "Sources and uses at closing" in html
+    assert "residual holder" in html
