@@ -29,7 +29,11 @@ def add_calibrate(sub: Any) -> None:
         sub,
         "calibrate",
         "Calibrate default, prepayment and recovery assumptions from a static-pool history.",
-        "abs-engine calibrate history.parquet --out assumptions.toml --report outputs/calibration",
+        [
+            "abs-engine synthetic-history --loans 20000 --seed 7 --out outputs/history.parquet",
+            "abs-engine calibrate outputs/history.parquet --out outputs/assumptions.toml "
+            "--report outputs/calibration",
+        ],
     )
     p.add_argument("history", type=Path, help="static-pool history (.parquet or .csv)")
     p.add_argument("--out", required=True, type=Path, help="assumptions TOML to write")
@@ -107,7 +111,8 @@ def add_synthetic_history(sub: Any) -> None:
         sub,
         "synthetic-history",
         "Generate a seeded synthetic static-pool history from known curves.",
-        "abs-engine synthetic-history --loans 100000 --months 24 --seed 7 --out history.parquet",
+        "abs-engine synthetic-history --loans 100000 --months 24 --seed 7 "
+        "--out outputs/history.parquet",
     )
     p.add_argument("--loans", type=int, default=100_000, help="receivables (default 100000)")
     p.add_argument(

@@ -99,11 +99,18 @@ def deal_pool(
 
 
 def load_tape(
-    path: Path, grades: Sequence[str], *, on_error: str = "raise", encoding: str | None = None
+    path: Path,
+    grades: Sequence[str] | None = None,
+    *,
+    on_error: str = "raise",
+    encoding: str | None = None,
 ) -> Any:
     """``load_pool(path)``, or the generated sample tape when ``path`` is its absent file."""
     from abs_engine import samples
     from abs_engine.pool import Pool, load_pool, sample_pool
+    from abs_engine.pool.schema import DEFAULT_GRADES
+
+    grades = DEFAULT_GRADES if grades is None else grades
 
     if not path.exists() and samples.is_sample_tape(path):
         n, seed = samples.SAMPLE_TAPE_N, samples.SAMPLE_TAPE_SEED
@@ -118,15 +125,86 @@ def load_tape(
     return load_pool(path, grades=grades, on_error=on_error, encoding=encoding)  # type: ignore[arg-type]
 
 
-def _parser(sub: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's and example's line breaks; shows every option's default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "%(default)" in text
+            or "(default" in text
+            or not action.option_strings
+            or action.default in (None, False, argparse.SUPPRESS)
+            or isinstance(action.default, list)
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _parser(
+    sub: Any, name: str, help_text: str, example: str | Sequence[str]
+) -> argparse.ArgumentParser:
+    """A sub-command parser; ``example`` is one command line or several, run in order."""
+    lines = [example] if isinstance(example, str) else list(example)
     p: argparse.ArgumentParser = sub.add_parser(
         name,
         help=help_text,
         description=help_text,
-        epilog="example:\n  " + example,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n" + "\n".join(f"  {line}" for line in lines),
+        formatter_class=HelpFormatter,
     )
     return p
+
+
+#: The lever flags every scenario-taking command accepts, and the API name of each.
+LEVER_FLAGS = {
+    "--default-mult": "default_mult",
+    "--prepay-mult": "prepay_mult",
+    "--severity-mult": "severity_mult",
+}
+_LEVER_WORDS = {
+    "default_mult": "default-rate multipliers (on the annual CDR)",
+    "prepay_mult": "prepayment-rate multipliers (on the annual CPR)",
+    "severity_mult": "loss-severity multipliers",
+}
+
+
+def add_levers(p: argparse.ArgumentParser) -> None:
+    """``--default-mult``, ``--prepay-mult``, ``--severity-mult``: levels whose grid is run."""
+    for flag, lever in LEVER_FLAGS.items():
+        p.add_argument(
+            flag,
+            metavar="LEVELS",
+            help=f"{_LEVER_WORDS[lever]}: one number, a list 1,2,4 or a range "
+            "start:stop:step; several levers form a grid (default 1, the base case)",
+        )
+
+
+def lever_levels(args: argparse.Namespace) -> dict[str, list[float]]:
+    """The levels of the lever flags given, by API name (``default_mult``: [1, 2, 4])."""
+    from abs_engine.stress.scenarios import parse_levels
+
+    out: dict[str, list[float]] = {}
+    for flag, lever in LEVER_FLAGS.items():
+        text = getattr(args, lever, None)
+        if text is not None:
+            out[lever] = parse_levels(str(text), flag)
+    return out
+
+
+def scenario_grid(args: argparse.Namespace) -> Any:
+    """``ScenarioSet.grid`` of the lever flags given, or None when none is."""
+    from abs_engine.curves.scenarios import ScenarioSet
+
+    levels = lever_levels(args)
+    return ScenarioSet.grid(**levels) if levels else None
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write a table atomically: parquet at full precision, CSV rounded for reading."""
+    from abs_engine.io import write_frame
+
+    write_frame(frame, path, suffixes=(".parquet", ".pq", ".csv"), error=AbsError)
 
 
 def _totals_table(totals: pd.Series) -> str:
@@ -147,8 +225,16 @@ def _money_table(frame: pd.DataFrame) -> str:
             "wa_fee_rate",
             "cumulative_default_rate",
             "cumulative_net_loss",
+            "cdr",
+            "cpr",
+            "mdr",
+            "smm",
         ):
             return lambda v: "" if pd.isna(v) else f"{v:.2%}"
+        if col == "pool_factor":
+            return lambda v: "" if pd.isna(v) else f"{v:.4f}"
+        if col == "date":
+            return str
         if col in ("count", "receivables", "period"):
             return lambda v: "withheld" if pd.isna(v) else f"{int(v):,}"
         if col.startswith("wa_") and col.endswith(("term", "age")):
@@ -196,7 +282,10 @@ def add_validate(sub: Any) -> None:
         sub,
         "validate",
         "Validate a tape and list every problem (exit 1 if there are any).",
-        "abs-engine validate pools/sample_pool.parquet",
+        [
+            "abs-engine sample-pool --out pools/sample_pool.parquet",
+            "abs-engine validate pools/sample_pool.parquet",
+        ],
     )
     p.add_argument("tape", type=Path, help="tape file (.parquet, .csv, .xlsx)")
     p.add_argument(
@@ -242,10 +331,21 @@ def add_strats(sub: Any) -> None:
         sub,
         "strats",
         "Print stratification tables of a tape (aggregates only).",
-        "abs-engine strats pools/sample_pool.parquet --by grade --by payment_type",
+        [
+            "abs-engine sample-pool --out pools/sample_pool.parquet",
+            "abs-engine strats pools/sample_pool.parquet --by grade --by payment_type",
+        ],
     )
-    p.add_argument("tape", type=Path)
-    p.add_argument("--by", action="append", help="table to print (repeatable; default all)")
+    from abs_engine.pool.strats import STANDARD_STRATS
+
+    p.add_argument("tape", type=Path, help="tape file (.parquet, .csv, .xlsx)")
+    p.add_argument(
+        "--by",
+        action="append",
+        metavar="NAME",
+        help=f"table to print (repeatable): {', '.join(STANDARD_STRATS)}, age, early_warning "
+        "(a graded tape), or a categorical extra column of the tape; default: the standard tables",
+    )
     p.add_argument(
         "--exclude-bad", action="store_true", help="set invalid rows aside instead of failing"
     )
@@ -253,9 +353,8 @@ def add_strats(sub: Any) -> None:
 
 
 def run_strats(args: argparse.Namespace) -> int:
-    from abs_engine.pool import load_pool
 
-    pool = load_pool(
+    pool = load_tape(
         args.tape, on_error="exclude" if args.exclude_bad else "raise", encoding=encoding(args)
     )
     try:
@@ -278,67 +377,194 @@ def run_strats(args: argparse.Namespace) -> int:
 
 # --- project -------------------------------------------------------------------------------
 
+#: Columns of the period table ``project`` prints (its --out file has every field).
+PROJECT_COLUMNS = (
+    "period",
+    "date",
+    "begin_balance",
+    "scheduled_principal",
+    "prepayment",
+    "default",
+    "interest",
+    "fee",
+    "recovery",
+    "loss",
+    "end_balance",
+    "pool_factor",
+    "smm",
+    "cpr",
+    "cdr",
+)
+
 
 @command
 def add_project(sub: Any) -> None:
     p = _parser(
         sub,
         "project",
-        "Project pool cash flows under an assumptions file (base case, or a scenario grid).",
-        "abs-engine project pools/sample_pool.parquet --assumptions pools/sample_assumptions.toml",
+        "Project pool cash flows month by month under an assumptions file: balances, flows, "
+        "pool factor and realised CDR/CPR/SMM, for the base case or a grid of lever levels.",
+        [
+            "abs-engine sample-pool --out pools/sample_pool.parquet",
+            "abs-engine project pools/sample_pool.parquet "
+            "--assumptions pools/sample_assumptions.toml --default-mult 1,2 --by-grade",
+        ],
     )
-    p.add_argument("tape", type=Path)
-    p.add_argument("--assumptions", type=Path, default=DEFAULT_ASSUMPTIONS, help="assumptions TOML")
-    p.add_argument("--default-mult", type=float, default=1.0, help="default multiplier (default 1)")
+    p.add_argument("tape", type=Path, help="tape file (.parquet, .csv, .xlsx)")
     p.add_argument(
-        "--prepay-mult", type=float, default=1.0, help="prepayment multiplier (default 1)"
+        "--assumptions",
+        type=Path,
+        default=DEFAULT_ASSUMPTIONS,
+        help="assumptions TOML (default %(default)s: the packaged sample when no such file is here)",
     )
-    p.add_argument("--by-grade", action="store_true", help="print the life totals by grade too")
-    p.add_argument("--out", type=Path, help="write the cash flows to this parquet or CSV file")
+    add_levers(p)
+    p.add_argument(
+        "--cutoff",
+        metavar="YYYY-MM-DD",
+        help="cut-off date, for the date column (default: inferred from the tape's "
+        "origination_date and age; without them the table has periods only)",
+    )
+    p.add_argument(
+        "--by-grade",
+        action="store_true",
+        help="also print life totals by grade; --out then holds one row per grade and period",
+    )
+    p.add_argument(
+        "--out", type=Path, help="write the cash flows to this .parquet (full precision) or .csv"
+    )
     p.set_defaults(func=run_project)
 
 
 def run_project(args: argparse.Namespace) -> int:
     from abs_engine.curves import Scenario, load_assumptions
-    from abs_engine.io import atomic_path
-    from abs_engine.pool import load_pool
     from abs_engine.projection import project
 
-    pool = load_pool(args.tape, encoding=encoding(args))
+    pool = load_tape(args.tape, encoding=encoding(args))
     assumptions = load_assumptions(args.assumptions)
-    scenario = Scenario("base", default_mult=args.default_mult, prepay_mult=args.prepay_mult)
-    cf = project(pool, assumptions, scenario, by="grade")
+    scenarios = scenario_grid(args) or Scenario("base")
+    cutoff = _cutoff(args.cutoff, pool)
+    cf = project(pool, assumptions, scenarios, by="grade")
     print(f"{pool!r}\n")
-    print(_cashflow_table(cf.pool_total().to_frame()))
+    names = [str(n) for n in cf.scenario_names]
+    frame = cashflow_frame(cf.pool_total(), cutoff)
+    first = frame[frame["scenario"] == names[0]]
+    title = f"== pool cash flows, scenario {names[0]}"
+    if len(names) > 1:
+        title += f" (1 of {len(names)}; --out writes all)"
+    print(title + " ==")
+    print(_cashflow_table(first))
+    if cutoff is None:
+        print("(no date column: the tape has no origination_date and age; pass --cutoff)")
     print()
-    print(_totals_table(cf.totals().iloc[0]))
+    totals = cf.totals()
+    if len(names) == 1:
+        print("== life totals ==")
+        print(_totals_table(totals.iloc[0]))
+    else:
+        print("== life totals by scenario ==")
+        print(_scenario_totals(totals))
+    if args.by_grade:
+        print("\n== life totals by grade ==")
+        print(_grade_totals(cf))
     if args.out:
-        frame = cf.pool_total().to_frame()
-        with atomic_path(args.out) as tmp:
-            if args.out.suffix.lower() == ".csv":
-                frame.to_csv(tmp, index=False)
-            else:
-                frame.to_parquet(tmp, index=False)
+        out = cashflow_frame(cf, cutoff) if args.by_grade else frame
+        write_table(out, args.out)
         print(f"\nwrote {args.out}")
     return 0
 
 
+def _cutoff(text: str | None, pool: Any) -> Any:
+    """The cut-off date: ``--cutoff``, else the month end the tape's ages count from."""
+    import numpy as np
+
+    if text is not None:
+        try:
+            return np.datetime64(text, "D")
+        except ValueError:
+            raise AbsError(f"--cutoff: {text!r} is not a date (YYYY-MM-DD)") from None
+    table = pool.table
+    if "origination_date" not in table.column_names or "age" not in pool.arrays:
+        return None
+    orig = np.asarray(
+        table.column("origination_date").to_numpy(zero_copy_only=False), dtype="datetime64[M]"
+    )
+    months = orig + pool.arrays["age"].astype(np.int64)
+    months = months[~np.isnat(months)]
+    if months.size == 0:
+        return None
+    values, counts = np.unique(months, return_counts=True)
+    month = values[counts.argmax()]
+    return (month + 1).astype("datetime64[D]") - 1  # the month's last day
+
+
+def cashflow_frame(cf: Any, cutoff: Any = None) -> pd.DataFrame:
+    """Tidy pool cash flows with the date, pool factor and realised rates.
+
+    One row per scenario and period (and group when ``cf`` has several):
+    ``date`` is the period's end (``cutoff`` + period months, month ends kept);
+    ``pool_factor`` the end balance over the group's cut-off balance;
+    ``mdr, cdr, smm, cpr`` realised rates (:func:`abs_engine.curves.rates.realised_rates`).
+    """
+    import numpy as np
+
+    from abs_engine.curves.rates import realised_rates
+    from abs_engine.daycount import add_months
+
+    by_group = len(cf.groups) > 1
+    frame: pd.DataFrame = cf.to_frame(by_group=by_group)
+    if cutoff is not None:
+        month_end = (cutoff + 1).astype("datetime64[M]") != cutoff.astype("datetime64[M]")
+        day = 31 if bool(month_end) else None
+        dates = add_months(cutoff, cf.periods, day=day)
+        where = list(frame.columns).index("period") + 1
+        frame.insert(where, "date", np.resize(dates, len(frame)))
+    b0 = dict(zip(cf.groups, np.asarray(cf.initial_balance, dtype=np.float64), strict=True))
+    if by_group:
+        base = frame[cf.group_by].map(b0).to_numpy(dtype=np.float64)
+    else:
+        base = np.full(len(frame), float(np.sum(cf.initial_balance)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["pool_factor"] = np.where(base > 0, frame["end_balance"] / base, np.nan)
+    rates = realised_rates(
+        frame["begin_balance"], frame["scheduled_principal"], frame["prepayment"], frame["default"]
+    )
+    for name in ("mdr", "cdr", "smm", "cpr"):
+        frame[name] = rates[name]
+    return frame
+
+
 def _cashflow_table(frame: pd.DataFrame) -> str:
-    cols = [
-        "period",
-        "begin_balance",
-        "scheduled_principal",
-        "prepayment",
-        "default",
-        "interest",
-        "fee",
-        "recovery",
-        "loss",
-        "end_balance",
-    ]
+    cols = [c for c in PROJECT_COLUMNS if c in frame.columns]
     view = frame[cols].copy()
     view = view[(view["begin_balance"] > 0.005) | (view["recovery"] > 0.005)]
+    if "date" in view:
+        view["date"] = pd.to_datetime(view["date"]).dt.strftime("%Y-%m-%d")
     return _money_table(view.set_index("period"))
+
+
+def _scenario_totals(totals: pd.DataFrame) -> str:
+    cols = ["default", "prepayment", "recovery", "loss", "cumulative_default_rate"]
+    cols += ["cumulative_net_loss"]
+    return _money_table(totals[cols])
+
+
+def _grade_totals(cf: Any) -> str:
+    import numpy as np
+
+    rows = []
+    for s, scenario in enumerate(cf.scenario_names):
+        for g, grade in enumerate(cf.groups):
+            b0 = float(cf.initial_balance[g])
+            row: dict[str, Any] = {"scenario": scenario, "grade": grade, "balance": b0}
+            for f in ("default", "prepayment", "recovery", "loss"):
+                row[f] = float(cf.array(f)[s, g].sum())
+            row["cumulative_default_rate"] = row["default"] / b0 if b0 > 0 else np.nan
+            row["cumulative_net_loss"] = row["loss"] / b0 if b0 > 0 else np.nan
+            rows.append(row)
+    table = pd.DataFrame(rows).set_index(["scenario", "grade"])
+    if cf.n_scenarios == 1:
+        table = table.droplevel("scenario")
+    return _money_table(table)
 
 
 # --- demo ------------------------------------------------------------------------------------
@@ -351,7 +577,7 @@ def add_demo(sub: Any) -> None:
         "demo",
         "Run the sample end to end: tape, stratification, projection, the Baitiao deal, "
         "break-even, and the investor report in outputs/.",
-        "abs-engine demo --pool pools/sample_pool.parquet --out outputs",
+        "abs-engine demo --out outputs",
     )
     p.add_argument(
         "--pool",
@@ -396,20 +622,10 @@ def run_demo(args: argparse.Namespace) -> int:
     grid = ScenarioSet.grid(default_mult=[1, 2, 4, 8])
     result = run_deal(deal, pool, grid)
     result.check_conservation()
-    summary = result.summary()
+    from abs_engine.cli.deal_cmds import tranche_table
+
     print(f"== {deal.name}: tranches under default multiples 1x, 2x, 4x, 8x ==")
-    view = summary[["scenario", "tranche", "yield", "wal", "principal_loss_share", "min_oc"]]
-    print(
-        view.to_string(
-            index=False,
-            formatters={
-                "yield": lambda v: f"{v:.3%}",
-                "wal": lambda v: f"{v:.2f}",
-                "principal_loss_share": lambda v: f"{v:.2%}",
-                "min_oc": lambda v: f"{v:.3f}",
-            },
-        )
-    )
+    print(tranche_table(result.summary()))
     stamp = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
     target = args.out / f"demo-{stamp}"
     out = write(result, target, pool=pool, scenarios=grid)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from abs_engine.cli.commands import _parser, command, deal_pool, encoding
+from abs_engine.cli.commands import (
+    _parser,
+    add_levers,
+    command,
+    deal_pool,
+    encoding,
+    scenario_grid,
+    write_table,
+)
 from abs_engine.errors import AbsError, SpecError
 
 
@@ -29,10 +36,16 @@ def _key_values(items: list[str] | None, flag: str) -> dict[str, float]:
 
 
 def _scenarios_from(args: argparse.Namespace, deal: Any) -> Any:
-    """Scenarios from --scenarios FILE and/or --default-mult lists; None for the base case."""
+    """Scenarios from --scenarios FILE or the lever flags; None for the base case."""
     from abs_engine.curves.scenarios import ScenarioSet
 
+    grid = scenario_grid(args)
     if getattr(args, "scenarios", None):
+        if grid is not None:
+            raise SpecError(
+                "give --scenarios or the lever flags (--default-mult, ...), not both",
+                "--scenarios",
+            )
         path = Path(args.scenarios)
         if not path.exists():
             raise SpecError(f"scenario file not found: {path}", "--scenarios")
@@ -42,12 +55,7 @@ def _scenarios_from(args: argparse.Namespace, deal: Any) -> Any:
             else pd.read_csv(path)
         )
         return ScenarioSet.from_frame(frame)
-    mults = getattr(args, "default_mult", None)
-    if mults:
-        return ScenarioSet.grid(
-            default_mult=[float(x) for x in re.split(r"[,\s]+", mults.strip()) if x]
-        )
-    return None
+    return grid
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -59,6 +67,9 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 
 # --- run ---------------------------------------------------------------------------------------
 
+#: Scenarios ``run`` prints by default (all of them when there are no more).
+SHOW_SCENARIOS = 12
+
 
 @command
 def add_run(sub: Any) -> None:
@@ -67,24 +78,39 @@ def add_run(sub: Any) -> None:
         "run",
         "Run a deal: the investor report (HTML and Excel), cash flows, ledger and summary, "
         "in a new directory outputs/<deal>-<run id>/.",
-        "abs-engine run waterfalls/baitiao_2015.toml --default-mult 1,2,4 --out outputs",
+        "abs-engine run waterfalls/baitiao_2015.toml --default-mult 1,2,4 --prepay-mult 0.5,1.5 "
+        "--out outputs",
     )
     p.add_argument("spec", type=Path, help="deal spec (TOML)")
     p.add_argument("--pool", type=Path, help="tape to use instead of the deal's own")
+    add_levers(p)
     p.add_argument(
         "--scenarios",
         type=Path,
-        help="scenario table (CSV or parquet: scenario, default_mult, ...)",
+        help="scenario table instead of the lever flags (CSV or parquet: scenario, "
+        "default_mult, prepay_mult, severity_mult, recovery_lag_shift)",
     )
-    p.add_argument("--default-mult", help="default multipliers, comma separated (a quick grid)")
     p.add_argument(
-        "--price", action="append", help="tranche=price in %% of par (repeatable; default par)"
+        "--price",
+        action="append",
+        metavar="TRANCHE=PRICE",
+        help="clean price in %% of par for a tranche (repeatable; default par)",
     )
     p.add_argument("--no-breakeven", action="store_true", help="skip the break-even multiples")
-    p.add_argument(
-        "--out", type=Path, default=Path("outputs"), help="parent directory (default outputs)"
-    )
+    p.add_argument("--out", type=Path, default=Path("outputs"), help="parent directory")
     p.add_argument("--name", help="run directory name (default <deal>-<UTC timestamp>)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing run directory of that --name (only a previous run's output)",
+    )
+    p.add_argument(
+        "--show",
+        type=int,
+        default=SHOW_SCENARIOS,
+        metavar="N",
+        help="scenarios to print; summary.csv has them all",
+    )
     p.set_defaults(func=run_run)
 
 
@@ -92,52 +118,29 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "deal"
 
 
-class _Stages:
-    """A progress bar over the stages of a run (on stderr; silent when not a terminal)."""
-
-    def __init__(self, total: int) -> None:
-        try:
-            from tqdm import tqdm
-
-            self.bar: Any = tqdm(
-                total=total,
-                desc="abs-engine",
-                unit="stage",
-                file=sys.stderr,
-                disable=None,
-                leave=False,
-            )
-        except ImportError:  # pragma: no cover - tqdm is a dependency
-            self.bar = None
-
-    def __call__(self, stage: str) -> None:
-        if self.bar is not None:
-            self.bar.set_description(stage)
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def run_run(args: argparse.Namespace) -> int:
     import datetime as dt
 
+    from abs_engine._progress import Progress
     from abs_engine.analytics import run as run_deal
     from abs_engine.reports.run import FILES, write
 
-    stages = _Stages(total=7)
-    try:
-        stages("load")
+    if args.show < 0:
+        raise SpecError(f"--show must be >= 0; got {args.show}", "--show")
+    with Progress(7, "abs-engine run", "stage", interval=2.0) as progress:
+        progress.update(0, "load")
         deal, pool = _load(args)
         scenarios = _scenarios_from(args, deal)
         prices = _key_values(args.price, "--price") or None
-        stages("run")
+        progress.update(1, "run")
         result = run_deal(deal, pool, scenarios)
         name = args.name or f"{_slug(deal.name)}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
         target = args.out / name
-        if target.exists():
-            raise AbsError(f"output directory {target} already exists; pass --name or remove it")
+        if target.exists() and not args.overwrite:
+            raise AbsError(
+                f"output directory {target} already exists; pass --overwrite to replace it, "
+                "or another --name"
+            )
         out = write(
             result,
             target,
@@ -145,20 +148,50 @@ def run_run(args: argparse.Namespace) -> int:
             scenarios=scenarios,
             prices=prices,
             breakeven=not args.no_breakeven,
-            progress=stages,
+            progress=lambda stage: progress.update(1, stage),
+            overwrite=args.overwrite,
         )
-    finally:
-        stages.close()
+        progress.update(1, "done")
     summary = result.summary(prices)
-    base = summary[summary["scenario"] == result.scenario_names[0]].set_index("tranche")
     print(f"{deal.name}: {result.n_scenarios:,} scenario(s), {result.n_periods} periods")
-    for tranche, row in base.iterrows():
-        print(
-            f"  {tranche:16s} yield {row['yield']:8.3%}  WAL {row['wal']:5.2f}y  "
-            f"loss {row['principal_loss_share']:7.2%}  min OC {row['min_oc']:6.2f}"
-        )
+    print(tranche_table(summary, args.show))
     print(f"wrote {out}/ ({', '.join(FILES)})")
     return 0
+
+
+def tranche_table(summary: pd.DataFrame, show: int = SHOW_SCENARIOS) -> str:
+    """Scenario x tranche table of yield, WAL, principal loss and minimum OC.
+
+    The first ``show`` scenarios, then a line saying how many more are in summary.csv.
+    Yields and losses are in percent; WAL in years; OC a ratio (collateral / notes).
+    """
+    names = list(dict.fromkeys(summary["scenario"]))
+    shown = summary[summary["scenario"].isin(names[:show])]
+    view = pd.DataFrame(
+        {
+            "scenario": shown["scenario"].astype(str),
+            "tranche": shown["tranche"].astype(str),
+            "yield": shown["yield"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.3%}"),
+            "WAL (years)": shown["wal"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
+            "principal loss": shown["principal_loss_share"].map(
+                lambda v: "" if pd.isna(v) else f"{v:.2%}"
+            ),
+            "min OC": shown["min_oc"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}"),
+        }
+    )
+    # One scenario name per block of tranche rows.
+    view.loc[view["scenario"].duplicated(), "scenario"] = ""
+    text = view.to_string(index=False) if len(view) else "(no scenarios shown: --show 0)"
+    if len(names) > show:
+        text += f"\n... {len(names) - show:,} more scenario(s): see summary.csv"
+    convention = summary.attrs.get("convention")
+    text += (
+        "\n(yield: "
+        + (str(convention) if convention else "nominal annual")
+        + "; principal loss: share of the original balance; min OC: collateral / notes"
+        + " down to the class)"
+    )
+    return text
 
 
 # --- breakeven -----------------------------------------------------------------------------
@@ -169,54 +202,82 @@ def add_breakeven(sub: Any) -> None:
     p = _parser(
         sub,
         "breakeven",
-        "Break-even default multiple (or CDR) at which each tranche first loses principal or misses interest.",
-        "abs-engine breakeven waterfalls/baitiao_2015.toml --lever cdr --on principal",
+        "Break-even default multiple (or CDR) at which each tranche first loses principal or "
+        "misses interest.",
+        "abs-engine breakeven waterfalls/baitiao_2015.toml --lever cdr --on interest",
     )
     p.add_argument("spec", type=Path, help="deal spec (TOML)")
     p.add_argument("--pool", type=Path, help="tape to use instead of the deal's own")
-    p.add_argument("--lever", choices=("default_mult", "cdr"), default="default_mult")
-    p.add_argument("--on", choices=("principal", "interest"), default="principal")
+    p.add_argument(
+        "--lever",
+        choices=("default_mult", "cdr"),
+        default="default_mult",
+        help="what is stressed: default_mult multiplies the base default curves, cdr replaces "
+        "them by one constant annual default rate",
+    )
+    p.add_argument(
+        "--on",
+        choices=("principal", "interest"),
+        default="principal",
+        help="what counts as breaking: a principal write-down, or any interest left unpaid "
+        "(n/a for a class without coupon)",
+    )
     p.add_argument("--tranche", action="append", help="tranche to solve (repeatable; default all)")
-    p.add_argument("--out", type=Path, help="also write the table as CSV")
+    p.add_argument("--out", type=Path, help="also write the table (.csv or .parquet)")
     p.set_defaults(func=run_breakeven)
 
 
 def run_breakeven(args: argparse.Namespace) -> int:
     from abs_engine.analytics import breakeven
-    from abs_engine.io import atomic_path
 
     deal, pool = _load(args)
     try:
         table = breakeven(deal, pool, args.tranche, lever=args.lever, on=args.on)
     except KeyError as exc:
         raise AbsError(str(exc).strip("'\"")) from None
+    reasons = not_applicable(deal, args.on)
+    table["reason"] = table["tranche"].map(reasons).fillna("")
+    table.loc[table["reason"] != "", "breakeven"] = float("nan")
     view = table.drop(columns=["lever", "on"]).set_index("tranche")
     unit = "x" if args.lever == "default_mult" else " CDR"
-    print(f"{deal.name}: break-even ({args.lever}, first {args.on} loss)")
+    what = (
+        "multiple of the base default curve"
+        if args.lever == "default_mult"
+        else "constant annual CDR"
+    )
+    print(f"{deal.name}: break-even {what} at the first {args.on} loss")
     for name, row in view.iterrows():
-        level = (
-            "never (within the search range)"
-            if row["breakeven"] == float("inf")
-            else (
-                f"{row['breakeven']:.4g}{unit}"
-                if args.lever == "default_mult"
-                else f"{row['breakeven']:.4%}{unit}"
-            )
-        )
+        if row["reason"]:
+            print(f"  {name:16s} n/a ({row['reason']})")
+            continue
+        if row["breakeven"] == float("inf"):
+            level = "never (within the search range)"
+        elif args.lever == "default_mult":
+            level = f"{row['breakeven']:.4g}{unit}"
+        else:
+            level = f"{row['breakeven']:.4%}{unit}"
         cnl = (
             ""
             if pd.isna(row["cumulative_net_loss"])
-            else (
-                f"  pool CNL {row['cumulative_net_loss']:.2%}, loss coverage {row['loss_coverage_multiple']:.2f}x"
-            )
+            else f"  pool CNL {row['cumulative_net_loss']:.2%}, "
+            f"loss coverage {row['loss_coverage_multiple']:.2f}x"
         )
         print(f"  {name:16s} {level}{cnl}  (+/- {row['tolerance']:.2g})")
     print(f"({int(table['passes'].iloc[0])} engine passes)")
     if args.out:
-        with atomic_path(args.out) as tmp:
-            table.to_csv(tmp, index=False)
+        write_table(table, args.out)
         print(f"wrote {args.out}")
     return 0
+
+
+def not_applicable(deal: Any, on: str) -> dict[str, str]:
+    """Tranches for which a break-even ``on`` cannot exist, with the reason."""
+    out: dict[str, str] = {}
+    if on == "interest":
+        for t in deal.tranches:
+            if t.coupon.rate == 0 and not any(r > 0 for _, r in t.coupon.steps):
+                out[t.name] = "no coupon: there is no interest to miss"
+    return out
 
 
 # --- size --------------------------------------------------------------------------------------
@@ -228,12 +289,24 @@ def add_size(sub: Any) -> None:
         sub,
         "size",
         "Size the notes: the largest tranches whose break-even multiples reach their targets.",
-        "abs-engine size waterfalls/baitiao_2015.toml --target senior=4 --target mezzanine=2 --out sized.toml",
+        "abs-engine size waterfalls/baitiao_2015.toml --target senior=4 --target mezzanine=2 "
+        "--out outputs/sized.toml",
     )
     p.add_argument("spec", type=Path, help="deal spec (TOML)")
     p.add_argument("--pool", type=Path, help="tape to use instead of the deal's own")
-    p.add_argument("--target", action="append", required=True, help="tranche=multiple (repeatable)")
-    p.add_argument("--on", choices=("principal", "interest"), default="principal")
+    p.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="TRANCHE=MULTIPLE",
+        help="break-even default multiple the tranche must reach (repeatable)",
+    )
+    p.add_argument(
+        "--on",
+        choices=("principal", "interest"),
+        default="principal",
+        help="break-even on the first principal loss or the first missed interest",
+    )
     p.add_argument("--out", type=Path, help="write the sized deal spec (TOML)")
     p.set_defaults(func=run_size)
 

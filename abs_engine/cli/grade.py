@@ -39,7 +39,7 @@ def write_frame(frame: pd.DataFrame, path: Path, metadata: dict[str, Any] | None
 
     Parquet files carry ``metadata`` (JSON) under the schema key ``abs_engine``.
     """
-    from abs_engine.io import atomic_path
+    from abs_engine.io import CSV_FLOAT_FORMAT, atomic_path
 
     _check_suffix(path, "output")
     suffix = path.suffix.lower()
@@ -52,7 +52,7 @@ def write_frame(frame: pd.DataFrame, path: Path, metadata: dict[str, Any] | None
                 table = table.replace_schema_metadata(meta)
             pq.write_table(table, tmp)
         elif suffix == ".csv":
-            frame.to_csv(tmp, index=False)
+            frame.to_csv(tmp, index=False, float_format=CSV_FLOAT_FORMAT)
         else:
             frame.to_excel(tmp, index=False, engine="openpyxl")
 
@@ -65,8 +65,11 @@ def add_grade(sub: Any) -> None:
         "grade",
         "Grade a tape with a provident-fund scorecard: score, grade, credit limit, reason "
         "codes and early-warning flags (prints aggregates only).",
-        "abs-engine grade pools/raw_tape.parquet --out outputs/graded.parquet "
-        "--watchlist outputs/watchlist.csv",
+        [
+            "abs-engine sample-pool --out pools/sample_pool.parquet",
+            "abs-engine grade pools/sample_pool.parquet --out outputs/graded.parquet "
+            "--watchlist outputs/watchlist.csv",
+        ],
     )
     p.add_argument("raw", type=Path, help="tape to grade (.parquet, .csv, .xlsx)")
     p.add_argument(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abs_engine.cli.commands import _parser, command, deal_pool, encoding
+from abs_engine.cli.commands import _parser, add_levers, command, deal_pool, encoding, lever_levels
 from abs_engine.errors import SpecError
 
 __all__ = ["GRID_KEYS", "add_stress", "parse_grid", "parse_rho", "run_stress"]
@@ -49,16 +49,22 @@ def add_stress(sub: Any) -> None:
         "stress",
         "Run a stress batch (grids, named sets, scenario tables, Monte Carlo paths) serially or "
         "on a Dask cluster; re-running the same command resumes it.",
-        "abs-engine stress waterfalls/baitiao_2015.toml --grid default=1:6:0.5 "
-        "--grid prepay=0.5,1,1.5 --mc 10000 --seed 1 --out outputs/stress",
+        [
+            "abs-engine stress waterfalls/baitiao_2015.toml --set moderate --set severe "
+            "--executor serial --out outputs/stress-sets",
+            "abs-engine stress waterfalls/baitiao_2015.toml --default-mult 1:6:0.5 "
+            "--prepay-mult 0.5,1,1.5 --mc 1000 --seed 1 --out outputs/stress",
+        ],
     )
     p.add_argument("spec", type=Path, help="deal spec TOML (waterfalls/*.toml)")
+    add_levers(p)
     p.add_argument(
         "--grid",
         action="append",
         metavar="LEVER=LEVELS",
-        help="a grid axis (repeatable; axes multiply): default, prepay, severity, haircut or lag, "
-        "levels as start:stop:step (stop included) or a comma list, e.g. default=1:6:0.5",
+        help="a grid axis (repeatable; axes multiply, with the lever flags too): default, "
+        "prepay, severity, haircut or lag, levels as start:stop:step (stop included) or a "
+        "comma list, e.g. haircut=0,0.25,0.5",
     )
     p.add_argument(
         "--set",
@@ -106,11 +112,12 @@ def add_stress(sub: Any) -> None:
     p.add_argument("--pool", type=Path, metavar="TAPE", help="tape to use instead of the deal's")
     p.add_argument("--cashflows", action="store_true", help="also keep every scenario's cash flows")
     p.add_argument("--report", action="store_true", help="write DIR/stress_report.html")
+    p.add_argument("--show", type=int, default=12, metavar="N", help="named scenarios to print")
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="progress bar on stderr (default: when stderr is a terminal)",
+        help="progress bar on stderr (default: a bar on a terminal, else a line every few seconds)",
     )
     p.set_defaults(func=run_stress)
 
@@ -203,6 +210,11 @@ def run_stress(args: argparse.Namespace) -> int:
 
         logging.getLogger("distributed").setLevel(logging.WARNING)
     axes = parse_grid(args.grid)
+    for lever, levels in lever_levels(args).items():
+        if lever in axes:
+            flag = "--" + lever.replace("_", "-")
+            raise SpecError(f"{lever} is given by {flag} and by --grid; give it once", flag)
+        axes[lever] = levels
     rho = parse_rho(args.rho) if args.mc is not None else 0.10
     deal = load_deal(args.spec)
     pool = deal_pool(deal, args.pool, encoding=encoding(args))
@@ -227,7 +239,6 @@ def run_stress(args: argparse.Namespace) -> int:
     table = concat(*parts)
     counts = ", ".join(f"{g} {int((np.asarray(table.group) == g).sum()):,}" for g in table.groups)
     print(f"{deal.name}: {len(table):,} scenarios ({counts}) -> {args.out}", flush=True)
-    progress = sys.stderr.isatty() if args.progress is None else bool(args.progress)
     summary = run_batch(
         deal,
         cohorts,
@@ -238,12 +249,12 @@ def run_stress(args: argparse.Namespace) -> int:
         workers=args.workers,
         chunk_size=args.chunk_size,
         cashflows=args.cashflows,
-        progress=progress,
+        progress=args.progress,
     )
     print(summary)
     if summary.done + summary.skipped:
         print()
-        print(_loss_text(read_results(args.out)))
+        print(_loss_text(read_results(args.out), args.show, args.out))
     if args.report and summary.done + summary.skipped:
         page = stress_report(args.out, deal=deal, pool=cohorts)
         print(f"\nwrote {page}")
@@ -257,30 +268,59 @@ def run_stress(args: argparse.Namespace) -> int:
     return 0
 
 
-def _loss_text(results: pd.DataFrame) -> str:
-    """Per tranche expected loss and P(loss): over the Monte Carlo paths, or over every scenario."""
+def _loss_text(results: pd.DataFrame, show: int = 12, out: Path | None = None) -> str:
+    """Tranche losses: a table per named scenario, and statistics over Monte Carlo paths.
+
+    Quantiles and probabilities describe a distribution, so they are shown
+    only for Monte Carlo paths; grids, named sets and scenario tables are
+    listed scenario by scenario (the first ``show``; results.parquet has all).
+    """
     from abs_engine.stress.summary import loss_statistics, quantile_label
 
     if results.empty:
         return "no results yet"
+    parts = []
     mc = results["group"] == "montecarlo"
+    named = results[~mc]
+    if not named.empty:
+        parts.append(_scenario_table(named, show, out))
     if mc.any():
-        sel, what = (
-            results[mc],
-            f"Monte Carlo, {int(results.loc[mc, 'scenario_index'].nunique()):,} paths",
+        n_paths = int(results.loc[mc, "scenario_index"].nunique())
+        stats = loss_statistics(results[mc])
+        view = pd.DataFrame(
+            {
+                "expected loss": stats["expected_loss"].map(lambda v: f"{v:.3%}"),
+                "P(loss)": stats["prob_loss"].map(lambda v: f"{v:.2%}"),
+                "loss 99%": stats[quantile_label(0.99)].map(lambda v: f"{v:.2%}"),
+                "loss 99.9%": stats[quantile_label(0.999)].map(lambda v: f"{v:.2%}"),
+                "worst": stats["max_loss"].map(lambda v: f"{v:.2%}"),
+            },
+            index=stats.index,
         )
-    else:
-        sel = results
-        what = f"all {int(results['scenario_index'].nunique()):,} scenarios, unweighted"
-    stats = loss_statistics(sel)
-    view = pd.DataFrame(
-        {
-            "expected loss": stats["expected_loss"].map(lambda v: f"{v:.3%}"),
-            "P(loss)": stats["prob_loss"].map(lambda v: f"{v:.2%}"),
-            "loss 99%": stats[quantile_label(0.99)].map(lambda v: f"{v:.2%}"),
-            "loss 99.9%": stats[quantile_label(0.999)].map(lambda v: f"{v:.2%}"),
-            "worst": stats["max_loss"].map(lambda v: f"{v:.2%}"),
-        },
-        index=stats.index,
+        parts.append(
+            f"tranche principal loss over {n_paths:,} Monte Carlo paths "
+            f"(share of the original balance):\n{view.to_string()}"
+        )
+    return "\n\n".join(parts)
+
+
+def _scenario_table(results: pd.DataFrame, show: int, out: Path | None) -> str:
+    """Principal loss and yield of each tranche, one row per scenario (the first ``show``)."""
+    tranches = list(dict.fromkeys(results["tranche"].astype(str)))
+    order = results.drop_duplicates("scenario_index").sort_values("scenario_index")
+    names = order["scenario"].astype(str).tolist()
+    shown = results[results["scenario"].astype(str).isin(names[:show])]
+    loss = shown.pivot_table(
+        index="scenario", columns="tranche", values="principal_loss_share", sort=False
     )
-    return f"tranche loss ({what}):\n{view.to_string()}"
+    rows = [n for n in names[:show] if n in loss.index]
+    loss = loss.reindex(index=rows, columns=tranches)
+    if "pool_net_loss" in shown:
+        pool = shown.drop_duplicates("scenario").set_index("scenario")["pool_net_loss"]
+        loss.insert(0, "pool net loss", pool.reindex(rows).to_numpy())
+    text = loss.to_string(float_format=lambda v: f"{v:.2%}")
+    head = f"tranche principal loss by scenario ({len(names):,}; share of the original balance):"
+    if len(names) > show:
+        where = f"abs_engine.stress.read_results({str(out)!r})" if out else "read_results"
+        text += f"\n... {len(names) - show:,} more scenario(s): {where} has them all"
+    return f"{head}\n{text}"

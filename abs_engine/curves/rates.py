@@ -20,6 +20,7 @@ __all__ = [
     "cpr_to_smm",
     "mdr_to_cdr",
     "monthly_to_annual",
+    "realised_rates",
     "scale_monthly",
     "smm_to_cpr",
 ]
@@ -73,3 +74,61 @@ def scale_monthly(monthly: ArrayLike, multiplier: ArrayLike) -> FloatArray:
     k = np.asarray(multiplier, dtype=np.float64)
     annual = monthly_to_annual(monthly)
     return annual_to_monthly(np.minimum(1.0, k * annual))
+
+
+def realised_rates(
+    begin_balance: ArrayLike,
+    scheduled_principal: ArrayLike,
+    prepayment: ArrayLike,
+    default: ArrayLike,
+) -> dict[str, FloatArray]:
+    r"""Realised monthly and annual default and prepayment rates of projected (or actual) flows.
+
+    The rates a trustee report shows, computed from one month's flows of a
+    pool (arrays broadcast; the last axis is usually the period):
+
+    .. math::
+
+        \mathrm{MDR}_t = \frac{D_t}{B_{t-1}}, \qquad
+        \mathrm{SMM}_t = \frac{P_t}{B_{t-1} - S_t}, \qquad
+        \mathrm{CDR} = 1 - (1 - \mathrm{MDR})^{12}, \quad
+        \mathrm{CPR} = 1 - (1 - \mathrm{SMM})^{12},
+
+    with :math:`B_{t-1}` the performing balance at the start of the month,
+    :math:`D_t` new defaults, :math:`S_t` scheduled principal and :math:`P_t`
+    voluntary prepayments.  The SMM is the SIFMA historical-prepayment measure
+    (Standard Formulas, 1999, section B.2, p. SF-5: prepayments over the balance
+    left after scheduled amortisation), with defaults counted as defaults, not
+    prepayments.  A month with no balance to default (or, after scheduled
+    principal, none to prepay) has NaN rates.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``mdr``, ``cdr``, ``smm``, ``cpr`` (decimals: 0.01 is 1%).
+
+    Examples
+    --------
+    >>> r = realised_rates(1000.0, 100.0, 18.0, 10.0)
+    >>> float(r["mdr"]), float(r["smm"])
+    (0.01, 0.02)
+    >>> round(float(r["cpr"]), 6)
+    0.215283
+    """
+    b = np.asarray(begin_balance, dtype=np.float64)
+    s = np.asarray(scheduled_principal, dtype=np.float64)
+    p = np.asarray(prepayment, dtype=np.float64)
+    d = np.asarray(default, dtype=np.float64)
+    exposed = b - s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mdr = np.where(b > 0, d / np.where(b > 0, b, 1.0), np.nan)
+        smm = np.where(exposed > 0, p / np.where(exposed > 0, exposed, 1.0), np.nan)
+    mdr = np.asarray(mdr, dtype=np.float64)
+    smm = np.asarray(smm, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return {
+            "mdr": mdr,
+            "cdr": np.where(np.isnan(mdr), np.nan, monthly_to_annual(np.nan_to_num(mdr))),
+            "smm": smm,
+            "cpr": np.where(np.isnan(smm), np.nan, monthly_to_annual(np.nan_to_num(smm))),
+        }

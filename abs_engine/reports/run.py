@@ -43,7 +43,7 @@ from abs_engine.analytics.tables import decrement_table, price_yield_table
 from abs_engine.curves.scenarios import ScenarioSet
 from abs_engine.deal.results import RunResult
 from abs_engine.deal.spec import deal_to_dict
-from abs_engine.io import atomic_dir
+from abs_engine.io import atomic_dir, write_frame
 from abs_engine.pool.pool import Pool, load_pool
 from abs_engine.projection.engine import project
 from abs_engine.projection.results import PoolCashflows
@@ -156,6 +156,7 @@ def write(
     seed: int | None = None,
     created: dt.datetime | None = None,
     progress: Progress = _no_progress,
+    overwrite: bool = False,
 ) -> Path:
     """Write a run's outputs into ``out_dir`` (a new directory, put in place atomically).
 
@@ -164,7 +165,8 @@ def write(
     result : RunResult
         A deal run (``ae.run(...)``).
     out_dir : path
-        Must not exist; nothing appears there unless every file was written.
+        Must not exist (unless ``overwrite``); nothing appears there unless
+        every file was written.
     pool : Pool, optional
         The receivables the run used (default: the deal's tape), for the
         stratification and the collateral charts.
@@ -180,12 +182,23 @@ def write(
         Timestamp recorded (default now); fix it for byte-identical reruns.
     progress : callable, optional
         Called with the name of each stage (the CLI draws a progress bar).
+    overwrite : bool
+        Replace an existing ``out_dir`` that holds a previous run (its
+        ``run.json``) or nothing; the old directory goes only once the new one
+        is complete.  Any other existing path is refused.
+
+    Raises
+    ------
+    FileExistsError
+        ``out_dir`` exists and ``overwrite`` is false, or it is not a run directory.
 
     Returns
     -------
     pathlib.Path
         ``out_dir``.
     """
+    target = Path(out_dir)
+    _check_target(target, overwrite)
     analysed = AnalysedRun.of(result)
     deal = analysed.deal
     if pool is None:
@@ -223,8 +236,7 @@ def write(
         metadata=meta,
         prices=prices,
     )
-    target = Path(out_dir)
-    with atomic_dir(target) as tmp:
+    with atomic_dir(target, replace=overwrite) as tmp:
         report.write(tmp / "report.html")
         progress("workbook")
         tranche_cf = analysed.tranche_cashflows
@@ -262,7 +274,7 @@ def write(
             tmp / "cashflows.parquet", index=False
         )
         analysed.ledger.to_parquet(tmp / "ledger.parquet", index=False)
-        summary.to_csv(tmp / "summary.csv", index=False)
+        write_frame(summary, tmp / "summary.csv")  # floats to 12 digits; parquet has them all
         run_json = {
             **meta.to_dict(),
             "files": list(FILES),
@@ -273,3 +285,18 @@ def write(
         assert_no_identifiers(tmp, pool)
     log.info("wrote %s (%d scenarios)", target, analysed.n_scenarios)
     return target
+
+
+def _check_target(target: Path, overwrite: bool) -> None:
+    """Refuse an existing ``target`` unless ``overwrite`` and it is a run directory (or empty)."""
+    if not target.exists():
+        return
+    if not overwrite:
+        raise FileExistsError(
+            f"output directory already exists: {target}; pass overwrite=True to replace it"
+        )
+    if not target.is_dir() or not ((target / "run.json").is_file() or not any(target.iterdir())):
+        raise FileExistsError(
+            f"{target} exists and is not a run directory (no run.json); "
+            "refusing to replace it: choose another directory"
+        )

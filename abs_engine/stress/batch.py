@@ -552,7 +552,7 @@ def run_batch(
     workers: int | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     cashflows: bool = False,
-    progress: bool = False,
+    progress: bool | None = False,
 ) -> BatchSummary:
     """Run a deal over many scenarios in chunks and store the results under ``out``.
 
@@ -587,8 +587,10 @@ def run_batch(
         Scenarios per chunk (one vectorised engine call each).
     cashflows : bool
         Also store every scenario's note and pool cash flows (large).
-    progress : bool
-        Show a progress bar of chunks on stderr (tqdm).
+    progress : bool or None
+        True: a progress bar of chunks on stderr (tqdm); None: a bar when
+        stderr is a terminal, else a log line every few seconds (logger
+        ``abs_engine.progress``); False: nothing.
 
     Returns
     -------
@@ -709,20 +711,12 @@ def run_batch(
     return summary
 
 
-def _progress(show: bool, total: int, initial: int) -> Any:
-    if not show:
+def _progress(show: bool | None, total: int, initial: int) -> Any:
+    if show is False:
         return None
-    from tqdm import tqdm
+    from abs_engine._progress import Progress
 
-    return tqdm(
-        total=total,
-        initial=initial,
-        unit="chunk",
-        desc="stress",
-        file=sys.stderr,
-        dynamic_ncols=True,
-        leave=True,
-    )
+    return Progress(total, "stress", "chunk", show=show, initial=initial)
 
 
 def _now() -> str:

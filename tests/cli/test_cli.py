@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import abs_engine as ae
+from abs_engine._progress import is_progress_line
 from abs_engine.cli import build_parser, main
 
 ROOT = Path(__file__).parents[2]
@@ -119,7 +120,7 @@ def test_bad_input_exits_2_with_one_line_and_no_output(
     }[case]
     res = cli(*args)
     assert res.returncode == 2, res.stderr
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip() and not is_progress_line(ln)]
     assert len(lines) == 1, res.stderr
     assert fragment in lines[0]
     assert "Traceback" not in res.stderr

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import abs_engine as ae
+from abs_engine._progress import is_progress_line
 from abs_engine.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,8 @@ class Outcome:
 
     @property
     def error_lines(self) -> list[str]:
-        return [ln for ln in self.err.splitlines() if ln.strip()]
+        # Progress lines (stderr without a terminal) are not part of the error.
+        return [ln for ln in self.err.splitlines() if ln.strip() and not is_progress_line(ln)]
 
     def assert_one_line_error(self, *fragments: str) -> str:
         """Exit 2, exactly one line on stderr, no traceback; returns the line."""
