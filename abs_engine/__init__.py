@@ -52,6 +52,7 @@ from abs_engine.errors import (
 )
 from abs_engine.grading import Scorecard, early_warning, grade, load_scorecard
 from abs_engine.grading import lifecycle as scorecard  # ae.scorecard.fit / validate / stability
+from abs_engine.policy import policy_whatif
 from abs_engine.pool import Cohorts, Pool, ValidationReport, load_pool, sample_pool, validate_pool
 from abs_engine.projection import PoolCashflows, project
 from abs_engine.surveillance import Surveillance, load_servicer, surveil
@@ -103,6 +104,7 @@ __all__ = [
     "load_pool",
     "load_scorecard",
     "load_servicer",
+    "policy_whatif",
     "project",
     "report",
     "reports",

@@ -67,6 +67,7 @@ from abs_engine.io import atomic_path
 
 __all__ = [
     "DEFAULT_FEATURES",
+    "PLATFORM_FEATURES",
     "CutoffRule",
     "ScorecardFit",
     "cutoffs_for",
@@ -85,6 +86,13 @@ DEFAULT_FEATURES: tuple[str, ...] = (
     "pf_status",
     "pf_years",
     "pf_status_changes_12m",
+    "spend_avg_6m",
+    "spend_last_month",
+    "spend_volatility",
+    "max_dpd_12m",
+)
+#: Platform-behaviour attributes: optional factors by default (a tape may lack them).
+PLATFORM_FEATURES: tuple[str, ...] = (
     "spend_avg_6m",
     "spend_last_month",
     "spend_volatility",
@@ -479,11 +487,11 @@ def _reason_code(column: str, taken: set[str]) -> str:
     return code
 
 
-def _target(frame: pd.DataFrame, target: str) -> F64:
+def _target(frame: pd.DataFrame, target: str, what: str = "history") -> F64:
     if target not in frame.columns:
         close = difflib.get_close_matches(target, [str(c) for c in frame.columns], n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise GradingError(f"no target column {target!r} in the history{hint}")
+        raise GradingError(f"no target column {target!r} in the {what}{hint}")
     col = frame[target]
     if col.isna().any():
         rows = np.flatnonzero(col.isna().to_numpy())
@@ -562,7 +570,7 @@ def fit(
     name: str = "fitted",
     names: Mapping[str, str] | None = None,
     reasons: Mapping[str, str] | None = None,
-    optional: Sequence[str] = (),
+    optional: Sequence[str] | None = None,
     base: Scorecard | None = None,
 ) -> ScorecardFit:
     """Fit a scorecard on a labelled history (see the module docstring for each step).
@@ -600,9 +608,14 @@ def fit(
     reasons : mapping of column to reason code, optional
         Default: the column in upper case (``PF_STATUS``); the code for an
         empty cell adds ``_MISSING``.
-    optional : sequence of str
+    optional : sequence of str, optional
         Columns a tape may lack (``required = false``: the factor then
-        scores 0).
+        scores 0).  Default: the platform-behaviour columns of
+        :data:`PLATFORM_FEATURES` among the features (as in the packaged
+        card).  An optional factor's points are shifted (by whole points)
+        so that their development average is 0, the shift moving into the
+        base points: scores of rows with the column are unchanged, and a
+        tape without it scores the development average on that factor.
     base : Scorecard, optional
         Card whose grades, credit-limit rule and early-warning rules the
         fitted card keeps (default: the packaged card).
@@ -634,6 +647,8 @@ def fit(
         raise GradingError("the history is empty")
     y = _target(frame, target)
     cols = _features(frame, target, features)
+    if optional is None:
+        optional = [c for c in cols if c in PLATFORM_FEATURES]
     for c in [*categorical, *optional]:
         if c not in cols:
             raise GradingError(f"{c!r} is named in categorical/optional but is not a feature")
@@ -741,11 +756,22 @@ def fit(
     reasons = dict(reasons or {})
     taken: set[str] = set()
     factors: list[Factor] = []
+    shifted = 0.0
     for j, c in enumerate(chosen):
         b = binnings[c]
         beta = float(res.coef[j + 1])
         pts = tuple(round(float(-factor * beta * w), points_digits) + 0.0 for w in b.woe)
         miss = round(float(-factor * beta * b.missing_woe), points_digits) + 0.0
+        note = ""
+        if c in optional:  # centre on the development average, whole steps, into the base
+            counts = b.goods + b.bads
+            n_missing = b.missing_goods + b.missing_bads
+            mean = (float(counts @ np.asarray(pts)) + n_missing * miss) / (counts.sum() + n_missing)
+            shift = round(mean, points_digits) + 0.0
+            pts = tuple(round(p - shift, points_digits) + 0.0 for p in pts)
+            miss = round(miss - shift, points_digits) + 0.0
+            shifted += shift
+            note = f" Points centred by {-shift:+g} (into the base points): optional factor."
         code = reasons.get(c) or _reason_code(c, taken)
         taken.update({code, f"{code}_MISSING"})
         common: dict[str, Any] = {
@@ -758,6 +784,7 @@ def fit(
             "description": (
                 f"Fitted: IV {b.iv:.3f}, coefficient {beta:.4f}; empty cells score "
                 + ("their own WoE." if b.missing_own else "like the worst bin.")
+                + note
             ),
         }
         try:
@@ -777,7 +804,8 @@ def fit(
                 factors.append(Factor(points=per_cat, categories=b.categories, **common))
         except SpecError as exc:
             raise GradingError(f"factor for {c!r}: {exc}") from None
-    base_points = round(float(scaling.offset - factor * res.coef[0]), points_digits) + 0.0
+    unshifted = round(float(scaling.offset - factor * res.coef[0]), points_digits)
+    base_points = round(unshifted + shifted, points_digits) + 0.0
     provisional = Scorecard(
         name=name,
         factors=tuple(factors),

@@ -308,7 +308,7 @@ def validate(
         )
     if not isinstance(frame, pd.DataFrame) or len(frame) == 0:
         raise GradingError("validate() needs a non-empty labelled sample (a DataFrame)")
-    y = _target(frame, target)
+    y = _target(frame, target, "validation sample")
     graded = grade(frame, card)
     score = graded["score"].to_numpy(dtype=np.float64)
     yb = y.astype(bool)

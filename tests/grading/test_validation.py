@@ -169,7 +169,7 @@ def test_validation_needs_labels_and_grades() -> None:
     f = fit(h, TARGET)
     with pytest.raises(GradingError, match="non-empty"):
         validate(f, h.iloc[:0], TARGET)
-    with pytest.raises(GradingError, match="no target column"):
+    with pytest.raises(GradingError, match="no target column 'defaulted' in the validation sample"):
         validate(f, h, "defaulted")
     with pytest.raises(GradingError, match="needs both"):
         auc([1.0, 2.0], [0, 0])
