@@ -39,8 +39,9 @@ Statistical signals
 * **Monte Carlo band**: the same measure over the paths of a one-factor
   Gaussian Monte Carlo of the base case
   (:func:`abs_engine.stress.monte_carlo`, every path run through the deal),
-  its 5th and 95th percentiles; a measure the paths do not move (severity
-  and roll rates, when only defaults are stressed) has no band.
+  its 5th and 95th percentiles, for the measures its default factor drives
+  (:data:`BAND_MEASURES`: default rates, cumulative losses, delinquency);
+  prepayment, severity, pool factor and roll rates have none.
 * **Sampling z-score** (when the report gives receivable counts): for a
   monthly rate ``p`` with ``n`` receivables at risk (last month's count)
   :math:`z = (\hat p - p) / \sqrt{p (1 - p) / n}` with ``p`` the base case's
@@ -65,6 +66,7 @@ from abs_engine.reports.pool_sections import observed_rates
 from abs_engine.surveillance.servicer import DELINQUENCY_COLUMNS
 
 __all__ = [
+    "BAND_MEASURES",
     "MEASURES",
     "ROLL_MEASURES",
     "actual_vs_projected",
@@ -95,6 +97,10 @@ MEASURES: tuple[str, ...] = (
     "dq90",
     *ROLL_MEASURES,
 )
+#: Measures the Monte Carlo band applies to: those its systematic default factor drives
+#: (prepayment, severity and the roll rates it does not stress; their bands would only
+#: show the pool's mix and flag noise).
+BAND_MEASURES = ("cdr", "cumulative_default_rate", "cumulative_net_loss", "dq30", "dq60", "dq90")
 #: Measures with a binomial z-score when counts are given: (rate numerator, base).
 _Z_MEASURES = ("cdr", "cpr", "dq30", "dq60", "dq90")
 
@@ -220,6 +226,8 @@ def actual_vs_projected(
         with warnings.catch_warnings():  # months where no path has the measure stay NaN
             warnings.simplefilter("ignore", RuntimeWarning)
             for m, v in bm.items():
+                if m not in BAND_MEASURES:
+                    continue
                 low = np.nanpercentile(v, band_levels[0], axis=0)
                 high = np.nanpercentile(v, band_levels[1], axis=0)
                 # A measure the paths do not move (severity, roll rates) has no band.

@@ -48,6 +48,7 @@ from abs_engine.reports.excel import Sheet, write_workbook
 from abs_engine.reports.html import Block, Figure, KeyValue, Paragraph, Report, Section, Table
 from abs_engine.reports.metadata import RunMetadata, run_metadata
 from abs_engine.reports.privacy import assert_no_identifiers
+from abs_engine.reports.run import _check_target as check_target
 from abs_engine.surveillance.early_warning import MIN_CELL
 from abs_engine.surveillance.surveil import Surveillance
 
@@ -785,6 +786,7 @@ def write(
     tapes: Sequence[Pool | str | os.PathLike[str] | None] = (),
     created: dt.datetime | None = None,
     progress: Progress = _no_progress,
+    overwrite: bool = False,
 ) -> Path:
     """Write the trustee report and its files into ``out_dir`` (new; put in place atomically).
 
@@ -801,12 +803,17 @@ def write(
         Timestamp recorded (default now).
     progress : callable, optional
         Called with the name of each stage.
+    overwrite : bool
+        Replace an existing ``out_dir`` holding a previous run (its
+        ``run.json``); the old one goes only once the new one is complete.
 
     Returns
     -------
     pathlib.Path
         ``out_dir``.
     """
+    target = Path(out_dir)
+    check_target(target, overwrite)
     tables = report_tables(s)
     spec = {"deal": deal_to_dict(s.deal), "settings": dict(s.settings)}
     meta = run_metadata(
@@ -822,8 +829,7 @@ def write(
     )
     progress("report")
     report = build_report(s, metadata=meta, tables=tables)
-    target = Path(out_dir)
-    with atomic_dir(target) as tmp:
+    with atomic_dir(target, replace=overwrite) as tmp:
         report.write(tmp / "report.html")
         progress("workbook")
         write_workbook(
