@@ -23,6 +23,15 @@ summary = stress.run_batch(deal, pool, paths, out=out, executor="serial", chunk_
 print(summary)
 print(stress.loss_statistics(stress.read_results(out)))
 
-sized = ae.size(deal, pool, {"senior": 4.0, "mezzanine": 2.0}, tolerance=1e-3)
+# Size the notes: each class loses nothing from zero stress up to its target multiple of the
+# base default curve, rated notes at most 90% of the pool, the residual holder keeps 5%.
+sized = ae.size(
+    deal,
+    pool,
+    {"senior": 8.0, "mezzanine": 4.0},
+    tolerance=1e-3,
+    max_advance_rate=0.90,
+    min_retention=0.05,
+)
 print(sized.tranches)
 print(sized.summary())

@@ -490,7 +490,8 @@ def size(
                 raise SizingError(
                     f"no room for {name}: {why} is used up by the classes senior to it "
                     f"({', '.join(f'{n} {share[n]:.2%}' for n in order[: order.index(name)])}); "
-                    "relax the constraint or lower the seniors' targets"
+                    "raise the seniors' targets, cap them (max_advance_rate=, "
+                    "min_credit_enhancement=) or relax the constraint"
                 )
             new, hit = _solve_size(sizer, share, name, ub, mults[name], float(tolerance))
             binding[name] = why if hit else f"target {targets[name]:g}x ({units})"

@@ -288,9 +288,10 @@ def add_size(sub: Any) -> None:
     p = _parser(
         sub,
         "size",
-        "Size the notes: the largest tranches whose break-even multiples reach their targets.",
-        "abs-engine size waterfalls/baitiao_2015.toml --target senior=4 --target mezzanine=2 "
-        "--out outputs/sized.toml",
+        "Size the notes: the largest tranches that lose nothing from zero stress up to their "
+        "targets, within market constraints.",
+        "abs-engine size waterfalls/baitiao_2015.toml --target senior=12 --target mezzanine=6 "
+        "--max-advance-rate 0.9 --min-retention 0.05 --out outputs/sized.toml",
     )
     p.add_argument("spec", type=Path, help="deal spec (TOML)")
     p.add_argument("--pool", type=Path, help="tape to use instead of the deal's own")
@@ -307,6 +308,30 @@ def add_size(sub: Any) -> None:
         default="principal",
         help="break-even on the first principal loss or the first missed interest",
     )
+    p.add_argument(
+        "--units",
+        choices=("default_mult", "cnl_multiple"),
+        default="default_mult",
+        help="targets as multiples of the base default curve or of the base-case cumulative net loss",
+    )
+    p.add_argument(
+        "--max-advance-rate", type=float, help="rated notes at most this share of the pool"
+    )
+    p.add_argument(
+        "--min-retention",
+        type=float,
+        help="equity notes + over-collateralisation at least this share (0.05 for 5%%)",
+    )
+    p.add_argument(
+        "--retention-basis", choices=("pool", "notes"), default="pool", help="share of what"
+    )
+    p.add_argument("--min-equity", type=float, help="equity notes at least this share of the pool")
+    p.add_argument(
+        "--min-ce",
+        action="append",
+        metavar="TRANCHE=SHARE",
+        help="minimum credit enhancement at closing of a tranche (repeatable)",
+    )
     p.add_argument("--out", type=Path, help="write the sized deal spec (TOML)")
     p.set_defaults(func=run_size)
 
@@ -316,7 +341,18 @@ def run_size(args: argparse.Namespace) -> int:
 
     deal, pool = _load(args)
     targets = _key_values(args.target, "--target")
-    sized = size(deal, pool, targets, on=args.on)
+    sized = size(
+        deal,
+        pool,
+        targets,
+        on=args.on,
+        units=args.units,
+        max_advance_rate=args.max_advance_rate,
+        min_retention=args.min_retention,
+        retention_basis=args.retention_basis,
+        min_equity=args.min_equity,
+        min_credit_enhancement=_key_values(args.min_ce, "--min-ce") or None,
+    )
     print(f"{deal.name}: sized for {', '.join(f'{k} {v:g}x' for k, v in targets.items())}\n")
     table = sized.tranches.set_index("tranche")[
         ["class", "size", "balance", "coupon", "wal", "target", "breakeven_multiple", "binding"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.deals import tiny_deal, tiny_pool
 
 import abs_engine as ae
@@ -195,3 +197,36 @@ def test_yield_that_is_not_meaningful_is_nan_with_a_reason() -> None:
     # Bought at 3,000% of its balance, the equity returns 0.12% of what was paid: NaN, said why.
     cheap = r.yields({"equity": 3000.0})["equity"]
     assert np.isnan(cheap.yield_[0]) and "not meaningful" in cheap.reason[0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    senior=st.floats(min_value=0.3, max_value=0.7),
+    mezz=st.floats(min_value=0.05, max_value=0.2),
+    equity=st.floats(min_value=0.01, max_value=0.1),
+    reserve=st.floats(min_value=0.0, max_value=0.05),
+    px=st.floats(min_value=95.0, max_value=103.0),
+)
+def test_sources_equal_uses_and_the_outlay_property(
+    senior: float, mezz: float, equity: float, reserve: float, px: float
+) -> None:
+    """Sources = uses; the residual holder's outlay = pool + reserve - rated proceeds
+    = equity notes + OC + reserve + the rated notes' discount; its row prices it."""
+    from abs_engine.deal import Coupon, Reserve, Tranche
+
+    deal = tiny_deal(
+        (
+            Tranche("senior", "senior", size=senior, coupon=Coupon(0.06)),
+            Tranche("mezzanine", "mezzanine", size=mezz, coupon=Coupon(0.12)),
+            Tranche("equity", "equity", size=equity),
+        ),
+        reserve=Reserve(initial=reserve, target=reserve, basis="pool") if reserve > 0 else None,
+    )
+    r = ae.run(deal, tiny_pool())
+    su = r.sources_and_uses({"senior": px})
+    totals = su.set_index("item")["amount"]
+    np.testing.assert_allclose(totals["Total sources"], totals["Total uses"], rtol=1e-12)
+    outlay = 1000 * (1 + reserve) - 1000 * (senior * px / 100 + mezz)
+    np.testing.assert_allclose(su.attrs["residual_outlay"], outlay, rtol=1e-12)
+    row = r.summary({"senior": px}).set_index("tranche").loc["equity"]
+    np.testing.assert_allclose(row["price"], 100 * outlay / (1000 * equity), rtol=1e-12)

@@ -31,6 +31,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import abs_engine as ae
 from abs_engine.analytics import AnalysedRun
@@ -171,3 +173,26 @@ def test_settlement_errors_and_nothing_left() -> None:
     s = r.summary(settlement=dt.date(2012, 3, 1))
     assert s["yield"].isna().all()
     assert (s["yield_reason"] == "no payment after settlement").all()
+
+
+_BOND = bond_run(0.05, dt.date(2010, 3, 1), dt.date(2015, 3, 1), day_count="ACT/365F")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    day=st.dates(min_value=dt.date(2010, 3, 1), max_value=dt.date(2015, 2, 27)),
+    y=st.floats(min_value=-0.05, max_value=0.4),
+    m=st.sampled_from([1, 2, 4, 12, 0]),
+)
+def test_price_yield_round_trip_property(day: dt.date, y: float, m: int) -> None:
+    """At any settlement, yield -> clean price -> yield returns the yield, and full price is
+    clean price plus accrued interest by ACT/365F from the last coupon date."""
+    p = _BOND.prices_from_yields({"bond": y}, compounding=m, settlement=day).iloc[0]
+    st_ = _BOND.settle(day)
+    last = st_.accrual_start
+    np.testing.assert_allclose(
+        p["accrued_interest"], 100 * 0.05 * (day - last).days / 365, rtol=1e-12, atol=1e-12
+    )
+    np.testing.assert_allclose(p["full_price"], p["price"] + p["accrued_interest"], rtol=1e-14)
+    back = _BOND.yields({"bond": float(p["price"])}, compounding=m, settlement=day)["bond"]
+    np.testing.assert_allclose(back.yield_, [y], atol=1e-9, rtol=0)
