@@ -174,9 +174,10 @@ _SUMMARY = {
     ),
     "min_oc": _c(
         "min_oc",
-        "Lowest over-collateralisation ratio of the class over the run.",
+        "Lowest over-collateralisation ratio of the class over the run, closing included.",
         "ratio",
-        "min_t (performing pool + reserve) / balances at or above the class's rank",
+        "min over closing and every period end of (performing pool + reserve) / balances "
+        "at or above the class's rank",
     ),
     "min_ic": _c(
         "min_ic",
@@ -630,13 +631,36 @@ and that each table has exactly these columns.
 """
 
 
+_WIDE = """
+## Wide tables
+
+Their columns are levels chosen by the caller, so they are described here
+rather than column by column.
+
+* **Decrement table** (`analytics.decrement_table()`; the report's prospectus
+  tables): one frame per class; rows are `Closing` and the dates closing + k x
+  1, 3 or 12 months (`step=`), then `WAL (years)`; one column per prepayment
+  speed (`"100% of base"`, or `"20% CPR"` with `cpr=`). Cells: percent of the
+  class's original balance outstanding after the last payment on or before
+  the date (100 = untouched); the last row is the WAL in years from closing by
+  the deal's day count. `attrs["units"]` says so.
+* **Price/yield table** (`analytics.price_yield_table()`): one class; rows are
+  clean prices (percent of the balance at settlement), one column per
+  scenario; cells are yields (decimal), quoted as in `attrs["conventions"]`.
+* **Stress table** (`analytics.stress_table()`): rows are class x recovery
+  haircut x prepayment multiple, columns default multiples (`"4x"`); `True`
+  where the class loses no principal (or misses no interest) in that
+  scenario. A recovery haircut `h` cuts the recovery rate by the share `h`.
+"""
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
 def glossary_markdown() -> str:
     """``docs/outputs.md``: the intro, then one table per output."""
-    parts = [_INTRO]
+    parts = [_INTRO, _WIDE]
     for t in TABLES:
         parts.append(f"\n## {t.title}\n\n{t.where}. {t.description}\n\n")
         parts.append("| column | definition | formula | units | convention |\n")

@@ -33,6 +33,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -222,6 +223,37 @@ def _unit_profile(cf: PoolCashflows, freq: int) -> dict[str, F64]:
 
 
 @dataclass
+class _Liquidations:
+    """Recoveries and losses by month and grade, for what a clean-up call leaves the trust.
+
+    After the call the trust keeps only the liquidations of receivables that had
+    defaulted by then (the buyer owns the later defaults).
+
+    ``monthly[f]`` is ``(S, K, M)``: one lag class per grade (plus a last class for the
+    flows of receivables defaulted before a seasoned deal's ``as_of``, always kept);
+    ``lag`` is ``(S, K)`` months from default to liquidation.  A liquidation in month
+    ``m`` comes from a default in month ``m - lag``.
+    """
+
+    monthly: dict[str, F64]
+    lag: NDArray[np.int64]
+    unit: list[dict[str, F64]]  # per unit bought: (S, K, months) by purchase period
+    grade_index: dict[str, int]
+
+    def after_call(
+        self, called_month: NDArray[np.int64], months_end: NDArray[np.int64]
+    ) -> dict[str, F64]:
+        """Per period, the recoveries and losses of receivables defaulted by ``called_month``."""
+        M = self.monthly["recovery"].shape[2]
+        m = np.arange(1, M + 1)
+        keep = m[None, None, :] <= called_month[:, None, None] + self.lag[:, :, None]
+        T = months_end.shape[0]
+        return {
+            f: _by_period((a * keep).sum(axis=1), months_end, T) for f, a in self.monthly.items()
+        }
+
+
+@dataclass
 class _Collections:
     """Pool collections by payment period, and what a unit bought in period ``p`` adds later.
 
@@ -233,6 +265,7 @@ class _Collections:
     units: list[dict[str, F64]]  # one unit profile, or one per purchase period (calendar curves)
     T: int
     pool_balance: float
+    liquidations: _Liquidations | None = None  # projected runs with a clean-up call
 
     def unit(self, p: int) -> dict[str, F64] | None:
         return self.units[min(p, len(self.units) - 1)] if self.units else None
@@ -252,27 +285,36 @@ def _collections(
     S = len(sset)
     freq = deal.dates.frequency
     T_max = len(sched.dates)
-    cf = project(pool, deal.assumptions, sset)
+    grades = tuple(pool.grades)
+    call = deal.clean_up_call
+    by_grade = call is not None and call.defaulted_price is None
+    cf_grade = project(pool, deal.assumptions, sset, by="grade") if by_grade else None
+    cf = cf_grade.pool_total() if cf_grade is not None else project(pool, deal.assumptions, sset)
     rv = deal.revolving
     rv_left = max(0, rv.periods - sched.offset) if rv is not None else 0
     units: list[dict[str, F64]] = []
+    unit_grades: list[PoolCashflows] = []
     if rv_left:
-        template = template_cohorts(deal, tuple(pool.grades))
+        template = template_cohorts(deal, grades)
         # A purchase in period p pays from the calendar month after the period's collections:
         # period-indexed curves must be read from there (age-indexed ones restart at age 1).
         offsets = (
             [int(sched.months_end[p]) for p in range(min(rv_left, T_max))]
-            if _calendar_curves(deal.assumptions, tuple(pool.grades))
+            if _calendar_curves(deal.assumptions, grades)
             else [0]
         )
-        units = [
-            _unit_profile(project(template, deal.assumptions, sset, period_offset=o), freq)
-            for o in offsets
-        ]
-    # Periods needed: until the last pool month is collected, or the last purchase pays out.
+        for o in offsets:
+            by: Literal["grade", "pool"] = "grade" if by_grade else "pool"
+            profile = project(template, deal.assumptions, sset, by=by, period_offset=o)
+            if by_grade:
+                unit_grades.append(profile)
+                profile = profile.pool_total()
+            units.append(_unit_profile(profile, freq))
+    # Periods needed: until the last pool month is collected, or the last purchase pays out
+    # (a purchase in period p, 0-based, collects in periods p+1 .. p+n).
     T = min(T_max, int(np.searchsorted(sched.months_end, cf.n_periods)) + 1)
     if units:
-        T = int(min(T_max, max(T, rv_left + units[-1]["end_balance"].shape[1] + 1)))
+        T = int(min(T_max, max(T, rv_left + units[-1]["end_balance"].shape[1])))
     if pending:
         months = max(a.shape[1] for a in pending.values())
         T = int(min(T_max, max(T, int(np.searchsorted(sched.months_end, months)) + 1)))
@@ -284,7 +326,45 @@ def _collections(
     coll["begin_balance"], coll["end_balance"] = _balance_by_period(
         cf["end_balance"], np.full(S, B0), sched.months_end, T
     )
-    return _Collections(coll, units, T, B0)
+    liquidations = None
+    if cf_grade is not None:
+        liquidations = _liquidations(deal, sset, grades, cf_grade, unit_grades, pending, sched, T)
+    return _Collections(coll, units, T, B0, liquidations)
+
+
+def _liquidations(
+    deal: Deal,
+    sset: ScenarioSet,
+    grades: tuple[str, ...],
+    cf: PoolCashflows,
+    unit_grades: list[PoolCashflows],
+    pending: Mapping[str, F64] | None,
+    sched: _Schedule,
+    T: int,
+) -> _Liquidations:
+    """Recoveries and losses by lag class and month (see :class:`_Liquidations`)."""
+    S, K = len(sset), len(grades) + 1
+    M = int(sched.months_end[T - 1])
+    shift = np.asarray(sset.recovery_lag_shift, dtype=np.int64)
+    lag = np.full((S, K), 10**6, dtype=np.int64)  # the pending class: always kept
+    index = {g: k for k, g in enumerate(grades)}
+    for g in cf.groups:
+        lag[:, index[g]] = np.maximum(deal.assumptions.for_grade(g).recovery_lag + shift, 0)
+
+    def by_class(flows: PoolCashflows, f: str, months: int) -> F64:
+        out = np.zeros((S, K, months))
+        a = flows.array(f)
+        n = min(months, a.shape[2])
+        for j, g in enumerate(flows.groups):
+            out[:, index[g], :n] = a[:, j, :n]
+        return out
+
+    monthly = {f: by_class(cf, f, M) for f in ("recovery", "loss")}
+    for f, a in (pending or {}).items():
+        n = min(M, a.shape[1])
+        monthly[f][:, K - 1, :n] += np.broadcast_to(a, (S, a.shape[1]))[:, :n]
+    unit = [{f: by_class(u, f, u.n_periods) for f in ("recovery", "loss")} for u in unit_grades]
+    return _Liquidations(monthly, lag, unit, index)
 
 
 # --- the ledger ---------------------------------------------------------------------------------
@@ -548,6 +628,7 @@ class _Waterfall:
                 np.array([st.triggers.get(t.name, False) for t in deal.triggers]), (S, 1)
             )
             self.original_face = deal.note_amounts(self.original_pool)
+        self._w0 = self.W.copy()  # write-downs at the start, for the run's extent
         self.unpaid_fee = np.zeros((S, len(deal.fees)))
         self.pipeline = np.zeros(S)  # defaulted balance awaiting recovery
         self.es_hist: list[F64] = []
@@ -557,6 +638,8 @@ class _Waterfall:
             self.es_hist = [np.full(S, x) for x in st.excess_spread_history]
         self.called = np.zeros(S, dtype=bool)
         self.pipeline_sold = np.zeros(S, dtype=bool)
+        self.post_call: dict[str, F64] = {f: np.zeros((S, T)) for f in _PIPELINE_FIELDS}
+        self.eps = 1e-9 * self.original_pool  # "zero": a float residue is not a claim
         self.tr = {f: np.zeros((S, N, T)) for f in TRANCHE_FIELDS}
         self.fe = {f: np.zeros((S, len(deal.fees), T)) for f in FEE_FIELDS}
         self.po = {f: np.zeros((S, T)) for f in POOL_FIELDS}
@@ -587,11 +670,17 @@ class _Waterfall:
 
         # ---- 1-2. collections and the PDL ----------------------------------------------------
         live = ~self.called
-        keep_pipeline = ~self.pipeline_sold
-        c = {
-            f: self.coll.period[f][:, p] * (keep_pipeline if f in _PIPELINE_FIELDS else live)
-            for f in _MONTH_FIELDS
-        }
+        c = {f: self.coll.period[f][:, p] * live for f in _MONTH_FIELDS}
+        if self.called.any():
+            # After a call: the liquidations of what had defaulted by then, unless sold.
+            kept = self.called & ~self.pipeline_sold
+            for f in _PIPELINE_FIELDS:
+                after = (
+                    self.post_call[f][:, p]
+                    if self.coll.liquidations is not None
+                    else self.coll.period[f][:, p]
+                )
+                c[f] = np.where(kept, after, c[f])
         for f in _MONTH_FIELDS:
             self.po[f][:, p] = c[f]
         interest_coll = c["interest"] + c["fee"] + c["advanced_interest"]
@@ -623,7 +712,7 @@ class _Waterfall:
                 live
                 & (pool_end <= call.threshold * self.original_pool)
                 & ~revolving_now
-                & (claims.sum(axis=1) > 0)
+                & (claims.sum(axis=1) > self.eps)
             )
             if cand.any():
                 sale = call.price * pool_end
@@ -635,16 +724,24 @@ class _Waterfall:
                     else np.zeros(S)
                 )
                 rated_claims = (claims * self.rated).sum(axis=1)
-                call_now = cand & (sale + defaulted + P + self.reserve >= rated_claims)
+                call_now = cand & (sale + defaulted + P + self.reserve >= rated_claims - self.eps)
                 sale = np.where(call_now, sale, 0.0)
                 defaulted = np.where(call_now, defaulted, 0.0)
                 P += sale + defaulted
                 self.po["sale"][:, p] = sale + defaulted
                 book.add("clean_up_call", "pool", "principal_funds", p, sale + defaulted)
-                if deal.recoveries_to == "principal":
-                    self.D -= np.minimum(self.D, defaulted)
+                # What the defaulted receivables fetch is principal: it credits the PDL.
+                self.D -= np.minimum(self.D, defaulted)
                 pool_end = np.where(call_now, 0.0, pool_end)
                 self.called |= call_now
+                liq = self.coll.liquidations
+                if liq is not None and call.defaulted_price is None:
+                    month = np.where(call_now, self.sched.months_end[p], 0)
+                    kept_after = liq.after_call(month, self.sched.months_end[: self.T])
+                    for f in _PIPELINE_FIELDS:
+                        self.post_call[f] = np.where(
+                            call_now[:, None], kept_after[f], self.post_call[f]
+                        )
                 if call.defaulted_price is not None:
                     self.pipeline_sold |= call_now
                     self.pipeline = np.where(call_now, 0.0, self.pipeline)
@@ -671,7 +768,7 @@ class _Waterfall:
         # ---- 6. amounts due ------------------------------------------------------------------------
         sched = self.sched
         yf = sched.year_fractions[p]
-        open_claims = (self.B + self.W).sum(axis=1) > 0
+        open_claims = (self.B + self.W).sum(axis=1) > self.eps
         fee_due = np.zeros((S, len(deal.fees)))
         for j, fee in enumerate(deal.fees):
             fyf = sched.fee_year_fractions[j, p]
@@ -703,6 +800,7 @@ class _Waterfall:
         funds_r = np.where(normal, R, 0.0)
         funds_p = np.where(normal, P, 0.0)
         ctx.principal_pending = funds_p
+        ctx.revolving = revolving_now
         ctx.run(wf.interest, funds_r, "revenue", normal, revolving_now)
         funds_p = funds_p + ctx.transfer_to_principal
         ctx.run(wf.principal, funds_p, "principal_funds", normal, revolving_now)
@@ -725,7 +823,7 @@ class _Waterfall:
         self.unpaid_fee = ctx.fee_owed
 
         # ---- 11. full redemption: the reserve has nothing left to serve ----------------------------
-        rated_open = ((self.B + self.W + self.U) * self.rated).sum(axis=1) > 0
+        rated_open = ((self.B + self.W + self.U) * self.rated).sum(axis=1) > self.eps
         freed = np.where(~rated_open & ~final, self.reserve, 0.0)
         if freed.any():
             self.reserve = self.reserve - freed
@@ -745,6 +843,16 @@ class _Waterfall:
                 n_j = min(self.T - p - 1, unit["end_balance"].shape[1])
                 for f, arr in unit.items():
                     self.coll.period[f][:, p + 1 : p + 1 + n_j] += bought[:, None] * arr[:, :n_j]
+            liq = self.coll.liquidations
+            if liq is not None and liq.unit:
+                start = int(self.sched.months_end[p])  # their month 1 is the next pool month
+                u = liq.unit[min(p, len(liq.unit) - 1)]
+                for f, arr in u.items():
+                    n = min(liq.monthly[f].shape[2] - start, arr.shape[2])
+                    if n > 0:
+                        liq.monthly[f][:, :, start : start + n] += (
+                            bought[:, None, None] * arr[:, :, :n]
+                        )
         self.po["end_balance"][:, p] = pool_end
 
         # ---- 13-14. losses on the notes -------------------------------------------------------------
@@ -822,7 +930,7 @@ class _Waterfall:
             return np.zeros(self.S)
         notes = (self.B * self.rated).sum(axis=1)
         base = notes if rs.basis == "notes" else pool_begin
-        return np.where(notes > 0, np.maximum(rs.target * base, rs.floor), 0.0)
+        return np.where(notes > self.eps, np.maximum(rs.target * base, rs.floor), 0.0)
 
     def _test(
         self, t: Trigger, pool_end: F64, interest_coll: F64, fee_owed: F64, int_due: F64
@@ -833,19 +941,21 @@ class _Waterfall:
         if t.kind == "excess_spread":
             window = np.stack(self.es_hist[-t.periods :])
             full = len(self.es_hist) >= t.periods
-            return np.asarray((window.mean(axis=0) < t.level) & full & (self.B.sum(axis=1) > 0))
+            notes_left = self.B.sum(axis=1) > self.eps
+            return np.asarray((window.mean(axis=0) < t.level) & full & notes_left)
         name = t.tranche or next(x.name for x in self.deal.tranches if x.kind == "senior")
         i = self.idx[name]
         upto = self.ranks <= self.ranks[i]  # this class, pari passu and senior classes
         if t.kind == "oc":
             notes = self.B[:, upto].sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(notes > 0, (pool_end + self.reserve) / notes, np.inf)
+                ratio = np.where(notes > self.eps, (pool_end + self.reserve) / notes, np.inf)
             return np.asarray(ratio < t.level)
         if t.kind == "ic":
             due = int_due[:, upto].sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(due > 0, (interest_coll - fee_owed.sum(axis=1)) / due, np.inf)
+                num = interest_coll - fee_owed.sum(axis=1)
+                ratio = np.where(due > self.eps, num / np.where(due > self.eps, due, 1.0), np.inf)
             return np.asarray(ratio < t.level)
         # interest_shortfall: interest due (this period or deferred) left unpaid, beyond a cent
         return np.asarray(self.U[:, i] > 0.005)
@@ -853,12 +963,15 @@ class _Waterfall:
     def _result(self) -> RunResult:
         # The run ends when no scenario has cash, notes, claims or a reserve left.
         tr, po, ac = self.tr, self.po, self.ac
-        claims = tr["begin_balance"] + tr["unreimbursed_writedown"] + tr["end_balance"]
+        eps = self.eps
+        begin_claims = tr["begin_balance"] + np.concatenate(
+            [self._w0[:, :, None], tr["unreimbursed_writedown"][:, :, :-1]], axis=2
+        )
         active = (
-            (po["begin_balance"] > 0).any(axis=0)
-            | (claims.sum(axis=1) > 0).any(axis=0)
-            | (ac["revenue"] + ac["principal_collections"] > 0).any(axis=0)
-            | (ac["reserve_begin"] > 0).any(axis=0)
+            (po["begin_balance"] > eps).any(axis=0)
+            | (begin_claims.max(axis=1) > eps).any(axis=0)
+            | (ac["revenue"] + ac["principal_collections"] > eps).any(axis=0)
+            | (ac["reserve_begin"] > eps).any(axis=0)
         )
         T = int(np.flatnonzero(active)[-1]) + 1 if active.any() else 1
         if not self.ends:
@@ -929,6 +1042,7 @@ class _Ctx:
         self.purchase_cash = np.zeros(S)
         self.transfer_to_principal = np.zeros(S)
         self.principal_pending = np.zeros(S)
+        self.revolving = np.zeros(S, dtype=bool)
         self.combined = False
 
     def run(
@@ -1086,7 +1200,9 @@ class _Ctx:
                 # before the residual holder takes spread (its own equity write-down is not).
                 bought = self.purchase_cash / w.price
                 pending = self.principal_pending + self.transfer_to_principal
-                surplus = np.maximum(self.pool_end + bought + pending - self.B.sum(axis=1), 0.0)
+                # In the revolving period the principal funds back the notes by what they buy.
+                backing = np.where(self.revolving & ~self.final, pending / w.price, pending)
+                surplus = np.maximum(self.pool_end + bought + backing - self.B.sum(axis=1), 0.0)
                 need = np.maximum(rated_w - surplus, 0.0)
                 move = np.where(mask, np.minimum(funds, need), 0.0)
                 self.D = self.D - np.minimum(self.D, move)
