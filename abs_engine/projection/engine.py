@@ -55,6 +55,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from abs_engine import _budget
 from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
 from abs_engine.curves.curve import Curve, cumulative_default_shares
 from abs_engine.curves.rates import scale_monthly
@@ -329,6 +330,19 @@ def project(
     max_rem = int(cohorts.remaining_term.max())
     horizon = max_rem + max_lag + (4 if roll_probe.any() or late_any else 0)
     months = int(cohorts.age.max()) + horizon + 1 + period_offset
+    _budget.check_projection(  # before anything is sized by the horizon
+        n_cohorts=len(cohorts),
+        n_scenarios=len(sset),
+        n_groups=len(cohorts) if by in ("cohort", "loan") else len(grades),
+        horizon=horizon,
+        months=months,
+        n_grades=len(grades),
+        n_fields=len(FIELDS),
+        max_remaining=max_rem,
+        max_lag=max_lag,
+        delinquency=roll_any,
+        chunk_bytes=_CHUNK_BYTES,
+    )
     terms = _grade_terms(grades, present, assumptions, months)
     paths = _paths(cohorts, terms)
     notes = _describe_cutoff(cohorts, paths, terms)
