@@ -16,10 +16,6 @@ from typing import Any
 
 from reference import pool as rp
 
-#: The engine's names of the day counts the reference knows by shorter names
-#: (``30/360`` here is the bond basis: D1 = 31 -> 30; D2 = 31 -> 30 when D1 is 30).
-_DAY_COUNT_NAMES = {"30/360 Bond Basis": "30/360"}
-
 
 @dataclass(frozen=True)
 class Dates:
@@ -220,7 +216,7 @@ def from_deal(deal: Any) -> Spec:
             d.legal_final,
             d.frequency,
             d.payment_day,
-            _DAY_COUNT_NAMES.get(d.day_count, d.day_count),
+            d.day_count,
         ),
         fees=fees,
         reserve=reserve,
