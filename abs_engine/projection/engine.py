@@ -340,7 +340,7 @@ def project(
         n_fields=len(FIELDS),
         max_remaining=max_rem,
         max_lag=max_lag,
-        delinquency=roll_any,
+        delinquency=bool(roll_probe.any() or late_any),
         chunk_bytes=_CHUNK_BYTES,
     )
     terms = _grade_terms(grades, present, assumptions, months)
