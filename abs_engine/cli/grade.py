@@ -10,13 +10,10 @@ never a loan id or a provident-fund value.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from abs_engine.cli.commands import _parser, command, encoding
 from abs_engine.errors import TapeError
@@ -43,23 +40,12 @@ def write_frame(frame: pd.DataFrame, path: Path, metadata: dict[str, Any] | None
     """Write ``frame`` atomically as parquet, CSV or Excel (by suffix).
 
     Parquet files carry ``metadata`` (JSON) under the schema key ``abs_engine``.
+    Text never becomes a live spreadsheet formula (:func:`abs_engine.io.write_frame`).
     """
-    from abs_engine.io import CSV_FLOAT_FORMAT, atomic_path
+    from abs_engine import io
 
     _check_suffix(path, "output")
-    suffix = path.suffix.lower()
-    with atomic_path(path) as tmp:
-        if suffix == ".parquet":
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if metadata is not None:
-                meta = dict(table.schema.metadata or {})
-                meta[b"abs_engine"] = json.dumps(metadata).encode("utf-8")
-                table = table.replace_schema_metadata(meta)
-            pq.write_table(table, tmp)
-        elif suffix == ".csv":
-            frame.to_csv(tmp, index=False, float_format=CSV_FLOAT_FORMAT)
-        else:
-            frame.to_excel(tmp, index=False, engine="openpyxl")
+    io.write_frame(frame, path, metadata=metadata, error=TapeError)
 
 
 @command
