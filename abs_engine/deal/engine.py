@@ -50,7 +50,7 @@ from abs_engine.deal.results import (
     Ledger,
     RunResult,
 )
-from abs_engine.deal.spec import Deal, Step, Trigger
+from abs_engine.deal.spec import CleanUpCall, Deal, Step, Trigger
 from abs_engine.errors import SpecError
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool, load_pool
@@ -213,8 +213,9 @@ def _calendar_curves(assumptions: Assumptions | GradedAssumptions, grades: Seque
 
 
 def _unit_profile(cf: PoolCashflows, freq: int) -> F64:
-    """Per unit bought, ``(field, S, n)`` in :data:`COLLECTION_FIELDS` order: period ``p + j``
-    collects the template's months ``(j-1)f+1 .. jf``.
+    """Per unit bought, ``(field, S, n)`` in :data:`COLLECTION_FIELDS` order.
+
+    Period ``p + j`` collects the template's months ``(j-1)f+1 .. jf``.
     """
     S = cf["end_balance"].shape[0]
     n_j = -(-cf.n_periods // freq)
@@ -280,7 +281,8 @@ class _Collections:
 
     def flow(self, f: str) -> F64:
         """Field ``f`` by scenario and period, ``(S, T)`` (a view: purchases add to it)."""
-        return self.flows[_FIELD_INDEX[f]]
+        out: F64 = self.flows[_FIELD_INDEX[f]]
+        return out
 
     def unit(self, p: int) -> F64 | None:
         return self.units[min(p, len(self.units) - 1)] if self.units else None
@@ -419,8 +421,10 @@ class _Book:
             self._ids, self._amounts = [], []
 
     def freeze(self, T: int) -> Ledger:
-        """The ledger of the first ``T`` periods (its amounts a (entry, S, T) view of a
-        period-major array, so each period's block is written contiguously).
+        """The ledger of the first ``T`` periods.
+
+        Its amounts are an (entry, S, T) view of a period-major array, so each period's
+        block is written contiguously.
         """
         by_period = np.zeros((T, len(self.index), self.S))
         for p, ids, block in self._closed:
@@ -464,9 +468,12 @@ def _allocate(amount: F64, base: F64, groups: Sequence[NDArray[np.int64]]) -> F6
     return out
 
 
-def _total(x: F64) -> F64:
-    """Row sums of ``x`` (S, k): what a step paid in each scenario."""
-    return x[:, 0] if x.shape[1] == 1 else x.sum(axis=1)
+_add = np.add.reduce
+
+
+def _rows(x: F64) -> F64:
+    """Row sums of ``x`` (S, k) (the first column itself when it is the only one)."""
+    return x[:, 0] if x.shape[1] == 1 else _add(x, 1)
 
 
 # --- run ------------------------------------------------------------------------------------------
@@ -658,17 +665,37 @@ class _Waterfall:
                 ("post_default", "revenue"),
             )
         }
-        self.coupons = np.array(
-            [
-                [t.coupon.rate_from(d.astype(dt.date)) for t in deal.tranches]
-                for d in sched.accrual_start[:T]
-            ]
-        ).reshape(T, N)
+        starts = sched.accrual_start[:T].tolist()  # datetime.date
+        self.coupons = np.empty((T, N))
+        for i, t in enumerate(deal.tranches):
+            c = t.coupon
+            self.coupons[:, i] = [c.rate_from(d) for d in starts] if c.steps else c.rate
         # effect_of[k, e]: trigger k's breach puts effect e in force (one boolean product).
         self.effect_of = np.array(
             [[e in t.effects for e in _EFFECTS] for t in deal.triggers], dtype=bool
         ).reshape(len(deal.triggers), len(_EFFECTS))
         self.never = np.zeros(S, dtype=bool)
+        self.always = np.ones(S, dtype=bool)
+        self.zeros = np.zeros(S)
+        for a in (self.never, self.always, self.zeros):
+            a.setflags(write=False)  # shared by every period: never written
+        self.no_effects = dict.fromkeys(_EFFECTS, self.never), dict.fromkeys(_EFFECTS, False)
+        self.recoveries_to_interest = deal.recoveries_to == "interest"
+        self.time_weighted_fees = deal.conventions.fee_balance == "time_weighted"
+        self.periods_per_year = deal.dates.periods_per_year
+        # Per fee: (index, kind, rate, per-period factor): the fixed amount by period, or the
+        # year fraction by period.
+        self.fee_plan = [
+            (
+                j,
+                fee.kind,
+                fee.rate,
+                fee.amount * sched.fee_year_fractions[j]
+                if fee.kind == "fixed"
+                else sched.fee_year_fractions[j],
+            )
+            for j, fee in enumerate(deal.fees)
+        ]
 
         B0 = coll.pool_balance
         st = deal.state
@@ -735,7 +762,7 @@ class _Waterfall:
     def _effects(self) -> tuple[dict[str, B8], dict[str, bool]]:
         """Effects in force per scenario (a breach of any trigger having it), and anywhere."""
         if not self.deal.triggers:
-            return dict.fromkeys(_EFFECTS, self.never), dict.fromkeys(_EFFECTS, False)
+            return self.no_effects
         in_force = self.trig_state @ self.effect_of  # (S, effect): OR over triggers
         anywhere = in_force.any(axis=0).tolist()
         return dict(zip(_EFFECTS, in_force.T, strict=True)), dict(
@@ -743,18 +770,15 @@ class _Waterfall:
         )
 
     def _period(self, p: int) -> None:
-        deal, S, book = self.deal, self.S, self.book
+        deal, book, ac = self.deal, self.book, self.ac
         eff, eff_any = self._effects()
-        if p < self.rv_left:
-            revolving_now = ~eff["end_revolving"] & ~self.called
-        else:
-            revolving_now = self.never
+        # Revolving only in the revolving period, until an early amortisation or a call.
+        revolving_now = ~eff["end_revolving"] & ~self.called if p < self.rv_left else self.never
 
         # ---- 1-2. collections and the PDL ----------------------------------------------------
-        live = ~self.called
         flows = self.coll.flows[:, :, p]  # (field, S)
         if self.any_called:
-            flows = flows * live
+            flows = flows * ~self.called
             # After a call: the liquidations of what had defaulted by then, unless sold.
             kept = self.called & ~self.pipeline_sold
             for f in _PIPELINE_FIELDS:
@@ -765,116 +789,91 @@ class _Waterfall:
                     else self.coll.flows[i, :, p]
                 )
                 flows[i] = np.where(kept, after, flows[i])
-        c = dict(zip(_MONTH_FIELDS, flows, strict=True))
         self.po_flows[:, :, p] = flows
-        interest_coll = c["interest"] + c["fee"] + c["advanced_interest"]
-        revenue_coll = interest_coll.copy()
-        principal_coll = c["scheduled_principal"] + c["prepayment"] + c["advanced_principal"]
-        if deal.recoveries_to == "interest":
-            revenue_coll += c["recovery"]
+        (
+            pool_begin,
+            c_sched,
+            c_prepay,
+            c_default,
+            c_interest,
+            c_fee,
+            c_recovery,
+            c_loss,
+            c_adv_principal,
+            c_adv_interest,
+            pool_end,
+        ) = flows
+        interest_coll = c_interest + c_fee + c_adv_interest
+        principal_coll = c_sched + c_prepay + c_adv_principal
+        if self.recoveries_to_interest:
+            revenue_coll = interest_coll + c_recovery
         else:
-            principal_coll += c["recovery"]
-        self.D += c["default"]
-        if deal.recoveries_to == "principal":
-            self.D -= np.minimum(self.D, c["recovery"])
-        self.cum_default += c["default"]
-        self.pipeline += c["default"] - c["advanced_principal"] - c["recovery"] - c["loss"]
-        self.pipeline = np.maximum(self.pipeline, 0.0)
-        self.ac["defaulted_pending"][:, p] = self.pipeline
-        self.ac["cumulative_default"][:, p] = self.cum_default
+            revenue_coll = interest_coll.copy()
+            principal_coll += c_recovery
+        D = self.D + c_default
+        if not self.recoveries_to_interest:
+            D -= np.minimum(D, c_recovery)
+        self.D = D
+        self.cum_default += c_default
+        pipeline = self.pipeline + (c_default - c_adv_principal - c_recovery - c_loss)
+        self.pipeline = np.maximum(pipeline, 0.0, out=pipeline)
+        ac["defaulted_pending"][:, p] = self.pipeline
+        ac["cumulative_default"][:, p] = self.cum_default
         book.add("collections", "pool", "revenue", revenue_coll)
         book.add("collections", "pool", "principal_funds", principal_coll)
         R, P = revenue_coll.copy(), principal_coll.copy()
-        pool_begin, pool_end = c["begin_balance"], c["end_balance"].copy()
 
         # ---- 3. clean-up call --------------------------------------------------------------------
         call_now = self.never
         call = deal.clean_up_call
         if call is not None:
-            # Candidates: live, the pool at the threshold, not revolving, claims left.
-            low = pool_end <= call.threshold * self.original_pool
-            cand, claims = self.never, self.B + self.W
-            if low.any():
-                cand = live & low & ~revolving_now & (claims.sum(axis=1) > self.eps)
-            if cand.any():
-                sale = call.price * pool_end
-                if call.accrued_interest:
-                    sale = sale + self._accrued_pool_interest(p)
-                defaulted = (
-                    call.defaulted_price * self.pipeline
-                    if call.defaulted_price is not None
-                    else np.zeros(S)
-                )
-                rated_claims = (claims * self.rated).sum(axis=1)
-                call_now = cand & (sale + defaulted + P + self.reserve >= rated_claims - self.eps)
-                sale = np.where(call_now, sale, 0.0)
-                defaulted = np.where(call_now, defaulted, 0.0)
-                P += sale + defaulted
-                self.po["sale"][:, p] = sale + defaulted
-                book.add("clean_up_call", "pool", "principal_funds", sale + defaulted)
-                # What the defaulted receivables fetch is principal: it credits the PDL.
-                self.D -= np.minimum(self.D, defaulted)
-                pool_end = np.where(call_now, 0.0, pool_end)
-                self.called |= call_now
-                self.any_called = bool(self.called.any())
-                liq = self.coll.liquidations
-                if liq is not None and call.defaulted_price is None:
-                    rows = np.flatnonzero(call_now)
-                    month = int(self.sched.months_end[p])
-                    kept_after = liq.after_call(rows, month, self.sched.months_end[: self.T])
-                    for f in _PIPELINE_FIELDS:
-                        self.post_call[f][rows] = kept_after[f]
-                if call.defaulted_price is not None:
-                    self.pipeline_sold |= call_now
-                    self.pipeline = np.where(call_now, 0.0, self.pipeline)
-                    self.ac["defaulted_pending"][:, p] = self.pipeline
+            pool_end, call_now = self._call(p, call, pool_end, revolving_now, P)
         last = self.ends and p == self.T - 1
-        final = np.full(S, last) | call_now
-        any_final = bool(last or call_now.any())
+        any_final = last or (call_now is not self.never and bool(np.count_nonzero(call_now)))
+        final = (self.always if last else call_now) if any_final else self.never
 
         # ---- 4-5. the reserve: everything on the last payment date, else the excess ----------
-        self.ac["reserve_begin"][:, p] = self.reserve
-        target = self._reserve_target(pool_begin)
-        if any_final:
-            target = np.where(final, 0.0, target)
-        self.ac["reserve_target"][:, p] = target
+        ac["reserve_begin"][:, p] = self.reserve
         if deal.reserve is not None:
-            excess = (
-                np.maximum(self.reserve - target, 0.0)
-                if deal.reserve.release_excess
-                else np.zeros(S)
-            )
+            target = self._reserve_target(pool_begin)
+            if any_final:
+                target = np.where(final, 0.0, target)
+            ac["reserve_target"][:, p] = target
+            rs = deal.reserve
+            excess = np.maximum(self.reserve - target, 0.0) if rs.release_excess else self.zeros
             release = np.where(final, self.reserve, excess) if any_final else excess
             self.reserve = self.reserve - release
             R += release
-            self.ac["reserve_release"][:, p] = release
+            ac["reserve_release"][:, p] = release
             book.add("reserve_release", "reserve", "revenue", release)
+        else:
+            target = self.zeros
 
         # ---- 6. amounts due ------------------------------------------------------------------------
-        sched = self.sched
-        yf = sched.year_fractions[p]
-        open_claims = (self.B + self.W).sum(axis=1) > self.eps
-        fee_due = np.zeros((S, len(deal.fees)))
-        for j, fee in enumerate(deal.fees):
-            fyf = sched.fee_year_fractions[j, p]
-            if fee.kind == "tax":
-                fee_due[:, j] = fee.rate * (c["interest"] + c["fee"])
-            elif fee.kind == "fixed":
-                fee_due[:, j] = np.where(open_claims, fee.amount * fyf, 0.0)
-            else:
-                balance = pool_begin
-                if deal.conventions.fee_balance == "time_weighted":
-                    balance = 0.5 * (pool_begin + c["end_balance"])
-                fee_due[:, j] = fee.rate * balance * fyf
-        self.fe["due"][:, :, p] = fee_due
+        fee_due = self.fe["due"][:, :, p]
+        if self.fee_plan:
+            open_claims = None
+            for j, kind, rate, per_period in self.fee_plan:
+                if kind == "tax":
+                    fee_due[:, j] = rate * (c_interest + c_fee)
+                elif kind == "fixed":
+                    if open_claims is None:
+                        open_claims = _rows(self.B + self.W) > self.eps
+                    fee_due[:, j] = np.where(open_claims, per_period[p], 0.0)
+                else:
+                    balance = pool_begin
+                    if self.time_weighted_fees:
+                        balance = 0.5 * (pool_begin + flows[-1])
+                    fee_due[:, j] = rate * balance * per_period[p]
         fee_owed = fee_due + self.unpaid_fee
+        fees_owed = _add(fee_owed, 1)  # a copy: the waterfall pays fee_owed down
         # Deferred interest bears interest only for classes that say so (U >= 0).
         accruing = self.B + self.accrues * self.U if self.any_accrues else self.B
-        int_due = accruing * self.coupons[p] * yf
+        int_due = accruing * self.coupons[p] * self.sched.year_fractions[p]
         int_owed = int_due + self.U
         self.tr["begin_balance"][:, :, p] = self.B
         self.tr["interest_due"][:, :, p] = int_due
-        self.ac["interest_after_fees"][:, p] = interest_coll - fee_owed.sum(axis=1)
+        ac["interest_after_fees"][:, p] = interest_coll - fees_owed
 
         # ---- 7-10. the waterfalls ------------------------------------------------------------------
         ctx = _Ctx(self, p, int_owed, fee_owed, target, eff, eff_any, final, any_final, pool_end)
@@ -884,7 +883,7 @@ class _Waterfall:
             funds_r = np.where(normal, R, 0.0)
             funds_p = np.where(normal, P, 0.0)
         else:  # nowhere after an event of default: the normal waterfalls everywhere
-            normal, funds_r, funds_p = ~default_mode, R, P
+            normal, funds_r, funds_p = self.always, R, P
         ctx.principal_pending = funds_p
         ctx.revolving = revolving_now
         everywhere = not eff_any["post_default"]
@@ -910,13 +909,14 @@ class _Waterfall:
         self.unpaid_fee = ctx.fee_owed
 
         # ---- 11. full redemption: the reserve has nothing left to serve ----------------------------
-        rated_open = ((self.B + self.W + self.U) * self.rated).sum(axis=1) > self.eps
-        freed = np.where(~rated_open & ~final, self.reserve, 0.0)
-        if freed.any():
-            self.reserve = self.reserve - freed
-            ctx.residual += freed
-            self.ac["reserve_release"][:, p] += freed
-            book.add("reserve_release", "reserve", "equity", freed)
+        if deal.reserve is not None and np.count_nonzero(self.reserve):
+            rated_open = _rows((self.B + self.W + self.U) * self.rated) > self.eps
+            freed = np.where(~rated_open & ~final, self.reserve, 0.0)
+            if np.count_nonzero(freed):
+                self.reserve = self.reserve - freed
+                ctx.residual += freed
+                ac["reserve_release"][:, p] += freed
+                book.add("reserve_release", "reserve", "equity", freed)
 
         # ---- 12. revolving purchases -------------------------------------------------------------
         if p < self.rv_left:  # only the reinvest step buys, and only in the revolving period
@@ -928,8 +928,8 @@ class _Waterfall:
         # ---- 13-14. losses on the notes -------------------------------------------------------------
         wd = None
         if self.writedown_mode and not last:
-            shortfall = np.maximum(self.B.sum(axis=1) - pool_end, 0.0)
-            if shortfall.any():
+            shortfall = np.maximum(_rows(self.B) - pool_end, 0.0)
+            if np.count_nonzero(shortfall):
                 wd = _allocate(shortfall, self.B, self.groups_junior_first)
         elif last and deal.loss_allocation != "none":
             wd = self.B.copy()  # crystallised: nothing more will come
@@ -941,43 +941,86 @@ class _Waterfall:
         if last:
             self.tr["principal_loss"][:, :, p] = self.B + self.W
         # ---- 15. the PDL by class, most junior first ------------------------------------------------
-        if self.D.any():
+        if np.count_nonzero(self.D):
             self.tr["pdl"][:, :, p] = _allocate(self.D, self.B + self.W, self.groups_junior_first)
 
         # ---- record --------------------------------------------------------------------------------
-        tr, ac = self.tr, self.ac
-        tr["interest_paid"][:, :, p] = ctx.int_paid
-        tr["principal_paid"][:, :, p] = ctx.prin_paid
-        tr["reinstatement"][:, :, p] = ctx.reinstated
+        tr = self.tr
         tr["interest_shortfall"][:, :, p] = self.U
         tr["unreimbursed_writedown"][:, :, p] = self.W
         tr["end_balance"][:, :, p] = self.B
         tr["residual"][:, self.equity, p] = ctx.residual
-        self.fe["paid"][:, :, p] = ctx.fee_paid
         self.fe["unpaid"][:, :, p] = self.unpaid_fee
         ac["revenue"][:, p] = revenue_coll
         ac["principal_collections"][:, p] = principal_coll
-        ac["reserve_draw"][:, p] = ctx.reserve_draw
-        ac["reserve_deposit"][:, p] = ctx.reserve_deposit
         ac["reserve_end"][:, p] = self.reserve
         ac["pdl"][:, p] = self.D
-        ac["residual"][:, p] = ctx.residual
-        rated_int = (int_due * self.rated).sum(axis=1)
+        rated_int = _rows(int_due * self.rated)
         # Annualised excess spread over the pool at the start of the period (0 without a pool).
         es = ac["excess_spread"][:, p]
         np.divide(
-            revenue_coll - fee_due.sum(axis=1) - rated_int, pool_begin, out=es, where=pool_begin > 0
+            revenue_coll - _add(fee_due, 1) - rated_int, pool_begin, out=es, where=pool_begin > 0
         )
-        es *= deal.dates.periods_per_year
+        es *= self.periods_per_year
         self.es_hist.append(es)
         ac["oc_collateral"][:, p] = pool_end + self.reserve
 
         # ---- 16. triggers (act from the next period) -------------------------------------------------
-        for k, t in enumerate(deal.triggers):
-            breach = self._test(t, pool_end, interest_coll, fee_owed, int_due)
-            self.trig_state[:, k] = breach if t.curable else (self.trig_state[:, k] | breach)
-        self.trig_out[:, :, p] = self.trig_state
+        if self.deal.triggers:
+            for k, t in enumerate(deal.triggers):
+                breach = self._test(t, pool_end, interest_coll, fees_owed, int_due)
+                self.trig_state[:, k] = breach if t.curable else (self.trig_state[:, k] | breach)
+            self.trig_out[:, :, p] = self.trig_state
         book.close(p)
+
+    def _call(
+        self, p: int, call: CleanUpCall, pool_end: F64, revolving_now: B8, P: F64
+    ) -> tuple[F64, B8]:
+        """The clean-up call (step 3): the pool's end balance after it and where it is exercised.
+
+        Candidates: live, the pool at the threshold, not revolving, claims left; the sale
+        (and what the defaulted receivables fetch) joins the principal funds ``P`` in place.
+        """
+        low = pool_end <= call.threshold * self.original_pool
+        if not np.count_nonzero(low):
+            return pool_end, self.never
+        claims = self.B + self.W
+        cand = ~self.called & low & ~revolving_now & (_rows(claims) > self.eps)
+        if not np.count_nonzero(cand):
+            return pool_end, self.never
+        S = self.S
+        sale = call.price * pool_end
+        if call.accrued_interest:
+            sale = sale + self._accrued_pool_interest(p)
+        defaulted = (
+            call.defaulted_price * self.pipeline
+            if call.defaulted_price is not None
+            else np.zeros(S)
+        )
+        rated_claims = _rows(claims * self.rated)
+        call_now = cand & (sale + defaulted + P + self.reserve >= rated_claims - self.eps)
+        sale = np.where(call_now, sale, 0.0)
+        defaulted = np.where(call_now, defaulted, 0.0)
+        P += sale + defaulted
+        self.po["sale"][:, p] = sale + defaulted
+        self.book.add("clean_up_call", "pool", "principal_funds", sale + defaulted)
+        # What the defaulted receivables fetch is principal: it credits the PDL.
+        self.D -= np.minimum(self.D, defaulted)
+        pool_end = np.where(call_now, 0.0, pool_end)
+        self.called |= call_now
+        self.any_called = bool(self.called.any())
+        liq = self.coll.liquidations
+        if liq is not None and call.defaulted_price is None:
+            rows = np.flatnonzero(call_now)
+            month = int(self.sched.months_end[p])
+            kept_after = liq.after_call(rows, month, self.sched.months_end[: self.T])
+            for f in _PIPELINE_FIELDS:
+                self.post_call[f][rows] = kept_after[f]
+        if call.defaulted_price is not None:
+            self.pipeline_sold |= call_now
+            self.pipeline = np.where(call_now, 0.0, self.pipeline)
+            self.ac["defaulted_pending"][:, p] = self.pipeline
+        return pool_end, call_now
 
     def _purchase(self, p: int, bought: F64, cash: F64, pool_end: F64) -> F64:
         """Receivables bought in period ``p`` join the pool; their collections join later periods."""
@@ -1023,7 +1066,7 @@ class _Waterfall:
         return np.where(notes > self.eps, np.maximum(rs.target * base, rs.floor), 0.0)
 
     def _test(
-        self, t: Trigger, pool_end: F64, interest_coll: F64, fee_owed: F64, int_due: F64
+        self, t: Trigger, pool_end: F64, interest_coll: F64, fees_owed: F64, int_due: F64
     ) -> B8:
         """Whether trigger ``t`` is breached this period, per scenario."""
         if t.kind == "cumulative_default":
@@ -1044,7 +1087,7 @@ class _Waterfall:
         if t.kind == "ic":
             due = int_due[:, upto].sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                num = interest_coll - fee_owed.sum(axis=1)
+                num = interest_coll - fees_owed
                 ratio = np.where(due > self.eps, num / np.where(due > self.eps, due, 1.0), np.inf)
             return np.asarray(ratio < t.level)
         # interest_shortfall: interest due (this period or deferred) left unpaid, beyond a cent
@@ -1123,6 +1166,7 @@ class _Op:
     by_rank: tuple[NDArray[np.int64], ...] = ()
     together: tuple[NDArray[np.int64], ...] = ()
     covers_all: bool = False  # the reserve covers every target
+    single: int | None = None  # the one target, when there is one
 
 
 def _plan(
@@ -1140,6 +1184,8 @@ def _plan(
         if a not in ("fee", "interest", "principal", "pro_rata"):
             ops.append(_Op(a, label, account))
             continue
+        ids: tuple[int, ...]
+        to: tuple[str, ...]
         if a == "fee":
             ids = (fees[step.targets[0]],)
             to = (f"fee:{step.targets[0]}",)
@@ -1150,7 +1196,10 @@ def _plan(
             flags = [label in covers or f"interest:{t}" in covers for t in step.targets]
         adjacent = ids == tuple(range(ids[0], ids[0] + len(ids)))
         cols = slice(ids[0], ids[0] + len(ids)) if adjacent else list(ids)
-        r = ranks[list(ids)] if a != "fee" else np.zeros(1, dtype=np.int64)
+        r = [int(ranks[i]) for i in ids] if a != "fee" else [0]
+        by_rank = tuple(
+            np.array([k for k, x in enumerate(r) if x == v], dtype=np.int64) for v in sorted(set(r))
+        )
         ops.append(
             _Op(
                 a,
@@ -1160,9 +1209,10 @@ def _plan(
                 cols,
                 to,
                 np.asarray(flags, dtype=float) if a in ("fee", "interest") and any(flags) else None,
-                tuple(np.flatnonzero(r == x) for x in np.unique(r)),
+                by_rank,
                 (np.arange(len(ids)),),
                 all(flags),
+                ids[0] if len(ids) == 1 else None,
             )
         )
     return tuple(ops)
@@ -1172,6 +1222,8 @@ class _Ctx:
     """Mutable per-period state the waterfall steps act on (arrays over scenarios).
 
     It takes over the deal's balances for the period (``_Waterfall`` takes them back).
+    What the steps pay accumulates straight into the run's (scenario, class, period)
+    outputs: ``int_paid`` and the like are views of period ``p`` of them.
     """
 
     def __init__(
@@ -1187,25 +1239,26 @@ class _Ctx:
         any_final: bool,
         pool_end: F64,
     ) -> None:
-        S = w.S
         self.w, self.p, self.book = w, p, w.book
         self.B, self.W, self.D = w.B, w.W, w.D
-        self.has_writedowns = w.writedown_mode and bool(w.W.any())  # they only shrink in a period
+        # Write-downs only shrink within a period (reinstatement); ``has_writedowns`` follows.
+        self.has_writedowns = w.writedown_mode and bool(np.count_nonzero(w.W))
         self.int_owed = int_owed
-        self.fee_owed = fee_owed.copy()
+        self.fee_owed = fee_owed
         self.reserve = w.reserve
         self.target, self.eff, self.eff_any = target, eff, eff_any
         self.final, self.any_final, self.pool_end = final, any_final, pool_end
-        self.int_paid = np.zeros(w.B.shape)
-        self.prin_paid = np.zeros(w.B.shape)
-        self.reinstated = np.zeros(w.B.shape)
-        self.fee_paid = np.zeros(fee_owed.shape)
-        self.residual = np.zeros(S)
-        self.reserve_draw = np.zeros(S)
-        self.reserve_deposit = np.zeros(S)
-        self.purchase_cash = np.zeros(S)
-        self.transfer_to_principal = np.zeros(S)
-        self.principal_pending = np.zeros(S)
+        tr, ac = w.tr, w.ac
+        self.int_paid = tr["interest_paid"][:, :, p]
+        self.prin_paid = tr["principal_paid"][:, :, p]
+        self.reinstated = tr["reinstatement"][:, :, p]
+        self.fee_paid = w.fe["paid"][:, :, p]
+        self.residual = ac["residual"][:, p]
+        self.reserve_draw = ac["reserve_draw"][:, p]
+        self.reserve_deposit = ac["reserve_deposit"][:, p]
+        self.purchase_cash = ac["purchase_cash"][:, p]
+        self.transfer_to_principal = np.zeros(w.S)
+        self.principal_pending = w.zeros
         self.revolving = w.never
         self.combined = False
         self.everywhere: B8 | None = None
@@ -1242,114 +1295,144 @@ class _Ctx:
         self.transfer_to_principal += amount
         self.book.add(step, account, "principal_funds", amount)
 
-    def _reinstate(self, funds: F64, mask: B8) -> None:
+    def _reinstate(self, funds: F64, mask: B8) -> bool:
         """Write down-balances back up, most senior first, where the collateral allows.
 
         Surplus = performing pool + receivables being bought + ``funds`` - sum(B):
-        paying principal out of ``funds`` later moves both sides alike.
+        paying principal out of ``funds`` later moves both sides alike.  Whether
+        anything was reinstated.
         """
-        if not self.has_writedowns or not self.W.any():
-            return
+        if not self.has_writedowns:
+            return False
         collateral = self.pool_end
         if self.revolving is not self.w.never:  # receivables being bought
             collateral = collateral + self.purchase_cash / self.w.price
-        surplus = collateral + funds - self.B.sum(axis=1)
-        surplus = np.where(mask, np.maximum(surplus, 0.0), 0.0)
-        if not surplus.any():
-            return
+        surplus = np.maximum(collateral + funds - _rows(self.B), 0.0)
+        if mask is not self.everywhere:
+            surplus = np.where(mask, surplus, 0.0)
+        if not np.count_nonzero(surplus):
+            return False
         up = _allocate(surplus, self.W, self.w.groups)
         self.W = self.W - up
         self.B = self.B + up
         self.reinstated += up
+        self.has_writedowns = bool(np.count_nonzero(self.W))
+        return True
 
     def _pay_principal(self, op: _Op, funds: F64, mask: B8, pro_rata: bool) -> F64:
         """Pay down the balances of ``op``: pro rata to balance, or by rank (equal ranks pro rata)."""
-        pay = _allocate(
-            self._avail(funds, mask), self.B[:, op.cols], op.together if pro_rata else op.by_rank
-        )
+        avail = self._avail(funds, mask)
+        if op.single is not None:  # one class: it takes what it can
+            i = op.single
+            b = self.B[:, i]
+            pay1 = np.minimum(avail, b)
+            b -= pay1
+            self.prin_paid[:, i] += pay1
+            self.book.add(op.label, op.account, op.to[0], pay1)
+            return funds - pay1
+        pay = _allocate(avail, self.B[:, op.cols], op.together if pro_rata else op.by_rank)
         self.B[:, op.cols] -= pay
         self.prin_paid[:, op.cols] += pay
         for k, name in enumerate(op.to):
             self.book.add(op.label, op.account, name, pay[:, k])
-        return funds - _total(pay)
+        return funds - _rows(pay)
 
-    def _pay(self, owed: F64, funds: F64, mask: B8, op: _Op) -> tuple[F64, F64 | None, F64]:
-        """Pay ``owed`` (S, k) pro rata from ``funds``; the reserve pays the covered columns' rest.
-
-        Returns (paid from funds, drawn from the reserve or None if nothing is
-        drawn, funds left), the first two shaped like ``owed``.
-        """
-        paid = _allocate(self._avail(funds, mask), owed, op.together)
-        funds = funds - _total(paid)
-        if op.covered is None:
-            return paid, None, funds
-        short = owed - paid
-        if not op.covers_all:
-            short = short * op.covered
-        if not short.any():
-            return paid, None, funds
-        draw = _allocate(self._avail(self.reserve, mask), short, op.together)
-        total = _total(draw)
+    def _draw(self, short: F64, mask: B8, op: _Op) -> F64 | None:
+        """What the reserve pays of ``short`` (shaped like it), or None if nothing."""
+        if not np.count_nonzero(self.reserve):
+            return None
+        if op.single is not None:
+            draw = np.minimum(self._avail(self.reserve, mask), short)
+            total = draw
+        else:
+            if not op.covers_all:
+                assert op.covered is not None
+                short = short * op.covered
+            draw = _allocate(self._avail(self.reserve, mask), short, op.together)
+            total = _rows(draw)
+        if not np.count_nonzero(total):
+            return None
         self.reserve = self.reserve - total
         self.reserve_draw += total
-        return paid, draw, funds
+        return draw
+
+    def _settle(self, op: _Op, owed_all: F64, paid_all: F64, funds: F64, mask: B8) -> F64:
+        """Pay what ``op``'s targets are owed pro rata from ``funds``; return the funds left.
+
+        ``owed_all`` (S, k) is reduced in place and ``paid_all`` increased; the reserve
+        pays the rest of the covered targets.
+        """
+        book, label, account = self.book, op.label, op.account
+        avail = self._avail(funds, mask)
+        if op.single is not None:
+            owed = owed_all[:, op.single]
+            paid = np.minimum(avail, owed)
+            funds = funds - paid
+            draw = self._draw(owed - paid, mask, op) if op.covered is not None else None
+            settled = paid if draw is None else paid + draw
+            owed -= settled
+            paid_all[:, op.single] += settled
+            book.add(label, account, op.to[0], paid)
+            if draw is not None:
+                book.add(label, "reserve", op.to[0], draw)
+            return funds
+        owed2 = owed_all[:, op.cols]
+        paid2 = _allocate(avail, owed2, op.together)
+        funds = funds - _rows(paid2)
+        draw2 = self._draw(owed2 - paid2, mask, op) if op.covered is not None else None
+        settled2 = paid2 if draw2 is None else paid2 + draw2
+        owed_all[:, op.cols] -= settled2
+        paid_all[:, op.cols] += settled2
+        for k, name in enumerate(op.to):
+            book.add(label, account, name, paid2[:, k])
+            if draw2 is not None and np.count_nonzero(draw2[:, k]):
+                book.add(label, "reserve", name, draw2[:, k])
+        return funds
 
     # --- steps --------------------------------------------------------------------------------
 
     def _step(self, op: _Op, funds: F64, mask: B8, revolving: B8) -> F64:
-        p, book, label, account = self.p, self.book, op.label, op.account
         a = op.action
         if a == "fee":
-            paid, draw, funds = self._pay(self.fee_owed[:, op.cols], funds, mask, op)
-            settled = paid if draw is None else paid + draw
-            self.fee_owed[:, op.cols] -= settled
-            self.fee_paid[:, op.cols] += settled
-            book.add(label, account, op.to[0], paid[:, 0])
-            if draw is not None and draw.any():
-                book.add(label, "reserve", op.to[0], draw[:, 0])
-        elif a == "interest":
-            paid, draw, funds = self._pay(self.int_owed[:, op.cols], funds, mask, op)
-            settled = paid if draw is None else paid + draw
-            self.int_owed[:, op.cols] -= settled
-            self.int_paid[:, op.cols] += settled
-            for k, name in enumerate(op.to):
-                book.add(label, account, name, paid[:, k])
-                if draw is not None and draw[:, k].any():
-                    book.add(label, "reserve", name, draw[:, k])
-        elif a in ("principal", "pro_rata"):
+            return self._settle(op, self.fee_owed, self.fee_paid, funds, mask)
+        if a == "interest":
+            return self._settle(op, self.int_owed, self.int_paid, funds, mask)
+        book, label, account = self.book, op.label, op.account
+        if a in ("principal", "pro_rata"):
             self._reinstate(funds, mask)
-            seq = self.eff["sequential"]
             if a == "principal":
-                funds = self._pay_principal(op, funds, mask, pro_rata=False)
-            elif not self.eff_any["sequential"] and mask is self.everywhere:
-                funds = self._pay_principal(op, funds, mask, pro_rata=True)
-            elif not (~seq & mask).any():
-                funds = self._pay_principal(op, funds, mask, pro_rata=False)
-            elif not (seq & mask).any():
-                funds = self._pay_principal(op, funds, mask, pro_rata=True)
-            else:  # some scenarios sequential, some pro rata
-                funds = self._pay_principal(op, funds, mask & seq, False)
-                funds = self._pay_principal(op, funds, mask & ~seq, True)
-        elif a == "reserve":
+                return self._pay_principal(op, funds, mask, pro_rata=False)
+            seq = self.eff["sequential"]
+            if not self.eff_any["sequential"] and mask is self.everywhere:
+                return self._pay_principal(op, funds, mask, pro_rata=True)
+            if not (~seq & mask).any():
+                return self._pay_principal(op, funds, mask, pro_rata=False)
+            if not (seq & mask).any():
+                return self._pay_principal(op, funds, mask, pro_rata=True)
+            # some scenarios sequential, some pro rata
+            funds = self._pay_principal(op, funds, mask & seq, False)
+            return self._pay_principal(op, funds, mask & ~seq, True)
+        if a == "reserve":
             need = np.maximum(self.target - self.reserve, 0.0)
             dep = self._avail(np.minimum(funds, need), mask)
             self.reserve = self.reserve + dep
             self.reserve_deposit += dep
-            funds = funds - dep
             book.add(label, account, "reserve", dep)
-        elif a == "cover_defaults":
+            return funds - dep
+        if a == "cover_defaults":
             if account != "principal_funds" and not self.combined:
                 move = self._avail(np.minimum(funds, self.D), mask)
                 self.D = self.D - move
                 self._to_principal(label, account, move)
                 funds = funds - move
-        elif a == "reinvest":
+            return funds
+        if a == "reinvest":
             buy = np.where(mask & revolving & ~self.final, funds, 0.0)
             self.purchase_cash += buy
-            funds = funds - buy
             book.add(label, account, "seller", buy)
-        elif a == "residual":
-            funds = self._residual(funds, account, mask)
+            return funds - buy
+        if a == "residual":
+            return self._residual(funds, account, mask)
         return funds
 
     def _residual(self, funds: F64, account: str, mask: B8) -> F64:
@@ -1362,40 +1445,40 @@ class _Ctx:
         principal funds (or one pocket after default): write-downs are reinstated
         and the reinstated balances paid, most senior first.
         """
-        w, p = self.w, self.p
+        w = self.w
         if account == "revenue" and not self.combined:
-            rated_w = (self.W * w.rated).sum(axis=1) if self.has_writedowns else None
-            if rated_w is not None and rated_w.any():
+            rated_w = _rows(self.W * w.rated) if self.has_writedowns else None
+            if rated_w is not None and np.count_nonzero(rated_w):
                 # Reimbursement of write-downs: a rated class's write-down is made good
                 # before the residual holder takes spread (its own equity write-down is not).
                 bought = self.purchase_cash / w.price
                 pending = self.principal_pending + self.transfer_to_principal
                 # In the revolving period the principal funds back the notes by what they buy.
                 backing = np.where(self.revolving & ~self.final, pending / w.price, pending)
-                surplus = np.maximum(self.pool_end + bought + backing - self.B.sum(axis=1), 0.0)
+                surplus = np.maximum(self.pool_end + bought + backing - _rows(self.B), 0.0)
                 need = np.maximum(rated_w - surplus, 0.0)
                 move = self._avail(np.minimum(funds, need), mask)
                 self.D = self.D - np.minimum(self.D, move)
                 self._to_principal("reimburse_writedowns", account, move)
                 funds = funds - move
             if self.eff_any["divert_excess_spread"] or self.any_final:
-                claims = (self.B + self.W).sum(axis=1) > 0
+                claims = _rows(self.B + self.W) > 0
                 divert = (self.eff["divert_excess_spread"] | self.final) & mask & claims
                 move = np.where(divert, funds, 0.0)
                 self._to_principal("divert_excess_spread", account, move)
                 funds = funds - move
             else:  # nothing is diverted anywhere: the entry stays in the ledger, at zero
                 self.book.register("divert_excess_spread", account, "principal_funds")
-        elif w.writedown_mode and self.W.any():
+        elif self.has_writedowns:
             before = self.B.copy()
-            self._reinstate(funds, mask)
-            owed = self.B - np.minimum(before, self.B)  # reinstated and not yet paid
-            pay = _allocate(self._avail(funds, mask), owed, w.groups)
-            for i in np.flatnonzero(pay.any(axis=0)):
-                self.B[:, i] -= pay[:, i]
-                self.prin_paid[:, i] += pay[:, i]
-                self.book.add("reinstated_principal", account, w.names[i], pay[:, i])
-            funds = funds - pay.sum(axis=1)
+            if self._reinstate(funds, mask):
+                owed = self.B - np.minimum(before, self.B)  # reinstated and not yet paid
+                pay = _allocate(self._avail(funds, mask), owed, w.groups)
+                for i in np.flatnonzero(pay.any(axis=0)):
+                    self.B[:, i] -= pay[:, i]
+                    self.prin_paid[:, i] += pay[:, i]
+                    self.book.add("reinstated_principal", account, w.names[i], pay[:, i])
+                funds = funds - _rows(pay)
         rest = self._avail(funds, mask)
         self.residual += rest
         self.book.add("residual", account, "equity", rest)
