@@ -679,6 +679,9 @@ class _Waterfall:
         self.zeros = np.zeros(S)
         for a in (self.never, self.always, self.zeros):
             a.setflags(write=False)  # shared by every period: never written
+        # Every amount owed and every collection is >= 0 (rates, coupons and state amounts are
+        # validated so): a pocket that starts a waterfall empty then pays nothing at any step.
+        self.nonneg = bool((coll.flows >= 0).all())
         self.no_effects = dict.fromkeys(_EFFECTS, self.never), dict.fromkeys(_EFFECTS, False)
         self.recoveries_to_interest = deal.recoveries_to == "interest"
         self.time_weighted_fees = deal.conventions.fee_balance == "time_weighted"
@@ -1262,6 +1265,7 @@ class _Ctx:
         self.revolving = w.never
         self.combined = False
         self.everywhere: B8 | None = None
+        self.dry = False  # the pocket being spent is empty in every scenario
 
     def run(
         self,
@@ -1281,6 +1285,9 @@ class _Ctx:
         """
         self.combined = combined
         self.everywhere = mask if everywhere else None
+        # Steps only take from the pocket, never add to it (amounts owed are >= 0), so a
+        # pocket empty at the start pays nothing: its steps book zeros and skip their sums.
+        self.dry = self.w.nonneg and not np.count_nonzero(funds)
         for op in plan:
             funds = self._step(op, funds, mask, revolving)
         return funds
@@ -1321,6 +1328,10 @@ class _Ctx:
 
     def _pay_principal(self, op: _Op, funds: F64, mask: B8, pro_rata: bool) -> F64:
         """Pay down the balances of ``op``: pro rata to balance, or by rank (equal ranks pro rata)."""
+        if self.dry:
+            for name in op.to:
+                self.book.add(op.label, op.account, name, self.w.zeros)
+            return funds
         avail = self._avail(funds, mask)
         if op.single is not None:  # one class: it takes what it can
             i = op.single
@@ -1366,6 +1377,14 @@ class _Ctx:
         avail = self._avail(funds, mask)
         if op.single is not None:
             owed = owed_all[:, op.single]
+            if self.dry:  # nothing from the pocket; the reserve may still pay
+                book.add(label, account, op.to[0], self.w.zeros)
+                draw = self._draw(owed, mask, op) if op.covered is not None else None
+                if draw is not None:
+                    owed -= draw
+                    paid_all[:, op.single] += draw
+                    book.add(label, "reserve", op.to[0], draw)
+                return funds
             paid = np.minimum(avail, owed)
             funds = funds - paid
             draw = self._draw(owed - paid, mask, op) if op.covered is not None else None
@@ -1412,6 +1431,9 @@ class _Ctx:
             # some scenarios sequential, some pro rata
             funds = self._pay_principal(op, funds, mask & seq, False)
             return self._pay_principal(op, funds, mask & ~seq, True)
+        if self.dry and a in ("reserve", "reinvest"):
+            book.add(label, account, "reserve" if a == "reserve" else "seller", self.w.zeros)
+            return funds
         if a == "reserve":
             need = np.maximum(self.target - self.reserve, 0.0)
             dep = self._avail(np.minimum(funds, need), mask)
@@ -1420,7 +1442,9 @@ class _Ctx:
             book.add(label, account, "reserve", dep)
             return funds - dep
         if a == "cover_defaults":
-            if account != "principal_funds" and not self.combined:
+            if self.dry and account != "principal_funds" and not self.combined:
+                self.book.add(label, account, "principal_funds", self.w.zeros)
+            elif account != "principal_funds" and not self.combined:
                 move = self._avail(np.minimum(funds, self.D), mask)
                 self.D = self.D - move
                 self._to_principal(label, account, move)
@@ -1446,6 +1470,18 @@ class _Ctx:
         and the reinstated balances paid, most senior first.
         """
         w = self.w
+        if self.dry:  # an empty pocket: the same entries, at zero
+            if account == "revenue" and not self.combined:
+                if self.has_writedowns and np.count_nonzero(_rows(self.W * w.rated)):
+                    self.book.add("reimburse_writedowns", account, "principal_funds", w.zeros)
+                if self.eff_any["divert_excess_spread"] or self.any_final:
+                    self.book.add("divert_excess_spread", account, "principal_funds", w.zeros)
+                else:
+                    self.book.register("divert_excess_spread", account, "principal_funds")
+            elif self.has_writedowns:
+                self._reinstate(funds, mask)  # reinstated, to be paid from later funds
+            self.book.add("residual", account, "equity", w.zeros)
+            return funds
         if account == "revenue" and not self.combined:
             rated_w = _rows(self.W * w.rated) if self.has_writedowns else None
             if rated_w is not None and np.count_nonzero(rated_w):
