@@ -201,21 +201,56 @@ def opt_date(data: Mapping[str, Any], key: str, path: str) -> dt.date | None:
     return None if key not in data else _date(data[key], join(path, key))
 
 
+#: Largest configuration file read (a deal spec, assumptions, a scorecard are a few KiB).
+MAX_TOML_BYTES = 16 << 20
+_TAPE_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xlsm", ".xls", ".gz")
+_MAGIC = {b"PAR1": "parquet", b"PK\x03\x04": "zip (Excel workbook)"}
+
+
+def parse_toml(data: bytes, source: str | Path, what: str) -> dict[str, Any]:
+    """Parse TOML bytes; not UTF-8 text, a binary file or bad TOML is a SpecError naming it."""
+    kind = next((k for magic, k in _MAGIC.items() if data.startswith(magic)), None)
+    if kind is not None:
+        raise SpecError(
+            f"{source} is a {kind} file, not a {what} (TOML text); a tape goes in --pool "
+            "or the spec's [pool] tape"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SpecError(
+            f"{source}: a {what} is UTF-8 text, but line {line} holds a byte that is not "
+            f"UTF-8 (0x{data[exc.start]:02x}); save the file as UTF-8"
+        ) from None
+    if "\x00" in text:
+        raise SpecError(f"{source} is a binary file, not a {what} (TOML text)")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SpecError(
+            f"{source}: tables or arrays are nested too deeply to read; a {what} nests a few levels"
+        ) from None
+
+
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:
     """Read a TOML file; a missing file, a directory or bad TOML is a SpecError naming it.
 
     A missing path that names a packaged sample (``waterfalls/baitiao_2015.toml``)
-    reads the sample (see :mod:`abs_engine.samples`).
+    reads the sample (see :mod:`abs_engine.samples`).  Only a regular file of at
+    most :data:`MAX_TOML_BYTES` is read (``/dev/zero`` or a pipe is refused); a
+    tape given where a spec goes is named as such.
     """
+    from abs_engine.io import read_bytes
     from abs_engine.samples import resolve
 
     p = resolve(path)
-    try:
-        with p.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise SpecError(f"{what} not found: {p}") from None
-    except IsADirectoryError:
-        raise SpecError(f"{what} is a directory: {p}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{p}: not valid TOML: {exc}") from None
+    if p.suffix.lower() in _TAPE_SUFFIXES:
+        raise SpecError(
+            f"{p} looks like a tape ({p.suffix}), not a {what} (TOML); a tape goes in --pool "
+            "or the spec's [pool] tape"
+        )
+    data = read_bytes(p, what, SpecError, limit=MAX_TOML_BYTES)
+    return parse_toml(data, p, what)

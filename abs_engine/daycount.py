@@ -11,8 +11,10 @@ only.
 
 >>> import numpy as np
 >>> from abs_engine.daycount import add_months, payment_dates, year_fraction
->>> float(year_fraction("2015-01-31", "2015-03-31", "30/360"))
+>>> float(year_fraction("2015-01-31", "2015-03-31", "30/360 US"))
 0.16666666666666666
+>>> canonical_basis("Actual/Actual")
+'ACT/ACT ISDA'
 >>> str(add_months(np.datetime64("2024-01-31"), 1))
 '2024-02-29'
 >>> payment_dates("2024-01-31", 3).astype(str).tolist()
@@ -28,11 +30,51 @@ from numpy.typing import ArrayLike, NDArray
 
 from abs_engine.errors import SpecError
 
-__all__ = ["BASES", "DayCount", "add_months", "payment_dates", "year_fraction"]
+__all__ = [
+    "ALIASES",
+    "BASES",
+    "DayCount",
+    "add_months",
+    "canonical_basis",
+    "payment_dates",
+    "year_fraction",
+]
 
-DayCount: TypeAlias = Literal["ACT/365F", "ACT/360", "30/360", "ACT/ACT"]
-#: The day-count bases :func:`year_fraction` knows.
-BASES: tuple[DayCount, ...] = ("ACT/365F", "ACT/360", "30/360", "ACT/ACT")
+DayCount: TypeAlias = Literal[
+    "ACT/365F", "ACT/360", "30/360 US", "30/360 Bond Basis", "30E/360", "ACT/ACT ISDA"
+]
+#: The day-count bases :func:`year_fraction` knows, by their unambiguous names.
+BASES: tuple[DayCount, ...] = (
+    "ACT/365F",
+    "ACT/360",
+    "30/360 US",
+    "30/360 Bond Basis",
+    "30E/360",
+    "ACT/ACT ISDA",
+)
+#: Other spellings accepted for each basis (compared without case and spaces).  The
+#: bare ``"30/360"`` is the ISDA 2006 definition of that name (section 4.16(f),
+#: "30/360", "360/360", "Bond Basis"), which earlier versions implemented under it;
+#: ``"ACT/ACT"`` was ISDA's.  ``"ACT/365"`` is refused: it means ACT/365F to some and
+#: Actual/Actual to ISDA 2000 (section 4.16(b)).
+ALIASES: dict[str, DayCount] = {
+    "ACT/365 FIXED": "ACT/365F",
+    "ACTUAL/365 (FIXED)": "ACT/365F",
+    "ACTUAL/365F": "ACT/365F",
+    "A/365F": "ACT/365F",
+    "ACTUAL/360": "ACT/360",
+    "A/360": "ACT/360",
+    "30U/360": "30/360 US",
+    "30/360 SIA": "30/360 US",
+    "30/360": "30/360 Bond Basis",
+    "360/360": "30/360 Bond Basis",
+    "BOND BASIS": "30/360 Bond Basis",
+    "EUROBOND BASIS": "30E/360",
+    "30/360 ICMA": "30E/360",
+    "ACT/ACT": "ACT/ACT ISDA",
+    "ACTUAL/ACTUAL": "ACT/ACT ISDA",
+    "ACTUAL/ACTUAL (ISDA)": "ACT/ACT ISDA",
+}
 
 DateArray: TypeAlias = NDArray[np.datetime64]
 IntArray: TypeAlias = NDArray[np.int64]
@@ -84,15 +126,49 @@ def _days_in_year(year: IntArray) -> IntArray:
     return (_year_start(year + 1) - _year_start(year)).astype(np.int64)
 
 
+def _key(name: str) -> str:
+    return "".join(str(name).upper().split())
+
+
+_LOOKUP: dict[str, DayCount] = {
+    **{_key(a): b for a, b in ALIASES.items()},
+    **{_key(b): b for b in BASES},
+}
+
+
+def canonical_basis(basis: str, where: str = "basis") -> DayCount:
+    """The unambiguous name of a day-count basis given by any accepted spelling.
+
+    Case and spaces do not matter; :data:`ALIASES` lists the other spellings.
+
+    Raises
+    ------
+    SpecError
+        Unknown name; the message lists the names and the key path ``where``.
+
+    Examples
+    --------
+    >>> canonical_basis("act/365f"), canonical_basis("30/360"), canonical_basis("30E/360")
+    ('ACT/365F', '30/360 Bond Basis', '30E/360')
+    """
+    found = _LOOKUP.get(_key(basis)) if isinstance(basis, str) else None
+    if found is None:
+        raise SpecError(
+            f"unknown day-count basis {basis!r}; use one of "
+            f"{', '.join(repr(b) for b in BASES)} (or a spelling in abs_engine.daycount.ALIASES)",
+            where,
+        )
+    return found
+
+
 def _check_basis(basis: str) -> DayCount:
-    key = str(basis).strip().upper()
-    for b in BASES:
-        if key == b:
-            return b
-    raise SpecError(
-        f"unknown day-count basis {basis!r}; use one of {', '.join(repr(b) for b in BASES)}",
-        "basis",
-    )
+    return canonical_basis(basis)
+
+
+def _last_of_february(year: IntArray, month: IntArray, day: IntArray) -> NDArray[np.bool_]:
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    out: NDArray[np.bool_] = (month == 2) & (day == np.where(leap, 29, 28))
+    return out
 
 
 def year_fraction(start: Any, end: Any, basis: DayCount | str = "ACT/365F") -> NDArray[np.float64]:
@@ -105,17 +181,29 @@ def year_fraction(start: Any, end: Any, basis: DayCount | str = "ACT/365F") -> N
         :math:`\mathrm{days} / 365`.
     ``"ACT/360"``
         :math:`\mathrm{days} / 360`.
-    ``"30/360"``
-        US bond basis with the ISDA rules for day 31 (ISDA 2006 Definitions,
-        section 4.16(f), "30/360", "Bond Basis"): if ``D1 = 31`` set
-        ``D1 = 30``; if ``D2 = 31`` and ``D1`` (after that change) is 30 set
-        ``D2 = 30``; then
+    ``"30/360 US"``, ``"30/360 Bond Basis"``, ``"30E/360"``
+        Twelve months of 30 days,
 
-        .. math:: \frac{360 (Y_2 - Y_1) + 30 (M_2 - M_1) + (D_2 - D_1)}{360}.
+        .. math:: \frac{360 (Y_2 - Y_1) + 30 (M_2 - M_1) + (D_2 - D_1)}{360},
 
-        There is no special rule for the end of February.
-    ``"ACT/ACT"``
-        ISDA: days falling in a leap year count 1/366, others 1/365,
+        after moving the days of month ``D1``, ``D2`` by the basis's rules,
+        in this order:
+
+        *30/360 US* (the SIA rule of US bonds, with the end-of-month rules for
+        February; QuantLib's ``Thirty360(USA)``): if ``D1`` and ``D2`` are both
+        the last day of February set ``D2 = 30``; if ``D1`` is the last day of
+        February set ``D1 = 30``; if ``D2 = 31`` and ``D1 >= 30`` set
+        ``D2 = 30``; if ``D1 = 31`` set ``D1 = 30``.
+
+        *30/360 Bond Basis* (ISDA 2006 Definitions, section 4.16(f), "30/360",
+        "360/360", "Bond Basis"; the bare name ``"30/360"``): if ``D1 = 31``
+        set ``D1 = 30``; if ``D2 = 31`` and ``D1`` is then 30 set ``D2 = 30``.
+        No rule for February.
+
+        *30E/360* (ISDA 2006 section 4.16(g), "30E/360", "Eurobond Basis"): a
+        31st becomes the 30th, for either date.  No rule for February.
+    ``"ACT/ACT ISDA"``
+        ISDA 2006 section 4.16(b): days falling in a leap year count 1/366, others 1/365,
 
         .. math::
 
@@ -130,8 +218,9 @@ def year_fraction(start: Any, end: Any, basis: DayCount | str = "ACT/365F") -> N
     ----------
     start, end : date, str, numpy.datetime64 or array_like of those
         Dates, broadcast against each other.
-    basis : {"ACT/365F", "ACT/360", "30/360", "ACT/ACT"}
-        Day-count basis (case-insensitive).
+    basis : str
+        Day-count basis: one of :data:`BASES` or a spelling in :data:`ALIASES`
+        (case and spaces ignored).
 
     Returns
     -------
@@ -151,8 +240,11 @@ def year_fraction(start: Any, end: Any, basis: DayCount | str = "ACT/365F") -> N
     0.25
     >>> round(float(year_fraction("2003-11-01", "2004-05-01", "ACT/ACT")), 10)
     0.4977243806
-    >>> year_fraction("2024-01-15", ["2024-02-15", "2024-07-15"], "30/360")
+    >>> year_fraction("2024-01-15", ["2024-02-15", "2024-07-15"], "30/360 US")
     array([0.08333333, 0.5       ])
+    >>> [round(float(year_fraction("2015-02-28", "2015-03-31", b)) * 360) for b in
+    ...  ("30/360 US", "30/360 Bond Basis", "30E/360")]
+    [30, 33, 32]
     """
     b = _check_basis(basis)
     d1 = _dates(start, "start")
@@ -162,9 +254,20 @@ def year_fraction(start: Any, end: Any, basis: DayCount | str = "ACT/365F") -> N
         return days / (365.0 if b == "ACT/365F" else 360.0)
     y1, m1, dd1 = _ymd(d1)
     y2, m2, dd2 = _ymd(d2)
-    if b == "30/360":
+    if b == "30/360 US":
+        feb1 = _last_of_february(y1, m1, dd1)
+        feb2 = _last_of_february(y2, m2, dd2)
+        dd2 = np.where(feb1 & feb2, 30, dd2)
+        dd1 = np.where(feb1, 30, dd1)
+        dd2 = np.where((dd2 == 31) & (dd1 >= 30), 30, dd2)
+        dd1 = np.minimum(dd1, 30)
+    elif b == "30/360 Bond Basis":
         dd1 = np.minimum(dd1, 30)
         dd2 = np.where((dd2 == 31) & (dd1 == 30), 30, dd2)
+    elif b == "30E/360":
+        dd1 = np.minimum(dd1, 30)
+        dd2 = np.minimum(dd2, 30)
+    if b != "ACT/ACT ISDA":
         num = 360 * (y2 - y1) + 30 * (m2 - m1) + (dd2 - dd1)
         thirty: NDArray[np.float64] = num.astype(np.float64) / 360.0
         return thirty

@@ -27,6 +27,7 @@ __all__ = [
     "SpecError",
     "SpecWarning",
     "TapeError",
+    "plain",
 ]
 
 
@@ -132,3 +133,24 @@ class MemoryBudgetError(AbsError, MemoryError):
     sized the request (a horizon, a number of paths or scenarios), the memory
     it implies and the budget (``ABS_ENGINE_MEMORY_BUDGET``).
     """
+
+
+def plain(value: Any) -> Any:
+    """A value as plain Python, for messages: NumPy scalars unwrapped, arrays as lists.
+
+    Messages show ``-1.0`` and ``'severe'``, never ``np.float64(-1.0)`` or
+    ``np.str_('severe')``; a long array is cut to its first ten values.
+
+    >>> import numpy as np
+    >>> plain(np.float64(-1.0)), plain(np.str_("severe")), plain(np.array([1.5, 2.0]))
+    (-1.0, 'severe', [1.5, 2.0])
+    """
+    if hasattr(value, "dtype") and hasattr(value, "tolist"):
+        if getattr(value, "ndim", 0) == 0:
+            return value.item() if hasattr(value, "item") else value
+        flat = value.ravel() if hasattr(value, "ravel") else value
+        items = flat[:10].tolist()
+        return items if len(flat) <= 10 else [*items, "..."]
+    if isinstance(value, list | tuple) and any(hasattr(v, "dtype") for v in value):
+        return type(value)(plain(v) for v in value)
+    return value

@@ -4,9 +4,10 @@ Writing
     :func:`atomic_path` and :func:`atomic_dir` write to a temporary beside the
     target and rename it into place, so a crash, a full disk or an exception
     mid-write never leaves a partial target: readers see the old file or the
-    complete new one.  The temporary's name carries the writer's process id
-    (``.report.xlsx.<pid>-<random>.tmp``); one left behind by a process that was
-    killed is removed by the next write to the same target.  By default the data
+    complete new one.  The temporary's name carries the writer's host and
+    process id (``.report.xlsx.<host>-<pid>-<random>.tmp``); temporaries left
+    behind in a folder by processes of this host that no longer run (killed
+    mid-write) are removed by the next write into that folder.  By default the data
     is flushed to disk (``fsync``) before the rename and the directory after it,
     so a finished file survives a power cut.
 
@@ -14,7 +15,8 @@ Writing
     Text never becomes a live spreadsheet formula: Excel cells are written as
     text, and CSV cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
     return get a leading apostrophe (:func:`neutralise`), as spreadsheet-safe CSV
-    writers do.
+    writers do; CSV lines end in CRLF (RFC 4180), so a line break inside a cell
+    is quoted and never starts a new row.
 
 Reading
     :func:`input_file` checks that an input is an existing regular file (a
@@ -61,7 +63,7 @@ CSV_FLOAT_FORMAT = "%.12g"
 #: First characters that make a spreadsheet read a CSV cell as a formula.
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 _NAME_CHARS = 100  # of the target's name kept in its temporary's name (NAME_MAX is 255)
-_TMP = re.compile(r"^\.(?P<name>.*)\.(?P<pid>\d+)-[0-9a-f]{8}\.tmp$")
+_TMP = re.compile(r"^\.(?P<name>.*)\.(?P<host>[0-9a-f]{6})-(?P<pid>\d+)-[0-9a-f]{8}\.tmp$")
 
 ErrorType = Callable[[str], Exception]
 
@@ -72,12 +74,25 @@ def _umask() -> int:
     return mask
 
 
-def _tmp_prefix(target: Path) -> str:
-    return f".{target.name[:_NAME_CHARS]}.{os.getpid()}-"
+def _host_tag() -> str:
+    import hashlib
+    import socket
+
+    return hashlib.sha1(socket.gethostname().encode(), usedforsecurity=False).hexdigest()[:6]
 
 
 def _tmp_name(target: Path) -> str:
-    return f"{_tmp_prefix(target)}{secrets.token_hex(4)}.tmp"
+    return f".{target.name[:_NAME_CHARS]}.{_host_tag()}-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+
+
+def _create_file(path: Path) -> None:
+    """Create ``path`` exclusively (mode 0600)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _create_dir(path: Path) -> None:
+    """Create the directory ``path`` (mode 0700)."""
+    path.mkdir(mode=0o700)
 
 
 def _alive(pid: int) -> bool:
@@ -94,26 +109,26 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def clean_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
-    """Remove temporaries of ``target`` left by writers that no longer run.
+def clean_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporaries in ``folder`` left by writers that no longer run.
 
-    Only names of this module's own pattern (``.<name>.<pid>-<hex>.tmp``) whose
-    process is gone are removed; a write in progress in another process is
-    left alone.  Returns what was removed.
+    Only names of this module's own pattern (``.<name>.<host>-<pid>-<hex>.tmp``)
+    written on this host by a process that is gone are removed; a write in
+    progress (in any process) and other hosts' files are left alone.  Returns
+    what was removed.
     """
-    target = Path(target)
-    parent = target.parent
+    parent = Path(folder)
     removed: list[Path] = []
     if not parent.is_dir():
         return removed
-    want = target.name[:_NAME_CHARS]
+    host = _host_tag()
     try:
         entries = list(parent.iterdir())
     except OSError:
         return removed
     for entry in entries:
         m = _TMP.match(entry.name)
-        if m is None or m["name"] != want or _alive(int(m["pid"])):
+        if m is None or m["host"] != host or _alive(int(m["pid"])):
             continue
         with contextlib.suppress(OSError):
             if entry.is_dir() and not entry.is_symlink():
@@ -191,10 +206,9 @@ def atomic_path(target: str | os.PathLike[str], *, durable: bool = True) -> Iter
     target = Path(target)
     _check_file_target(target)
     _make_parent(target)
-    clean_stale_temporaries(target)
+    clean_stale_temporaries(target.parent)
     tmp = target.parent / _tmp_name(target)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
+    _create_file(tmp)
     try:
         yield tmp
         if tmp.exists():
@@ -229,9 +243,9 @@ def atomic_dir(
             errno.EEXIST, f"output directory {target} already exists; remove it or choose another"
         )
     _make_parent(target)
-    clean_stale_temporaries(target)
+    clean_stale_temporaries(target.parent)
     tmp = target.parent / _tmp_name(target)
-    tmp.mkdir(mode=0o700)
+    _create_dir(tmp)
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
@@ -441,7 +455,10 @@ def write_frame(
                 table = table.replace_schema_metadata(meta)
             pq.write_table(table, tmp)
         elif suffix in (".csv", ".txt"):
-            _csv_safe(frame).to_csv(tmp, index=False, float_format=CSV_FLOAT_FORMAT)
+            # RFC 4180 line ends: a CR or LF inside a cell is then always quoted, never a new row
+            _csv_safe(frame).to_csv(
+                tmp, index=False, float_format=CSV_FLOAT_FORMAT, lineterminator="\r\n"
+            )
         elif suffix in (".xlsx", ".xlsm"):
             _write_xlsx(frame, tmp, sheet)
         else:  # pragma: no cover - guarded by ``suffixes``

@@ -12,5 +12,5 @@ deal = ae.load_deal(ae.samples.path("baitiao_2015"))
 pool = ae.Pool.from_frame(ae.sample_pool(n=5_000, seed=7))
 grid = ae.ScenarioSet.grid(default_mult=[1, 4])
 result = ae.run(deal, pool, grid)
-ae.report.write(result, out, pool=pool, scenarios=grid)  # a new directory, written atomically
+ae.report.write(result, out, pool=pool, scenarios=grid, overwrite=True)  # atomic; re-runnable
 print(sorted(p.name for p in out.iterdir()))

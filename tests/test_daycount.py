@@ -58,6 +58,109 @@ def test_known_year_fractions(start: str, end: str, basis: str, expected: float)
     assert_allclose(year_fraction(start, end, basis), expected, rtol=0, atol=1e-15)
 
 
+# ------------------------------------------------------------- the 30/360 family by name
+
+
+def _reference_30_360(start: dt.date, end: dt.date, basis: str) -> float:
+    """Days of 30/360 by the rules as the conventions state them, one date at a time.
+
+    30/360 US (SIA, end-of-month rules): (1) if both dates are the last day of February,
+    D2 = 30; (2) if the start is the last day of February, D1 = 30; (3) if D2 = 31 and
+    D1 >= 30, D2 = 30; (4) if D1 = 31, D1 = 30.  Bond Basis (ISDA 2006 4.16(f)): D1 31 -> 30;
+    D2 31 -> 30 if D1 is then 30.  30E/360 (ISDA 2006 4.16(g)): any 31st -> 30th.
+    """
+
+    def last_of_feb(d: dt.date) -> bool:
+        return d.month == 2 and d.day == calendar.monthrange(d.year, 2)[1]
+
+    d1, d2 = start.day, end.day
+    if basis == "30/360 US":
+        if last_of_feb(start) and last_of_feb(end):
+            d2 = 30
+        if last_of_feb(start):
+            d1 = 30
+        if d2 == 31 and d1 >= 30:
+            d2 = 30
+        if d1 == 31:
+            d1 = 30
+    elif basis == "30/360 Bond Basis":
+        if d1 == 31:
+            d1 = 30
+        if d2 == 31 and d1 == 30:
+            d2 = 30
+    else:  # 30E/360
+        d1, d2 = min(d1, 30), min(d2, 30)
+    days = 360 * (end.year - start.year) + 30 * (end.month - start.month) + d2 - d1
+    return days / 360
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [
+        # start, end: days under 30/360 US, Bond Basis, 30E/360 (worked by hand from the rules)
+        ("2015-02-28", "2015-03-31", (30, 33, 32)),  # US: D1 last of Feb -> 30, then D2 31 -> 30
+        ("2024-02-29", "2025-02-28", (360, 359, 359)),  # US: both last of Feb -> D2 = 30
+        ("2015-01-31", "2015-02-28", (28, 28, 28)),
+        ("2015-01-31", "2015-03-31", (60, 60, 60)),
+        ("2015-03-15", "2015-03-31", (16, 16, 15)),  # D2 31 kept unless D1 >= 30, except 30E
+        ("2024-02-28", "2024-03-31", (33, 33, 32)),  # 28 Feb 2024 is not the last day
+    ],
+)
+def test_30_360_family_by_hand(start: str, end: str, days: tuple[int, int, int]) -> None:
+    for basis, n in zip(("30/360 US", "30/360 Bond Basis", "30E/360"), days, strict=True):
+        assert_allclose(year_fraction(start, end, basis), n / 360, rtol=0, atol=1e-15)
+        assert _reference_30_360(
+            dt.date.fromisoformat(start), dt.date.fromisoformat(end), basis
+        ) == pytest.approx(n / 360, abs=1e-15)
+
+
+@settings(max_examples=400, deadline=None)
+@given(a=dates, b=dates, basis=st.sampled_from(["30/360 US", "30/360 Bond Basis", "30E/360"]))
+def test_30_360_family_matches_the_reference(a: dt.date, b: dt.date, basis: str) -> None:
+    start, end = min(a, b), max(a, b)
+    assert float(year_fraction(start, end, basis)) == pytest.approx(
+        _reference_30_360(start, end, basis), abs=1e-15
+    )
+
+
+def test_names_and_aliases() -> None:
+    assert BASES == (
+        "ACT/365F",
+        "ACT/360",
+        "30/360 US",
+        "30/360 Bond Basis",
+        "30E/360",
+        "ACT/ACT ISDA",
+    )
+    # Old names keep loading, with the numbers they always had.
+    assert daycount.canonical_basis("30/360") == "30/360 Bond Basis"
+    assert daycount.canonical_basis("ACT/ACT") == "ACT/ACT ISDA"
+    assert daycount.canonical_basis(" actual/360 ") == "ACT/360"
+    assert daycount.canonical_basis("30u/360") == "30/360 US"
+    assert daycount.canonical_basis("Eurobond basis") == "30E/360"
+    for alias, name in daycount.ALIASES.items():
+        assert name in BASES
+        assert_allclose(
+            year_fraction("2024-02-29", "2025-08-31", alias),
+            year_fraction("2024-02-29", "2025-08-31", name),
+            rtol=0,
+            atol=0,
+        )
+
+
+def test_deal_day_count_accepts_aliases_and_stores_the_name() -> None:
+    import dataclasses
+
+    import abs_engine as ae
+
+    deal = ae.load_deal(ae.samples.path("static_sequential"))
+    for name, stored in (("30/360", "30/360 Bond Basis"), ("act/act", "ACT/ACT ISDA")):
+        dates = dataclasses.replace(deal.dates, day_count=name)
+        assert dates.day_count == stored
+    with pytest.raises(SpecError, match=r"dates\.day_count|unknown day-count basis 'ACT/365'"):
+        dataclasses.replace(deal.dates, day_count="ACT/365")
+
+
 def test_year_fraction_is_negative_backwards() -> None:
     for basis in ("ACT/365F", "ACT/360", "ACT/ACT"):
         assert_allclose(
@@ -85,7 +188,7 @@ def test_basis_is_case_insensitive() -> None:
     assert_allclose(year_fraction("2024-01-01", "2024-04-01", "act/360"), 91 / 360, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("basis", ["ACT/365", "30E/360", "ACT/ACT ICMA", ""])
+@pytest.mark.parametrize("basis", ["ACT/365", "30/365", "ACT/ACT ICMA", ""])
 def test_unknown_basis_names_the_allowed_values(basis: str) -> None:
     with pytest.raises(SpecError, match="basis") as info:
         year_fraction("2024-01-01", "2025-01-01", basis)

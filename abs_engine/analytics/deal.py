@@ -445,6 +445,21 @@ class AnalysedRun(RunResult):
             "excess_spread": self.account["excess_spread"],
         }
 
+    def oc_at_start(self) -> F64:
+        """OC ratio at the start of the run (closing), ``(scenario, tranche)``.
+
+        ``(pool + reserve) / notes at or above the class's rank``, before any
+        payment: the first point of ``min_oc``.  NaN for a class without balance.
+        """
+        notes = np.einsum(
+            "ji,si->sj", at_or_above(self.deal), self.tranche["begin_balance"][:, :, 0]
+        )
+        collateral = (self.pool["begin_balance"][:, 0] + self.account["reserve_begin"][:, 0])[
+            :, None
+        ]
+        live = self.tranche["begin_balance"][:, :, 0] > 1e-9
+        return np.where(live, _ratio(np.broadcast_to(collateral, notes.shape), notes), np.nan)
+
     def credit_enhancement_at_closing(self) -> dict[str, float]:
         """Subordination + over-collateralisation + reserve, a share of the pool at the start."""
         pool0 = float(self.pool["begin_balance"][0, 0])
@@ -605,6 +620,7 @@ class AnalysedRun(RunResult):
         conv = self.convention(m, st.date, delay_days)
         ys = _solve_yields(self.tranche_names, pr, m)
         cov = self.coverage_arrays()
+        oc_start = self.oc_at_start()
         ce0 = self.credit_enhancement_at_closing()
         loss = principal_loss(self)
         k = st.first
@@ -675,7 +691,7 @@ class AnalysedRun(RunResult):
                         / original
                         if original > 0
                         else np.full(S, np.nan),
-                        "min_oc": _nanmin(cov["oc"][:, i]),
+                        "min_oc": np.fmin(_nanmin(cov["oc"][:, i]), oc_start[:, i]),
                         "min_ic": _nanmin(cov["ic"][:, i]),
                         "credit_enhancement": np.full(S, ce0[name]),
                         "min_credit_enhancement": _nanmin(cov["credit_enhancement"][:, i]),

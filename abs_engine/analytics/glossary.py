@@ -174,9 +174,10 @@ _SUMMARY = {
     ),
     "min_oc": _c(
         "min_oc",
-        "Lowest over-collateralisation ratio of the class over the run.",
+        "Lowest over-collateralisation ratio of the class over the run, closing included.",
         "ratio",
-        "min_t (performing pool + reserve) / balances at or above the class's rank",
+        "min over closing and every period end of (performing pool + reserve) / balances "
+        "at or above the class's rank",
     ),
     "min_ic": _c(
         "min_ic",

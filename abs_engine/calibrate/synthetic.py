@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from abs_engine._budget import check_memory
 from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
 from abs_engine.curves.curve import cdr, cpr, vector
 from abs_engine.errors import AssumptionError, SpecError
@@ -226,8 +227,15 @@ def synthetic_history(
             )
         types.append(PAYMENT_TYPES.index(canonical))
 
-    rng = np.random.default_rng(seed)
     n = int(n_loans)
+    longest = max(terms) + max(int(a.recovery_lag) for a in per_grade) + 1
+    window = longest if months is None else min(int(months), longest)
+    check_memory(  # one row of about 15 columns per loan-month, and the event arrays
+        n * float(window) * 200.0,
+        f"a synthetic history of {n:,} loans over up to {window:,} months (n_loans, --loans)",
+        "generate fewer loans or shorter terms",
+    )
+    rng = np.random.default_rng(seed)
     grade = rng.choice(len(names), size=n, p=shares).astype(np.int64)
     vint = rng.integers(0, vintages, size=n).astype(np.int64)
     n_term = np.asarray(terms, dtype=np.int64)[rng.integers(0, len(terms), size=n)]

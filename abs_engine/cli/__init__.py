@@ -18,6 +18,7 @@ from abs_engine.cli import deal_cmds as _deal_cmds  # noqa: F401  (registers run
 from abs_engine.cli import grade as _grade  # noqa: F401  (registers `grade`)
 from abs_engine.cli import scorecard as _scorecard  # noqa: F401  (registers `scorecard fit|validate|psi`)
 from abs_engine.cli import stress as _stress  # noqa: F401  (registers `stress`)
+from abs_engine.cli import surveil as _surveil  # noqa: F401  (registers surveil, servicer-history)
 from abs_engine.errors import AbsError
 
 __all__ = ["build_parser", "main"]

@@ -140,12 +140,9 @@ def add_synthetic_history(sub: Any) -> None:
 
 def run_synthetic_history(args: argparse.Namespace) -> int:
     """Run ``abs-engine synthetic-history``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from abs_engine.calibrate import synthetic_history
     from abs_engine.curves import load_assumptions
-    from abs_engine.io import atomic_path
+    from abs_engine.io import write_frame
 
     suffix = args.out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
@@ -159,11 +156,7 @@ def run_synthetic_history(args: argparse.Namespace) -> int:
         months=args.months,
         seed=args.seed,
     )
-    with atomic_path(args.out) as tmp:
-        if suffix == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+    write_frame(frame, args.out, suffixes=(".parquet", ".csv"), error=SpecError)
     n_loans = int(frame["loan_id"].nunique())
     print(
         f"wrote {len(frame):,} loan-months of {n_loans:,} receivables "

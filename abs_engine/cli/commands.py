@@ -20,7 +20,18 @@ REGISTRY: list[Registrar] = []
 DEFAULT_ASSUMPTIONS = Path("pools/sample_assumptions.toml")
 
 #: Commands that read a tape: each gets ``--encoding`` (see ``build_parser``).
-TAPE_COMMANDS = ("validate", "strats", "project", "grade", "run", "breakeven", "size", "stress")
+TAPE_COMMANDS = (
+    "validate",
+    "strats",
+    "project",
+    "grade",
+    "run",
+    "breakeven",
+    "size",
+    "stress",
+    "surveil",
+    "servicer-history",
+)
 
 
 def encoding(args: argparse.Namespace) -> str | None:
@@ -576,7 +587,8 @@ def add_demo(sub: Any) -> None:
         sub,
         "demo",
         "Run the sample end to end: tape, stratification, projection, the Baitiao deal, "
-        "break-even, and the investor report in outputs/.",
+        "break-even, the investor report, calibration and a surveillance cycle (trustee "
+        "report) in outputs/.",
         "abs-engine demo --out outputs",
     )
     p.add_argument(
@@ -645,4 +657,18 @@ def run_demo(args: argparse.Namespace) -> int:
         cal.to_toml(tmp / "assumptions.toml")
         cal.report(tmp)
     print(f"wrote {args.out / f'calibration-{stamp}'}/ (assumptions.toml, calibration.html)")
+
+    # The monthly cycle: a year of servicer data drawn around the base case (defaults
+    # worsening from month 7), run through the waterfall as the trustee does.
+    from abs_engine.cli.surveil import print_cycle
+    from abs_engine.surveillance import Deterioration, surveil, synthetic_servicer_history
+
+    servicer = synthetic_servicer_history(
+        deal, pool, months=12, seed=7, deterioration=Deterioration(start=7, default_mult=2.5)
+    )
+    cycle = surveil(deal, servicer, pool=pool, mc_paths=200, seed=7)
+    print("\n== surveillance of twelve months of generated servicer data ==")
+    print_cycle(cycle)
+    trustee = cycle.write(args.out / f"surveillance-{stamp}", tapes=[pool])
+    print(f"wrote the trustee report, state.toml and tables to {trustee}/")
     return 0

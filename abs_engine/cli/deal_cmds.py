@@ -37,8 +37,6 @@ def _key_values(items: list[str] | None, flag: str) -> dict[str, float]:
 
 def _scenarios_from(args: argparse.Namespace, deal: Any) -> Any:
     """Scenarios from --scenarios FILE or the lever flags; None for the base case."""
-    from abs_engine.curves.scenarios import ScenarioSet
-
     grid = scenario_grid(args)
     if getattr(args, "scenarios", None):
         if grid is not None:
@@ -46,15 +44,10 @@ def _scenarios_from(args: argparse.Namespace, deal: Any) -> Any:
                 "give --scenarios or the lever flags (--default-mult, ...), not both",
                 "--scenarios",
             )
-        path = Path(args.scenarios)
-        if not path.exists():
-            raise SpecError(f"scenario file not found: {path}", "--scenarios")
-        frame = (
-            pd.read_parquet(path)
-            if path.suffix.lower() in (".parquet", ".pq")
-            else pd.read_csv(path)
-        )
-        return ScenarioSet.from_frame(frame)
+        from abs_engine.stress.scenarios import read_scenarios
+
+        # the reader `stress --scenarios` uses: CSV, parquet or xlsx, checked the same way
+        return read_scenarios(Path(args.scenarios), deal).scenarios
     return grid
 
 

@@ -10,18 +10,20 @@ never a loan id or a provident-fund value.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from abs_engine.cli.commands import _parser, command, encoding
 from abs_engine.errors import TapeError
 
-__all__ = ["add_grade", "run_grade", "write_frame"]
+__all__ = ["TAPE_GRADE", "add_grade", "inactive", "migration", "run_grade", "write_frame"]
+
+#: Column of the graded tape that keeps the grade the tape came with.
+TAPE_GRADE = "grade_tape"
+#: Cells of fewer receivables are shown as "<5" in the migration matrix.
+MIN_CELL = 5
 
 _SUFFIXES = (".parquet", ".csv", ".xlsx")
 
@@ -38,23 +40,12 @@ def write_frame(frame: pd.DataFrame, path: Path, metadata: dict[str, Any] | None
     """Write ``frame`` atomically as parquet, CSV or Excel (by suffix).
 
     Parquet files carry ``metadata`` (JSON) under the schema key ``abs_engine``.
+    Text never becomes a live spreadsheet formula (:func:`abs_engine.io.write_frame`).
     """
-    from abs_engine.io import CSV_FLOAT_FORMAT, atomic_path
+    from abs_engine import io
 
     _check_suffix(path, "output")
-    suffix = path.suffix.lower()
-    with atomic_path(path) as tmp:
-        if suffix == ".parquet":
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if metadata is not None:
-                meta = dict(table.schema.metadata or {})
-                meta[b"abs_engine"] = json.dumps(metadata).encode("utf-8")
-                table = table.replace_schema_metadata(meta)
-            pq.write_table(table, tmp)
-        elif suffix == ".csv":
-            frame.to_csv(tmp, index=False, float_format=CSV_FLOAT_FORMAT)
-        else:
-            frame.to_excel(tmp, index=False, engine="openpyxl")
+    io.write_frame(frame, path, metadata=metadata, error=TapeError)
 
 
 @command
@@ -112,7 +103,10 @@ def run_grade(args: argparse.Namespace) -> int:
         _check_suffix(args.watchlist, "watch list")
     card = load_scorecard(args.scorecard)
     frame = read_tape(args.raw, encoding=encoding(args)).to_pandas()
+    before = frame["grade"].copy() if "grade" in frame.columns else None
     graded = grade(frame, card)
+    if before is not None and TAPE_GRADE not in graded.columns:
+        graded.insert(list(graded.columns).index("grade") + 1, TAPE_GRADE, before.to_numpy())
     flags = None if args.no_flags else early_warning(graded, card)
     out = graded if flags is None else graded.drop(columns=list(FLAGS), errors="ignore")
     if flags is not None:
@@ -133,6 +127,12 @@ def run_grade(args: argparse.Namespace) -> int:
 
     print(f"graded {len(out):,} receivables from {args.raw} with scorecard {card.name!r}")
     print(_summary(graded, flags, flag_counts))
+    for note in inactive(frame, card, flags is not None):
+        print(f"note: {note}")
+    if before is not None:
+        kept = "its grade is kept as" if TAPE_GRADE not in frame.columns else "it already had"
+        print(f"\ngrade migration, tape grade (rows) to scorecard grade; {kept} {TAPE_GRADE}:")
+        print(migration_text(before, graded["grade"]))
     print(f"wrote {args.out}")
     if args.watchlist is not None:
         print(f"wrote the watch list ({n_watch:,} receivables) to {args.watchlist}")
@@ -164,3 +164,54 @@ def _summary(graded: pd.DataFrame, flags: pd.DataFrame | None, flag_counts: Any)
         if col.startswith("ew_"):
             formatters[col] = lambda v: f"{int(v):,}"
     return table.to_string(formatters=formatters)
+
+
+def migration(before: pd.Series, after: pd.Series) -> pd.DataFrame:
+    """Counts of receivables by tape grade (rows) and scorecard grade (columns), with totals."""
+    rows = before.astype("string").fillna("(none)")
+    cols = after.astype("string").fillna("(none)")
+    table = pd.crosstab(rows.to_numpy(), cols.to_numpy(), margins=True, margins_name="Total")
+    table.index.name, table.columns.name = "tape", "scorecard"
+    return table
+
+
+def migration_text(before: pd.Series, after: pd.Series) -> str:
+    """The migration matrix with small cells withheld (aggregates only)."""
+    table = migration(before, after)
+    body = table.loc[table.index != "Total", table.columns != "Total"]
+    values = body.to_numpy(dtype=float)
+    same = sum(
+        values[i, list(body.columns).index(g)]
+        for i, g in enumerate(body.index)
+        if g in body.columns
+    )
+    n = float(values.sum())
+    text = table.map(lambda v: "<5" if 0 < v < MIN_CELL else f"{int(v):,}").to_string()
+    share = f"{same / n:.1%}" if n else "n/a"
+    return f"{text}\n{share} keep their grade (cells under {MIN_CELL} receivables withheld)"
+
+
+def inactive(frame: pd.DataFrame, card: Any, with_flags: bool) -> list[str]:
+    """What cannot act on this tape because its columns are absent: factors, flags."""
+    from abs_engine.grading.early_warning import SPEND_COLUMNS
+
+    notes = []
+    for f in card.factors:
+        if not f.required and f.column not in frame.columns:
+            notes.append(
+                f"factor {f.name!r} is skipped (0 points, no reason code): "
+                f"the tape has no column {f.column!r}"
+            )
+    if with_flags:
+        if not any(c in frame.columns for c in SPEND_COLUMNS):
+            notes.append(
+                "flag ew_spend_spike cannot fire (false for everyone): the tape has no "
+                f"spending columns {SPEND_COLUMNS[0]!r}, {SPEND_COLUMNS[1]!r}"
+            )
+        rules = card.early_warning
+        if getattr(rules, "none_with_history", False) and "pf_years" not in frame.columns:
+            notes.append(
+                "ew_interrupted_contribution cannot see status 'none' after years of "
+                "contributions: the tape has no 'pf_years' column"
+            )
+    return notes

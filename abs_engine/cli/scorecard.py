@@ -366,7 +366,7 @@ def run_psi(args: argparse.Namespace) -> int:
     """Run ``abs-engine scorecard psi``; exit 1 when ``--fail-on`` is reached."""
     from abs_engine.grading.monitor import stability
     from abs_engine.grading.scorecard import load_scorecard
-    from abs_engine.io import atomic_path
+    from abs_engine.io import write_frame
     from abs_engine.reports.html import Report
     from abs_engine.reports.metadata import run_metadata
     from abs_engine.reports.scorecard import stability_section
@@ -380,14 +380,7 @@ def run_psi(args: argparse.Namespace) -> int:
     st = stability(card, expected, actual, bands=args.bands)
     _print_stability(st)
     if args.out is not None:
-        suffix = args.out.suffix.lower()
-        with atomic_path(args.out) as tmp:
-            if suffix == ".csv":
-                st.summary.to_csv(tmp, index=False)
-            elif suffix == ".parquet":
-                st.summary.to_parquet(tmp, index=False)
-            else:
-                st.summary.to_excel(tmp, index=False, engine="openpyxl")
+        write_frame(st.summary, args.out, error=SpecError)  # no live formulas
         print(f"wrote {args.out}")
     if args.report is not None:
         meta = run_metadata(
@@ -417,17 +410,13 @@ def run_psi(args: argparse.Namespace) -> int:
 def run_synthetic(args: argparse.Namespace) -> int:
     """Run ``abs-engine scorecard synthetic``."""
     from abs_engine.grading.synthetic import synthetic_applications
-    from abs_engine.io import atomic_path
+    from abs_engine.io import write_frame
 
     _check_out(args.out, (".parquet", ".csv"), "--out")
     if args.n < 1:
         raise SpecError(f"--n must be >= 1; got {args.n}", "--n")
     frame = synthetic_applications(args.n, seed=args.seed, months=args.months, drift=args.drift)
-    with atomic_path(args.out) as tmp:
-        if args.out.suffix.lower() == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
+    write_frame(frame, args.out, suffixes=(".parquet", ".csv"), error=SpecError)
     print(
         f"wrote {len(frame):,} applicants over {args.months} months (seed {args.seed}, default "
         f"rate {frame['default_flag'].mean():.2%}) to {args.out}"

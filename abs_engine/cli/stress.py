@@ -177,6 +177,10 @@ def _check_args(args: argparse.Namespace) -> None:
         raise SpecError(f"must be >= 1; got {args.chunk_size}", "--chunk-size")
     if args.executor == "serial" and (args.scheduler or args.workers):
         raise SpecError("--scheduler and --workers apply to --executor dask", "--executor")
+    if args.scheduler:
+        from abs_engine.stress.batch import check_address
+
+        check_address(args.scheduler, "--scheduler")
     if args.scheduler and args.workers:
         raise SpecError("--workers sizes the local cluster; drop it with --scheduler", "--workers")
     if args.workers is not None and args.workers < 1:

@@ -29,7 +29,7 @@ from abs_engine.curves.curve import (
     Scaled,
     Vector,
 )
-from abs_engine.errors import AssumptionError, SpecError
+from abs_engine.errors import AssumptionError, SpecError, plain
 
 __all__ = [
     "DELINQUENCY_STATES",
@@ -197,13 +197,14 @@ class Assumptions:
         sev = float(self.severity)
         if not math.isfinite(sev) or not 0.0 <= sev <= 1.0:
             raise AssumptionError(
-                f"severity must be a decimal in [0, 1] (1 - recovery rate); got {self.severity!r}"
+                f"severity must be a decimal in [0, 1] (1 - recovery rate); "
+                f"got {plain(self.severity)!r}"
             )
         object.__setattr__(self, "severity", sev)
         lag = self.recovery_lag
         if isinstance(lag, bool) or not isinstance(lag, (int, np.integer)) or lag < 0:
             raise AssumptionError(
-                f"recovery_lag must be a whole number of months >= 0; got {lag!r}"
+                f"recovery_lag must be a whole number of months >= 0; got {plain(lag)!r}"
             )
         object.__setattr__(self, "recovery_lag", int(lag))
         if self.roll_rates is not None and not isinstance(self.roll_rates, RollRates):
@@ -408,7 +409,7 @@ def curve_from_dict(data: Mapping[str, Any], path: str = "curve") -> Curve:
 
 def _num(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(f"expected a number; got {value!r}", path)
+        raise SpecError(f"expected a number; got {plain(value)!r}", path)
     return float(value)
 
 
@@ -480,15 +481,32 @@ def _assumptions_from_dict(data: Mapping[str, Any], path: str) -> Assumptions:
         raise SpecError(str(exc), path) from exc
 
 
+def _is_assumption_set(table: Mapping[str, Any]) -> bool:
+    """Whether a ``default`` table is an assumption set (severity, curves...), not a curve."""
+    return bool(table) and all(k in _ASSUMPTION_KEYS for k in table)
+
+
 def assumptions_from_dict(
     data: Mapping[str, Any], path: str = "assumptions"
 ) -> Assumptions | GradedAssumptions:
     """Parse either one assumption set or ``{grades = {...}, default = {...}}``.
 
     A ``[default]`` table next to ``[grades.X]`` is the fallback for other
-    grades *and* the base each grade table overrides key by key.
+    grades *and* the base each grade table overrides key by key; a ``[default]``
+    table alone is the one set every grade uses.
     """
     if "grades" not in data:
+        base = data.get("default")
+        if isinstance(base, Mapping) and _is_assumption_set(base):
+            # ``[default]`` alone: the set every grade uses (a curve would be {cdr = ...})
+            others = [k for k in data if k != "default"]
+            if others:
+                raise SpecError(
+                    f"{others[0]!r} sits beside a [default] table of assumptions; put it "
+                    "inside [default] (or in [grades.X] tables)",
+                    f"{path}.{others[0]}" if path else others[0],
+                )
+            return _assumptions_from_dict(base, f"{path}.default" if path else "default")
         return _assumptions_from_dict(data, path)
     for key in data:
         if key not in ("grades", "default"):

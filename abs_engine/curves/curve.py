@@ -24,7 +24,7 @@ from abs_engine.curves.rates import (
     monthly_to_annual,
     scale_monthly,
 )
-from abs_engine.errors import AssumptionError
+from abs_engine.errors import AssumptionError, plain
 
 __all__ = [
     "PSA",
@@ -83,8 +83,12 @@ def _check_rate(value: float, name: str, *, upper: float = 1.0) -> float:
     v = float(value)
     if not math.isfinite(v) or v < 0.0 or v > upper:
         raise AssumptionError(
-            f"{name} must be a decimal rate between 0 and {upper:g}; got {value!r}"
-            + (" (did you give a percentage? write 0.06 for 6%)" if v > upper else "")
+            f"{name} must be a decimal rate between 0 and {upper:g}; got {plain(value)!r}"
+            + (
+                " (did you give a percentage? write 0.06 for 6%)"
+                if math.isfinite(v) and v > upper
+                else ""
+            )
         )
     return v
 
@@ -124,7 +128,7 @@ class Curve(ABC):
         """The curve with its annual rate multiplied by ``multiplier`` (capped at 100%)."""
         m = float(multiplier)
         if not math.isfinite(m) or m < 0:
-            raise AssumptionError(f"a curve multiplier must be >= 0; got {multiplier!r}")
+            raise AssumptionError(f"a curve multiplier must be >= 0; got {plain(multiplier)!r}")
         if m == 1.0:
             return self
         return Scaled(self, m)
@@ -182,7 +186,7 @@ class PSA(Curve):
     def __post_init__(self) -> None:
         if not math.isfinite(self.pct) or self.pct < 0:
             raise AssumptionError(
-                f"PSA speed must be a percentage >= 0 (150 for 150% PSA); got {self.pct!r}"
+                f"PSA speed must be a percentage >= 0 (150 for 150% PSA); got {plain(self.pct)!r}"
             )
 
     def monthly_rates(self, x: ArrayLike) -> NDArray[np.float64]:  # noqa: D102
@@ -209,7 +213,7 @@ class SDA(Curve):
     def __post_init__(self) -> None:
         if not math.isfinite(self.pct) or self.pct < 0:
             raise AssumptionError(
-                f"SDA speed must be a percentage >= 0 (100 for 100% SDA); got {self.pct!r}"
+                f"SDA speed must be a percentage >= 0 (100 for 100% SDA); got {plain(self.pct)!r}"
             )
 
     def monthly_rates(self, x: ArrayLike) -> NDArray[np.float64]:  # noqa: D102
@@ -316,7 +320,7 @@ class CumulativeDefault(Curve):
         total = float(self.total)
         if not math.isfinite(total) or not 0.0 <= total < 1.0:
             raise AssumptionError(
-                f"cumulative default must be a decimal in [0, 1); got {self.total!r}"
+                f"cumulative default must be a decimal in [0, 1); got {plain(self.total)!r}"
             )
         w = np.asarray(self.timing, dtype=np.float64).ravel()
         if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:

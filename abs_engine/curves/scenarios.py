@@ -35,7 +35,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from abs_engine._frozen import FrozenMap
-from abs_engine.errors import ScenarioError
+from abs_engine.errors import ScenarioError, plain
 
 __all__ = ["LEVERS", "MULTIPLIERS", "Scenario", "ScenarioSet"]
 
@@ -48,9 +48,9 @@ def _check_mult(value: Any, where: str) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ScenarioError(f"{where}: expected a number, got {value!r}") from None
+        raise ScenarioError(f"{where}: expected a number, got {plain(value)!r}") from None
     if not math.isfinite(v) or v < 0:
-        raise ScenarioError(f"{where}: a multiplier must be finite and >= 0; got {value!r}")
+        raise ScenarioError(f"{where}: a multiplier must be finite and >= 0; got {plain(value)!r}")
     return v
 
 
@@ -77,10 +77,12 @@ class Scenario:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
-            raise ScenarioError(f"scenario name must be a non-empty string; got {self.name!r}")
+            raise ScenarioError(
+                f"scenario name must be a non-empty string; got {plain(self.name)!r}"
+            )
         for lever in MULTIPLIERS:
             value = getattr(self, lever)
-            where = f"scenario {self.name!r} {lever}"
+            where = f"scenario {plain(self.name)!r} {lever}"
             if isinstance(value, Mapping):
                 checked = {str(g): _check_mult(v, f"{where}[{g}]") for g, v in value.items()}
                 object.__setattr__(self, lever, FrozenMap(checked))
@@ -89,7 +91,8 @@ class Scenario:
         shift = self.recovery_lag_shift
         if isinstance(shift, bool) or not float(shift).is_integer():
             raise ScenarioError(
-                f"scenario {self.name!r} recovery_lag_shift must be whole months; got {shift!r}"
+                f"scenario {plain(self.name)!r} recovery_lag_shift must be whole months; "
+                f"got {plain(shift)!r}"
             )
         object.__setattr__(self, "recovery_lag_shift", int(shift))
 
@@ -192,7 +195,7 @@ class ScenarioSet:
             i = int(np.flatnonzero(bad)[0])
             need = "whole months" if col == "recovery_lag_shift" else "a finite multiplier >= 0"
             raise ScenarioError(
-                f"scenario {names[i]!r} {col}: {need} expected; got {arr[i]!r} "
+                f"scenario {plain(names[i])!r} {col}: {need} expected; got {plain(arr[i])!r} "
                 f"({int(bad.sum())} bad value(s) in the column)"
             )
 
@@ -393,6 +396,15 @@ class ScenarioSet:
         """Grades that per-grade levers refer to."""
         return {g for (_, g) in self.grade_levers}
 
+    def check_grades(self, grades: Sequence[str]) -> None:
+        """Raise :class:`ScenarioError` if a per-grade lever names a grade not in ``grades``."""
+        unknown = self.grades_named() - set(grades) - {"*"}
+        if unknown:
+            raise ScenarioError(
+                f"scenarios name grade(s) {sorted(unknown)} that the pool does not have "
+                f"(grades: {', '.join(grades)})"
+            )
+
     def to_frame(self) -> pd.DataFrame:
         """One row per scenario: ``scenario`` and every lever column."""
         data: dict[str, Any] = {"scenario": self.names}
@@ -423,6 +435,6 @@ def _numeric_column(col: pd.Series, name: str) -> NDArray[np.float64]:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ScenarioError(
-            f"scenario table column {name!r}, row {i}: not a number ({col.iloc[i]!r})"
+            f"scenario table column {name!r}, row {i}: not a number ({plain(col.iloc[i])!r})"
         )
     return values

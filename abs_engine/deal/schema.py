@@ -116,7 +116,9 @@ TABLES: tuple[Table, ...] = (
                 "day_count",
                 "string",
                 '"ACT/365F"',
-                "Day count of note interest and fees (see `abs_engine.daycount.BASES`).",
+                "Day count of note interest and fees: `ACT/365F`, `ACT/360`, `30/360 US`, "
+                "`30/360 Bond Basis` (also `30/360`), `30E/360` or `ACT/ACT ISDA` (also "
+                "`ACT/ACT`); other spellings in `abs_engine.daycount.ALIASES`.",
                 '"ACT/365F"',
             ),
         ),

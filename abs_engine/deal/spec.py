@@ -56,7 +56,7 @@ from abs_engine.curves.assumptions import (
     assumptions_from_dict,
     load_assumptions,
 )
-from abs_engine.daycount import BASES
+from abs_engine.daycount import canonical_basis
 from abs_engine.deal.schema import keys
 from abs_engine.errors import AbsError, SpecError, SpecWarning
 from abs_engine.pool.schema import DEFAULT_GRADES, PAYMENT_TYPE_ALIASES, PAYMENT_TYPES
@@ -182,7 +182,9 @@ class DealDates:
     payment_day : int or None
         Day of month of payment dates (default: the first payment date's day).
     day_count : str
-        ``ACT/365F`` (default), ``ACT/360``, ``30/360`` or ``ACT/ACT``.
+        ``ACT/365F`` (default), ``ACT/360``, ``30/360 US``, ``30/360 Bond Basis``,
+        ``30E/360`` or ``ACT/ACT ISDA`` (other spellings: ``abs_engine.daycount.ALIASES``;
+        stored under these names).
     """
 
     cutoff: dt.date
@@ -212,11 +214,7 @@ class DealDates:
             )
         if self.payment_day is not None and not 1 <= self.payment_day <= 31:
             raise _err(f"payment_day must be 1..31; got {self.payment_day}", "dates.payment_day")
-        if self.day_count not in BASES:
-            raise _err(
-                f"day_count must be one of {', '.join(BASES)}; got {self.day_count!r}",
-                "dates.day_count",
-            )
+        object.__setattr__(self, "day_count", canonical_basis(self.day_count, "dates.day_count"))
 
     @property
     def periods_per_year(self) -> float:
@@ -373,10 +371,12 @@ class Conventions:
     def __post_init__(self) -> None:
         from abs_engine.calendars import CALENDARS, ROLLS
 
+        if self.fee_day_count is not None:
+            dc = canonical_basis(self.fee_day_count, "conventions.fee_day_count")
+            object.__setattr__(self, "fee_day_count", dc)
         checks: tuple[tuple[str, object, tuple[object, ...]], ...] = (
             ("business_days", self.business_days, CALENDARS),
             ("roll", self.roll, ROLLS),
-            ("fee_day_count", self.fee_day_count, (None, *BASES)),
             ("fee_balance", self.fee_balance, ("begin", "time_weighted")),
             ("unpaid_interest", self.unpaid_interest, ("carried", "accrues")),
         )
@@ -1144,7 +1144,7 @@ def _dates(data: Any) -> DealDates:
         legal_final=s.req_date(d, "legal_final", path),
         frequency=freq,
         payment_day=s.opt_int(d, "payment_day", path, None, minimum=1),
-        day_count=s.opt_str(d, "day_count", path, "ACT/365F", BASES),
+        day_count=s.opt_str(d, "day_count", path, "ACT/365F"),  # any name daycount knows
     )
 
 
@@ -1323,7 +1323,7 @@ def _conventions(data: Any) -> Conventions:
     p = "conventions"
     d = s.table(data, p)
     s.check_keys(d, keys(p), p)
-    fee_dc = s.opt_str(d, "fee_day_count", p, "", BASES) or None
+    fee_dc = s.opt_str(d, "fee_day_count", p, "") or None
     return Conventions(
         business_days=s.opt_str(d, "business_days", p, "none", CALENDARS),
         roll=s.opt_str(d, "roll", p, "following", ROLLS),

@@ -917,18 +917,15 @@ def load_scorecard(path: str | os.PathLike[str] | None = None) -> Scorecard:
     else:
         p = Path(path)
         source = str(p)
+    if path is None:
         try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SpecError(f"scorecard file not found: {p}") from None
-        except IsADirectoryError:
-            raise SpecError(f"scorecard path is a directory, not a file: {p}") from None
-        except UnicodeDecodeError:
-            raise SpecError(f"{p}: not a UTF-8 text file (a scorecard is TOML)") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{source}: not valid TOML: {exc}") from None
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"{source}: not valid TOML: {exc}") from None
+    else:  # bounded read, UTF-8, binary files and deep nesting: the shared TOML reader
+        from abs_engine._spec import read_toml
+
+        data = read_toml(p, "scorecard file")
     try:
         return Scorecard.from_dict(data, source=source)
     except SpecError as exc:

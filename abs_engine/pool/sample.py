@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from abs_engine._budget import check_memory
 from abs_engine.errors import TapeError
-from abs_engine.io import atomic_path
+from abs_engine.io import write_frame
 
 __all__ = ["SamplePoolSpec", "sample_pool", "write_tape"]
 
@@ -118,8 +117,13 @@ def sample_pool(
     pandas.DataFrame
         One row per receivable with every tape column, sorted by ``loan_id``.
     """
-    if n < 1:
-        raise TapeError(f"sample pool size must be >= 1; got {n}")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise TapeError(f"sample pool size must be a whole number >= 1; got {n!r}")
+    check_memory(  # sixteen columns, a loan id and the temporaries that build them
+        int(n) * 600.0,
+        f"a sample tape of {int(n):,} receivables (n, --n)",
+        "generate fewer receivables",
+    )
     spec = spec or SamplePoolSpec()
     rng = np.random.Generator(np.random.PCG64(seed))
     names = list(spec.grades)
@@ -216,16 +220,8 @@ def sample_pool(
 
 
 def write_tape(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a tape atomically as parquet, CSV or Excel (by the file's suffix)."""
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in (".parquet", ".csv", ".xlsx"):
-        raise TapeError(f"cannot write a tape as {suffix!r}; use .parquet, .csv or .xlsx")
-    with atomic_path(p) as tmp:
-        if suffix == ".parquet":
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-        elif suffix == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_excel(tmp, index=False, engine="openpyxl")
-    return p
+    """Write a tape atomically as parquet, CSV or Excel (by the file's suffix).
+
+    Text cells never become spreadsheet formulas (see :func:`abs_engine.io.write_frame`).
+    """
+    return write_frame(frame, path, error=TapeError)

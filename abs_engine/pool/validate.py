@@ -825,7 +825,7 @@ def _dates(col: pa.ChunkedArray, problems: _Problems) -> NDArray[np.datetime64]:
         text = pd.Series(col.to_pandas(), dtype=object)
         given = np.asarray(text.notna() & (text.astype(str).str.strip() != ""), dtype=bool)
         parsed = pd.to_datetime(text.where(given), errors="coerce", format="mixed")
-        days = np.asarray(parsed, dtype="datetime64[ns]").astype("datetime64[D]")
+        days = np.asarray(parsed.to_numpy()).astype("datetime64[D]")  # no overflow via ns
         unparsed = given & np.isnat(days)
         problems.add(unparsed, name, "not a date (write YYYY-MM-DD)", col)
         present = given & ~unparsed

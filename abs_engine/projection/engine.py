@@ -39,6 +39,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from abs_engine import _budget
 from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
 from abs_engine.curves.curve import Curve
 from abs_engine.curves.rates import scale_monthly
@@ -251,6 +252,19 @@ def project(
     if period_offset < 0:
         raise AssumptionError(f"period_offset must be >= 0; got {period_offset}")
     months = int(cohorts.age.max()) + horizon + 1 + period_offset
+    _budget.check_projection(  # before anything is sized by the horizon
+        n_cohorts=len(cohorts),
+        n_scenarios=len(sset),
+        n_groups=len(cohorts) if by in ("cohort", "loan") else len(grades),
+        horizon=horizon,
+        months=months,
+        n_grades=len(grades),
+        n_fields=len(FIELDS),
+        max_remaining=max_rem,
+        max_lag=max_lag,
+        delinquency=roll_any,
+        chunk_bytes=_CHUNK_BYTES,
+    )
     terms = _grade_terms(grades, present, assumptions, months)
     # A default overlay (a multiplier per receivable, e.g. on early-warning flags) makes each
     # (grade, overlay) pair a virtual grade: same curves, its own default multiplier.

@@ -28,9 +28,11 @@ __all__ = [
     "breakeven_section",
     "capital_stack_section",
     "conventions_frame",
+    "coverage_range",
     "coverage_section",
     "notes_section",
     "prospectus_section",
+    "rated_life",
     "scenario_comparison_section",
     "surveillance_section",
     "tranche_table",
@@ -105,13 +107,18 @@ def capital_stack_section(result: AnalysedRun) -> Section:
     ]
     if deal.state is not None:
         facts.insert(1, ("As of", deal.state.as_of, "date"))
+    # Stacked bottom-up in order of loss: over-collateralisation takes the first loss,
+    # then the equity, then each rated class up to the senior notes on top.
     fig = go.Figure()
-    for name in reversed(result.tranche_names):
-        fig.add_bar(name=name, x=["capital stack"], y=[faces[name] / pool0 if pool0 else 0.0])
     if pool0 > notes:
         fig.add_bar(name="over-collateralisation", x=["capital stack"], y=[(pool0 - notes) / pool0])
+    for name in reversed(result.tranche_names):
+        fig.add_bar(name=name, x=["capital stack"], y=[faces[name] / pool0 if pool0 else 0.0])
     fig.update_layout(
-        barmode="stack", title="Capital stack (share of the pool)", yaxis_tickformat=".0%"
+        barmode="stack",
+        title="Capital stack (share of the pool; first loss at the bottom)",
+        yaxis_tickformat=".0%",
+        legend_traceorder="reversed",
     )
     return Section(
         "Deal summary and capital stack", [KeyValue(facts, caption="Deal"), Figure(fig, height=360)]
@@ -304,22 +311,59 @@ def notes_section(
     return Section("Notes", blocks)
 
 
+def rated_life(result: AnalysedRun, scenario: int = _BASE) -> int:
+    """Periods up to the one in which the last rated class is repaid (or the run's end)."""
+    rated = np.array([t.kind != "equity" for t in result.deal.tranches])
+    begin = result.tranche["begin_balance"][scenario][rated].sum(axis=0)
+    live = np.flatnonzero(begin > 1e-9)
+    return int(live[-1]) + 1 if live.size else result.n_periods
+
+
+def coverage_range(values: Any, levels: Sequence[float]) -> tuple[float, float]:
+    """The y-axis of a coverage chart: the range that decides anything.
+
+    From ``min(0.8, lowest value, floored at -1)`` to the largest of 2.0, 1.5 x the
+    highest trigger level and 1.25 x the highest ratio at the first payment date: a
+    ratio whose denominator is vanishing as a class is repaid (OC of 26x, IC of -16)
+    lies off the chart instead of flattening the 1.0-1.5 range (the hover shows it).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    finite = v[np.isfinite(v)]
+    first = np.asarray(values, dtype=np.float64)[..., :1]
+    first = first[np.isfinite(first)]
+    hi = max(2.0, 1.5 * max(levels, default=0.0), 1.25 * float(first.max()) if first.size else 0.0)
+    lo = min(0.8, max(float(finite.min()), -1.0) if finite.size else 0.8)
+    return (lo - 0.05 * (hi - lo), hi)
+
+
 def coverage_section(result: AnalysedRun) -> Section:
-    """OC and IC by tranche over time against their trigger levels; excess spread."""
+    """OC and IC by tranche against their trigger levels, while rated notes are outstanding."""
     cov = result.coverage_arrays()
     blocks: list[Block] = []
+    T = rated_life(result)
+    dates = result.dates[:T]
+    rated = [i for i, t in enumerate(result.deal.tranches) if t.kind != "equity"]
     for kind, label in (("oc", "OC ratio"), ("ic", "IC ratio")):
         fig = _fig(f"{label} by tranche — scenario {result.scenario_names[_BASE]}", label, ".2f")
-        for i, name in enumerate(result.tranche_names):
-            if result.deal.tranches[i].kind == "equity":
-                continue
-            fig.add_scatter(x=result.dates, y=cov[kind][_BASE, i], name=name, mode="lines")
+        for i in rated:
+            fig.add_scatter(
+                x=dates, y=cov[kind][_BASE, i, :T], name=result.tranche_names[i], mode="lines"
+            )
+        levels = [t.level for t in result.deal.triggers if t.kind == kind]
         for trig in result.deal.triggers:
             if trig.kind == kind:
                 fig.add_hline(
                     y=trig.level, line_dash="dash", annotation_text=f"{trig.name} ({trig.tranche})"
                 )
-        blocks.append(Figure(fig))
+        lo, hi = coverage_range(cov[kind][_BASE][rated, :T], levels)
+        fig.update_yaxes(range=[lo, hi])
+        blocks.append(
+            Figure(
+                fig,
+                caption="Until the last rated class is repaid; a ratio above the axis (its class "
+                "nearly repaid) is off the chart, the hover shows it.",
+            )
+        )
     fig = _fig("Excess spread (annualised)", "excess spread", ".1%")
     fig.add_scatter(
         x=result.dates, y=cov["excess_spread"][_BASE], name="excess spread", mode="lines"

@@ -62,6 +62,7 @@ __all__ = [
     "formats_for",
     "infer_format",
     "is_missing",
+    "log_axis",
     "parse_format",
 ]
 
@@ -436,3 +437,45 @@ def column_label(
     if f.kind in ("years", "months"):
         return f"{text} ({f.kind})"
     return text
+
+
+def _share_text(v: float) -> str:
+    """``0.001`` -> ``0.1%``, ``0.05`` -> ``5%``: as many decimals as the value needs."""
+    pct = v * 100.0
+    decimals = max(0, -math.floor(math.log10(pct) + 1e-9)) if pct > 0 else 0
+    return f"{pct:,.{decimals}f}%"
+
+
+def log_axis(low: float, high: float, *, percent: bool = True) -> dict[str, Any]:
+    """A plotly log axis over ``[low, high]`` with ticks a reader can use.
+
+    Plotly's own log ticks print ``2``, ``5`` and exponents such as ``1e-3``
+    between decades; this puts a tick at every power of ten (and at 2 and 5
+    times it when the axis spans at most two decades), labelled ``0.1%``,
+    ``1%``, ``10%`` (``percent``) or ``0.001``, ``1``, ``1,000``.
+
+    >>> axis = log_axis(0.0004, 0.3)
+    >>> axis["type"], axis["ticktext"]
+    ('log', ['0.01%', '0.1%', '1%', '10%', '100%'])
+    >>> log_axis(0.01, 0.5)["ticktext"]
+    ['1%', '2%', '5%', '10%', '20%', '50%', '100%']
+    """
+    if not (math.isfinite(low) and math.isfinite(high)) or low <= 0 or high <= 0:
+        raise SpecError(f"a log axis needs a positive range; got [{low}, {high}]", "log_axis")
+    lo = math.floor(math.log10(min(low, high)) + 1e-12)
+    hi = math.ceil(math.log10(max(low, high)) - 1e-12)
+    hi = max(hi, lo + 1)
+    steps = (1.0, 2.0, 5.0) if hi - lo <= 2 else (1.0,)
+    vals = [m * 10.0**e for e in range(lo, hi) for m in steps] + [10.0**hi]
+    if percent:
+        vals = [v for v in vals if v <= 1.0 + 1e-12] or [1.0]
+        text = [_share_text(v) for v in vals]
+    else:
+        text = [f"{v:,.{max(0, -math.floor(math.log10(v)))}f}" for v in vals]
+    return {
+        "type": "log",
+        "tickmode": "array",
+        "tickvals": vals,
+        "ticktext": text,
+        "range": [math.log10(min(low, high)) - 0.05, math.log10(max(low, high)) + 0.05],
+    }

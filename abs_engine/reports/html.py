@@ -88,12 +88,19 @@ COLORWAY = (
     "#9c6644",
 )
 
+#: Fonts of the report, Latin first; the CJK families (Debian's ``fonts-noto-cjk``, macOS's
+#: PingFang, Windows' YaHei) draw Chinese deal, trigger and product names.
+FONT_FAMILY = (
+    'Helvetica, Arial, "DejaVu Sans", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", '
+    '"PingFang SC", "Microsoft YaHei", sans-serif'
+)
+
 #: The plotly template of every report figure: small, white, thousands separators.
 TEMPLATE = go.layout.Template(
     layout={
         "colorway": list(COLORWAY),
         "font": {
-            "family": "Helvetica, Arial, DejaVu Sans, sans-serif",
+            "family": FONT_FAMILY,
             "size": 12,
             "color": "#222",
         },
@@ -491,7 +498,7 @@ class Report:
 _CSS = """
 :root { --ink: #222; --muted: #666; --rule: #d9d9d9; --head: #1f4e79; --band: #f6f8fa; }
 * { box-sizing: border-box; }
-body { font-family: Helvetica, Arial, "DejaVu Sans", sans-serif; color: var(--ink);
+body { font-family: __FONT_FAMILY__; color: var(--ink);
        margin: 0 auto; padding: 24px 32px 64px; max-width: 1280px; line-height: 1.4;
        font-size: 14px; background: white; }
 header.report-head { border-bottom: 3px solid var(--head); margin-bottom: 16px; }
@@ -544,7 +551,7 @@ footer.report-foot { margin-top: 40px; border-top: 1px solid var(--rule); color:
   .table-wrap { overflow: visible; } .modebar-container { display: none !important; }
   a { color: inherit; text-decoration: none; }
 }
-"""
+""".replace("__FONT_FAMILY__", FONT_FAMILY)
 
 # Draws every figure from its JSON block; flags each div once plotly has drawn it.
 _DRAW_JS = """

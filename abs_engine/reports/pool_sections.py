@@ -375,6 +375,35 @@ def cashflow_frame(cf: PoolCashflows, scenario: str | int | None = None) -> pd.D
     return frame.drop(columns=[c for c in optional if not (frame[c].abs() > _EPS).any()])
 
 
+#: Most rows of a per-month table in a report; a longer one is shown per year.
+MAX_PERIOD_ROWS = 600
+
+
+def per_year(frame: pd.DataFrame) -> pd.DataFrame:
+    """Monthly pool cash flows summed per year (months 1-12 are year 1).
+
+    Flows are summed, ``begin_balance`` is the year's first, ``end_balance``
+    its last; the observed annual rates compound the months':
+    ``CDR_year = 1 - prod(1 - MDR_m)`` with ``MDR_m = 1 - (1 - CDR_m)^(1/12)``
+    (likewise CPR), months without a rate left out.
+    """
+    year = pd.Index((np.asarray(frame.index, dtype=np.int64) - 1) // 12 + 1, name="year")
+    g = frame.groupby(year)
+    out = g.sum(numeric_only=True)
+    for col in ("begin_balance",):
+        if col in frame:
+            out[col] = g[col].first()
+    for col in ("end_balance",):
+        if col in frame:
+            out[col] = g[col].last()
+    for col in ("cdr", "cpr"):
+        if col in frame:
+            monthly = 1.0 - (1.0 - frame[col].to_numpy(dtype=np.float64)) ** (1.0 / 12.0)
+            keep = pd.Series(np.log1p(-np.where(np.isnan(monthly), 0.0, monthly)), index=year)
+            out[col] = 1.0 - np.exp(keep.groupby(level=0).sum())
+    return out
+
+
 def _fig(title: str, y_title: str, y_format: str = ",.0f") -> go.Figure:
     fig = go.Figure()
     fig.update_layout(title=title, barmode="stack")
@@ -749,11 +778,14 @@ def collateral_section(
         )
     if period_table:
         formats = dict.fromkeys(frame.columns, "money0") | {"cdr": "pct", "cpr": "pct"}
+        per = "month"
+        if len(frame) > MAX_PERIOD_ROWS:  # a long term: years, not thousands of rows
+            frame, per = per_year(frame), "year"
         blocks.append(
             Table(
                 frame,
                 formats,
-                caption=f"Pool cash flows per month, scenario {name}",
+                caption=f"Pool cash flows per {per}, scenario {name}",
                 collapsed=True,
             )
         )

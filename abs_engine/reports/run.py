@@ -58,7 +58,7 @@ from abs_engine.reports.deal_sections import (
     scenario_comparison_section,
     surveillance_section,
 )
-from abs_engine.reports.excel import Sheet, write_workbook
+from abs_engine.reports.excel import MAX_ROWS, Sheet, write_workbook
 from abs_engine.reports.html import Report, Section, Table
 from abs_engine.reports.metadata import run_metadata
 from abs_engine.reports.pool_sections import (
@@ -143,6 +143,23 @@ def build_report(
         currency=deal.currency,
         metadata=metadata,
     )
+
+
+def _first_scenarios(frame: pd.DataFrame, names: Any, most: int = 100) -> pd.DataFrame:
+    """The rows of the first scenarios (at most ``most``) that fit on one Excel sheet.
+
+    The whole table is in ``cashflows.parquet``; a workbook is for reading.
+    """
+    n_rows = len(frame)
+    n_scen = max(len(names), 1)
+    per_scenario = max(-(-n_rows // n_scen), 1)
+    k = max(1, min(most, (MAX_ROWS - 1) // per_scenario))
+    out = frame[frame["scenario"].isin(list(names[:k]))]
+    if len(out) > MAX_ROWS - 1:  # one scenario longer than a sheet: its first rows
+        out = out.iloc[: MAX_ROWS - 1]
+    if k < min(most, len(names)):
+        log.warning("workbook: %d of %d scenarios' cash flows fit on a sheet", k, len(names))
+    return out
 
 
 def write(
@@ -242,15 +259,10 @@ def write(
         tranche_cf = analysed.tranche_cashflows
         sheets = [
             Sheet("summary", summary),
-            Sheet(
-                "tranche_cashflows",
-                tranche_cf[tranche_cf["scenario"].isin(analysed.scenario_names[:100])],
-            ),
+            Sheet("tranche_cashflows", _first_scenarios(tranche_cf, analysed.scenario_names)),
             Sheet(
                 "deal_pool_cashflows",
-                analysed.pool_cashflows[
-                    analysed.pool_cashflows["scenario"].isin(analysed.scenario_names[:100])
-                ],
+                _first_scenarios(analysed.pool_cashflows, analysed.scenario_names),
             ),
         ]
         sheets += [
@@ -274,7 +286,7 @@ def write(
             tmp / "cashflows.parquet", index=False
         )
         analysed.ledger.to_parquet(tmp / "ledger.parquet", index=False)
-        write_frame(summary, tmp / "summary.csv")  # floats to 12 digits; parquet has them all
+        write_frame(summary, tmp / "summary.csv")  # no formulas; floats to 12 digits
         run_json = {
             **meta.to_dict(),
             "files": list(FILES),

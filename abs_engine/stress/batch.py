@@ -14,12 +14,16 @@ Chunk ``k`` holds scenarios ``[k * chunk_size, (k + 1) * chunk_size)`` whatever
 the executor, and one function computes a chunk in every executor, so serial,
 local-cluster and distributed runs give bit-identical results (the engine's
 floating-point sums depend on which scenarios share a vectorised call, never
-on where it runs).  A chunk's files are written atomically (a temporary file
-renamed into place), the summary last, so ``summary/chunk=K/part.parquet``
-existing means chunk ``K`` is complete.
+on where it runs).  A chunk's files are written atomically and durably (a
+temporary file, flushed to disk, renamed into place, the folder flushed), the
+summary last, so ``summary/chunk=K/part.parquet`` existing means chunk ``K``
+is complete; ``batch.json`` is written the same way before any chunk.
 
 Resuming: re-running with the same ``out`` skips finished chunks and retries
-failed ones.  ``batch.json`` holds the batch's identity — hashes of the deal
+failed ones.  Each finished chunk is verified first (its summary must be a
+readable parquet file of this batch with one row per scenario and tranche); a
+damaged one (a disk that lost its tail) is removed and runs again.
+``batch.json`` holds the batch's identity — hashes of the deal
 spec, the pool's cohorts and the scenario table, the chunk size, the seed,
 whether cash flows are kept and the package version; a re-run whose identity
 differs refuses to touch ``out`` rather than mix two batches.  Killing the
@@ -38,6 +42,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import time
@@ -404,6 +409,37 @@ def _finished(out: Path, n_chunks: int) -> set[int]:
     return done
 
 
+def _verified(
+    out: Path, done: set[int], width: int, expected_rows: Callable[[int], int], stamp: str
+) -> set[int]:
+    """The finished chunks whose files are whole; the files of the others are removed.
+
+    A chunk's summary must be a readable parquet file of this batch (its
+    metadata names the batch and the chunk) with one row per scenario and
+    tranche; a truncated or foreign file is removed so the chunk runs again.
+    """
+    good: set[int] = set()
+    for k in sorted(done):
+        path = out / _chunk_dir(SUMMARY, k, width) / PART
+        why = ""
+        try:
+            meta = pq.read_metadata(path)
+            info = json.loads((meta.metadata or {}).get(_META_KEY, b"{}"))
+            if info.get("batch") != stamp or info.get("chunk") != k:
+                why = "it belongs to another batch"
+            elif meta.num_rows != expected_rows(k):
+                why = f"it has {meta.num_rows} rows, not {expected_rows(k)}"
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            why = f"it cannot be read ({type(exc).__name__})"
+        if not why:
+            good.add(k)
+            continue
+        log.warning("chunk %d of %s is damaged (%s); it runs again", k, out, why)
+        for kind in (*CASHFLOWS, SUMMARY):
+            shutil.rmtree(out / _chunk_dir(kind, k, width), ignore_errors=True)
+    return good
+
+
 def _clean_temporaries(out: Path) -> None:
     """Remove temporary files left by a run that was killed mid-write."""
     for tmp in out.rglob(".*.tmp"):
@@ -442,6 +478,31 @@ def _write_json(target: Path, data: Mapping[str, Any]) -> None:
     text = json.dumps(data, indent=2, sort_keys=True, default=str)
     with atomic_path(target) as tmp:
         tmp.write_text(text + "\n", encoding="utf-8")
+
+
+_ADDRESS = re.compile(
+    r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)"
+    r":(?P<port>\d{1,5})/?$"
+)
+_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")
+
+
+def check_address(address: str, where: str = "address") -> str:
+    """A Dask scheduler address ``[tcp://]HOST:PORT`` (IPv6 in brackets), or a SpecError.
+
+    >>> check_address("tcp://10.0.0.5:8786"), check_address("[::1]:8786")
+    ('tcp://10.0.0.5:8786', 'tcp://[::1]:8786')
+    """
+    text = str(address).strip()
+    m = _ADDRESS.match(text)
+    scheme = (m["scheme"] or "tcp") if m else ""
+    if m is None or scheme not in _SCHEMES or not 0 < int(m["port"]) < 65536:
+        raise SpecError(
+            f"{address!r} is not a scheduler address; write tcp://HOST:PORT, e.g. "
+            "tcp://10.0.0.5:8786 (an IPv6 host in brackets: tcp://[::1]:8786)",
+            where,
+        )
+    return f"{scheme}://{m['host']}:{int(m['port'])}"
 
 
 # --- executors ------------------------------------------------------------------------------------
@@ -490,7 +551,7 @@ def _dask_runner(address: str | None, workers: int | None) -> Iterator[tuple[Run
         else:
             try:
                 client = stack.enter_context(dist.Client(address, timeout="10s"))
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError) as exc:
                 raise SpecError(
                     f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
                     "`dask scheduler` and `dask worker ADDRESS`, or drop the address",
@@ -611,12 +672,16 @@ def run_batch(
         raise SpecError(f"must be a whole number >= 1; got {chunk_size!r}", "chunk_size")
     if workers is not None and (isinstance(workers, bool) or workers < 1):
         raise SpecError(f"must be a whole number >= 1; got {workers!r}", "workers")
+    if address is not None:
+        address = check_address(address)
     table = ScenarioTable.of(scenarios)
     if pool is None:
         if deal.pool.tape is None:
             raise SpecError("the deal names no tape; pass pool=", "pool.tape")
         pool = load_pool(deal.pool.tape, grades=deal.pool.grades)
     cohorts = pool.cohorts() if isinstance(pool, Pool) else pool
+    # What the engine would refuse in every chunk is refused now, before a batch exists.
+    table.scenarios.check_grades(cohorts.grades)
     out = Path(out)
     frame = table.to_frame()
     n = len(frame)
@@ -645,7 +710,14 @@ def run_batch(
                     _write_manifest(out, deal, spec, cohorts, table, identity, stamp, n_chunks)
                 if not (out / SCENARIOS).exists():  # also after a kill right after the manifest
                     _write_scenarios(out, frame, chunk_size, stamp)
-                done_before = _finished(out, n_chunks)
+                n_tranches = len(deal.tranches)
+                done_before = _verified(
+                    out,
+                    _finished(out, n_chunks),
+                    width,
+                    lambda k: min(chunk_size, n - k * chunk_size) * n_tranches,
+                    stamp,
+                )
                 pending = [k for k in range(n_chunks) if k not in done_before]
                 info = tuple(table.info)
                 tasks = [

@@ -69,12 +69,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from abs_engine._budget import check_memory
 from abs_engine._frozen import FrozenMap
 from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
 from abs_engine.curves.rates import monthly_to_annual
 from abs_engine.curves.scenarios import ScenarioSet
 from abs_engine.deal.spec import Deal
-from abs_engine.errors import ScenarioError, SpecError
+from abs_engine.errors import ScenarioError, SpecError, plain
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool, load_pool
 from abs_engine.projection.engine import project
@@ -130,16 +131,18 @@ class MonteCarloSpec:
 
     def __post_init__(self) -> None:
         if isinstance(self.n_paths, bool) or not isinstance(self.n_paths, int | np.integer):
-            raise SpecError(f"a whole number of paths is needed; got {self.n_paths!r}", "n_paths")
+            raise SpecError(
+                f"a whole number of paths is needed; got {plain(self.n_paths)!r}", "n_paths"
+            )
         if self.n_paths < 1:
-            raise SpecError(f"must be >= 1; got {self.n_paths}", "n_paths")
+            raise SpecError(f"must be >= 1; got {plain(self.n_paths)}", "n_paths")
         object.__setattr__(self, "n_paths", int(self.n_paths))
         if (
             isinstance(self.seed, bool)
             or not isinstance(self.seed, int | np.integer)
             or self.seed < 0
         ):
-            raise SpecError(f"a whole number >= 0 is needed; got {self.seed!r}", "seed")
+            raise SpecError(f"a whole number >= 0 is needed; got {plain(self.seed)!r}", "seed")
         object.__setattr__(self, "seed", int(self.seed))
         if isinstance(self.rho, Mapping):
             rho = {str(g): _check_rho(v, f"rho[{g}]") for g, v in self.rho.items()}
@@ -151,9 +154,9 @@ class MonteCarloSpec:
         for name in ("prepay_beta", "severity_beta"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise SpecError(f"a finite number is needed; got {v!r}", name)
+                raise SpecError(f"a finite number is needed; got {plain(v)!r}", name)
             if abs(v) > 5:
-                raise SpecError(f"|{name}| above 5 gives absurd multipliers; got {v}", name)
+                raise SpecError(f"|{name}| above 5 gives absurd multipliers; got {plain(v)}", name)
             object.__setattr__(self, name, float(v))
         if not isinstance(self.antithetic, bool):
             raise SpecError(f"true or false; got {self.antithetic!r}", "antithetic")
@@ -190,10 +193,10 @@ class MonteCarloSpec:
 
 def _check_rho(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
-        raise SpecError(f"a correlation is a number in [0, 1); got {value!r}", where)
+        raise SpecError(f"a correlation is a number in [0, 1); got {plain(value)!r}", where)
     v = float(value)
     if not 0.0 <= v < 1.0:
-        raise SpecError(f"a correlation must be in [0, 1); got {value!r}", where)
+        raise SpecError(f"a correlation must be in [0, 1); got {plain(value)!r}", where)
     return v
 
 
@@ -420,7 +423,7 @@ def calibrate_defaults(
     grid_m = _multiplier_grid(cohorts, assumptions, points)
     q = np.unique(np.asarray(prepay_multipliers, dtype=np.float64))
     if q.size == 0 or np.any(q < 0) or np.any(~np.isfinite(q)):
-        raise ScenarioError(f"prepayment multipliers must be finite and >= 0; got {q}")
+        raise ScenarioError(f"prepayment multipliers must be finite and >= 0; got {plain(q)}")
     K, J = grid_m.size, q.size
     grades, share = _lifetime_default(cohorts, assumptions, np.tile(grid_m, J), np.repeat(q, K))
     table = np.maximum.accumulate(share.reshape(J, K, len(grades)), axis=1)
@@ -479,8 +482,14 @@ def monte_carlo(
             raise SpecError("no pool: pass pool= (or a deal that names its tape)", "pool")
         pool = load_pool(deal.pool.tape, grades=deal.pool.grades)
     cohorts = pool.cohorts() if isinstance(pool, Pool) else pool
-    z = factors(spec)
     n = spec.n_paths
+    # per path: its factor, levers and targets by grade, its name, and the batch's table of it
+    check_memory(
+        n * (1_024 + 64 * len(cohorts.grades)),
+        f"{n:,} Monte Carlo paths (n_paths, --mc)",
+        "run fewer paths per batch (several batches with different seeds) or raise the budget",
+    )
+    z = factors(spec)
     bp, bs = spec.prepay_beta, spec.severity_beta
     prepay = np.exp(bp * z - 0.5 * bp * bp) if bp != 0.0 else np.ones(n)
     severity = np.exp(-bs * z - 0.5 * bs * bs) if bs != 0.0 else np.ones(n)

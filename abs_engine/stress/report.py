@@ -34,6 +34,7 @@ from abs_engine.analytics.breakeven import stress_table
 from abs_engine.deal.spec import Deal
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool
+from abs_engine.reports.format import log_axis
 from abs_engine.reports.html import Figure, KeyValue, Paragraph, Report, Section, Table
 from abs_engine.reports.metadata import run_metadata
 from abs_engine.stress.batch import FAILED, read_manifest, read_results
@@ -342,9 +343,16 @@ def _monte_carlo_section(results: pd.DataFrame, manifest: dict[str, Any]) -> Sec
     all_loss = mc[LOSS].to_numpy(dtype=np.float64)
     top = max(float(np.nanmax(all_loss)) if np.isfinite(all_loss).any() else 0.0, 0.01)
     edges = np.linspace(0.0, top, 51)
+    n_paths = max(len(per_path), 1)
+    smallest, largest = 1.0, 1.0 / n_paths
     for name in dict.fromkeys(mc["tranche"].astype(str)):
         loss = mc.loc[mc["tranche"].astype(str) == name, LOSS].to_numpy(dtype=np.float64)
-        tr_fig.add_trace(_histogram(loss, name, edges))
+        bars = _histogram(loss, name, edges)
+        tr_fig.add_trace(bars)
+        shares = np.asarray(bars.y, dtype=np.float64)
+        if (shares > 0).any():
+            smallest = min(smallest, float(shares[shares > 0].min()))
+            largest = max(largest, float(shares.max()))
         curve = exceedance(loss)
         curve = curve[curve["probability"] > 0]
         ex_fig.add_trace(
@@ -355,7 +363,10 @@ def _monte_carlo_section(results: pd.DataFrame, manifest: dict[str, Any]) -> Sec
         barmode="overlay",
         bargap=0.0,
         xaxis={"tickformat": ".0%", "title": {"text": "loss (share of the tranche)"}},
-        yaxis={"tickformat": ".1%", "title": {"text": "share of paths"}, "type": "log"},
+        yaxis={
+            **log_axis(min(smallest, largest), largest),
+            "title": {"text": "share of paths"},
+        },
         hovermode="closest",
     )
     blocks.append(
@@ -364,12 +375,7 @@ def _monte_carlo_section(results: pd.DataFrame, manifest: dict[str, Any]) -> Sec
     ex_fig.update_layout(
         title="Probability that loss exceeds a level",
         xaxis={"tickformat": ".0%", "title": {"text": "loss (share of the tranche)"}},
-        yaxis={
-            "type": "log",
-            "title": {"text": "P(loss > level)"},
-            "dtick": 1,
-            "tickformat": ".0e",
-        },
+        yaxis={**log_axis(1.0 / n_paths, 1.0), "title": {"text": "P(loss > level)"}},
         hovermode="closest",
     )
     blocks.append(

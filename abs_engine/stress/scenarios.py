@@ -45,11 +45,12 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from abs_engine import _spec as s
+from abs_engine._budget import check_memory
 from abs_engine._frozen import FrozenMap
 from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
 from abs_engine.curves.scenarios import LEVERS, MULTIPLIERS, Scenario, ScenarioSet
 from abs_engine.deal.spec import Deal
-from abs_engine.errors import ScenarioError, SpecError
+from abs_engine.errors import ScenarioError, SpecError, plain
 
 __all__ = [
     "AXES",
@@ -270,7 +271,7 @@ def base_severities(
         for g, v in source.items():
             sev = float(cast(float, v))
             if not 0.0 <= sev <= 1.0:
-                raise ScenarioError(f"severity of grade {g!r} must be in [0, 1]; got {v!r}")
+                raise ScenarioError(f"severity of grade {g!r} must be in [0, 1]; got {plain(v)!r}")
             out[str(g)] = sev
         if grades is not None:
             missing = [g for g in grades if g not in out and "*" not in out]
@@ -308,7 +309,7 @@ def haircut_multipliers(
     h = np.asarray(haircut, dtype=np.float64)
     m = np.asarray(severity_mult, dtype=np.float64)
     if np.any(~np.isfinite(h)) or np.any((h < 0) | (h > 1)):
-        raise ScenarioError(f"a recovery haircut is a share in [0, 1]; got {h.ravel()[:5]}")
+        raise ScenarioError(f"a recovery haircut is a share in [0, 1]; got {plain(h)}")
     h, m = np.broadcast_arrays(h, m)
     out: dict[str, F64] = {}
     for g, sev in severities.items():
@@ -335,11 +336,11 @@ def _axis(name: str, values: Sequence[float] | ArrayLike) -> F64:
     if np.any(~np.isfinite(arr)):
         raise ScenarioError(f"grid: axis {name!r} has a value that is not a finite number")
     if name == "recovery_haircut" and np.any((arr < 0) | (arr > 1)):
-        raise ScenarioError(f"grid: recovery_haircut values are shares in [0, 1]; got {arr}")
+        raise ScenarioError(f"grid: recovery_haircut values are shares in [0, 1]; got {plain(arr)}")
     if name == "recovery_lag_shift" and np.any(arr != np.round(arr)):
-        raise ScenarioError(f"grid: recovery_lag_shift values are whole months; got {arr}")
+        raise ScenarioError(f"grid: recovery_lag_shift values are whole months; got {plain(arr)}")
     if name in MULTIPLIERS and np.any(arr < 0):
-        raise ScenarioError(f"grid: {name} values are multipliers >= 0; got {arr}")
+        raise ScenarioError(f"grid: {name} values are multipliers >= 0; got {plain(arr)}")
     if np.unique(arr).size != arr.size:
         raise ScenarioError(f"grid: axis {name!r} repeats a value: {arr.tolist()}")
     return arr
@@ -395,6 +396,12 @@ def grid(
         )
     axes = {k: _axis(k, v) for k, v in given.items()}
     keys = list(axes)
+    n_grid = math.prod(len(a) for a in axes.values())
+    check_memory(  # per scenario: its name, levers (per grade with a haircut) and table row
+        n_grid * 1_024.0,
+        f"a grid of {' x '.join(f'{len(axes[k]):,} {k}' for k in keys)} = {n_grid:,} scenarios",
+        "use fewer levels per axis (a coarser step) or run the axes in separate batches",
+    )
     mesh = np.meshgrid(*(axes[k] for k in keys), indexing="ij")
     cols = {k: m.ravel() for k, m in zip(keys, mesh, strict=True)}
     names = [
@@ -612,7 +619,7 @@ def read_scenarios(
     *,
     group: str | None = None,
 ) -> ScenarioTable:
-    """Scenarios from a CSV or parquet table.
+    """Scenarios from a table file: CSV, parquet or Excel (``.xlsx``).
 
     Columns: ``scenario`` (ids; default ``s000000``...), any of the levers
     (``default_mult``, ``prepay_mult``, ``severity_mult``,
@@ -624,22 +631,18 @@ def read_scenarios(
     Parameters
     ----------
     path : path-like
-        ``.csv`` or ``.parquet``.
+        ``.csv``, ``.parquet`` or ``.xlsx`` (the first sheet).  A file that
+        cannot be read, or a table with no rows, is a :class:`ScenarioError`.
     severities : mapping, Deal or assumptions, optional
         Base severities, for a ``recovery_haircut`` column.
     group : str, optional
         Group label of every row (default: the ``group`` column, or the file's stem).
     """
+    from abs_engine.io import read_table
+
     p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
-        raise ScenarioError(f"scenario table {p}: expected a .csv or .parquet file")
-    if not p.exists():
-        raise FileNotFoundError(f"scenario table not found: {p}")
-    try:
-        frame = pd.read_csv(p) if suffix == ".csv" else pd.read_parquet(p)
-    except (ValueError, OSError) as exc:
-        raise ScenarioError(f"scenario table {p}: cannot be read ({exc})") from None
+    table = read_table(p, what="scenario table", error=ScenarioError, text_columns=("scenario",))
+    frame: pd.DataFrame = table.to_pandas()
     try:
         return _table_from_frame(frame, severities, group or p.stem)
     except ScenarioError as exc:

@@ -39,7 +39,9 @@ Statistical signals
 * **Monte Carlo band**: the same measure over the paths of a one-factor
   Gaussian Monte Carlo of the base case
   (:func:`abs_engine.stress.monte_carlo`, every path run through the deal),
-  its 5th and 95th percentiles.
+  its 5th and 95th percentiles, for the measures its default factor drives
+  (:data:`BAND_MEASURES`: default rates, cumulative losses, delinquency);
+  prepayment, severity, pool factor and roll rates have none.
 * **Sampling z-score** (when the report gives receivable counts): for a
   monthly rate ``p`` with ``n`` receivables at risk (last month's count)
   :math:`z = (\hat p - p) / \sqrt{p (1 - p) / n}` with ``p`` the base case's
@@ -64,6 +66,7 @@ from abs_engine.reports.pool_sections import observed_rates
 from abs_engine.surveillance.servicer import DELINQUENCY_COLUMNS
 
 __all__ = [
+    "BAND_MEASURES",
     "MEASURES",
     "ROLL_MEASURES",
     "actual_vs_projected",
@@ -94,6 +97,10 @@ MEASURES: tuple[str, ...] = (
     "dq90",
     *ROLL_MEASURES,
 )
+#: Measures the Monte Carlo band applies to: those its systematic default factor drives
+#: (prepayment, severity and the roll rates it does not stress; their bands would only
+#: show the pool's mix and flag noise).
+BAND_MEASURES = ("cdr", "cumulative_default_rate", "cumulative_net_loss", "dq30", "dq60", "dq90")
 #: Measures with a binomial z-score when counts are given: (rate numerator, base).
 _Z_MEASURES = ("cdr", "cpr", "dq30", "dq60", "dq90")
 
@@ -212,15 +219,21 @@ def actual_vs_projected(
     G, M = actual["end_balance"].shape
     a = measures(actual, cutoff)
     p = measures(projected, cutoff) if projected is not None else None
-    lo = hi = None
+    lo: dict[str, F64] = {}
+    hi: dict[str, F64] = {}
     if band is not None:
         bm = measures(band, np.broadcast_to(cutoff, (band["end_balance"].shape[0], G)))
-        lo, hi = {}, {}
         with warnings.catch_warnings():  # months where no path has the measure stay NaN
             warnings.simplefilter("ignore", RuntimeWarning)
             for m, v in bm.items():
-                lo[m] = np.nanpercentile(v, band_levels[0], axis=0)
-                hi[m] = np.nanpercentile(v, band_levels[1], axis=0)
+                if m not in BAND_MEASURES:
+                    continue
+                low = np.nanpercentile(v, band_levels[0], axis=0)
+                high = np.nanpercentile(v, band_levels[1], axis=0)
+                # A measure the paths do not move (severity, roll rates) has no band.
+                flat = (high - low) <= 1e-9 * np.maximum(np.abs(high), 1e-12)
+                lo[m] = np.asarray(np.where(flat, np.nan, low), dtype=np.float64)
+                hi[m] = np.asarray(np.where(flat, np.nan, high), dtype=np.float64)
     z: dict[str, F64] = {}
     if counts is not None and projected is not None:
         ra, rp = _monthly_rates(actual), _monthly_rates(projected)
@@ -236,15 +249,15 @@ def actual_vs_projected(
     for m in MEASURES:
         act = a[m]
         proj = p[m] if p is not None else nan
-        b_lo = lo.get(m, nan) if lo is not None else nan
-        b_hi = hi.get(m, nan) if hi is not None else nan
+        b_lo = lo.get(m, nan)
+        b_hi = hi.get(m, nan)
         zz = z.get(m, nan)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(
                 np.abs(proj) > _EPS, act / np.where(np.abs(proj) > _EPS, proj, 1.0), np.nan
             )
-        high = (act > b_hi + _EPS) | (zz > k)
-        low = (act < b_lo - _EPS) | (zz < -k)
+        high = np.asarray((act > b_hi + _EPS) | (zz > k), dtype=bool)
+        low = np.asarray((act < b_lo - _EPS) | (zz < -k), dtype=bool)
         signal = np.where(high, "high", np.where(low, "low", ""))
         parts.append(
             pd.DataFrame(

@@ -154,6 +154,12 @@ class Surveillance:
         """The deal with its ``[state]`` after the last period (write it with ``write_deal``)."""
         return dataclasses.replace(self.deal, state=self.state)
 
+    def write(self, out_dir: str | os.PathLike[str], **kwargs: Any) -> Any:
+        """Write the trustee report, workbook, state and tables (:func:`.report.write`)."""
+        from abs_engine.surveillance.report import write
+
+        return write(self, out_dir, **kwargs)
+
     def __repr__(self) -> str:
         return (
             f"Surveillance({self.deal.name!r}: {self.history.n_months} months, "

@@ -63,7 +63,8 @@ def test_durations_match_the_plain_layer(result: ae.AnalysedRun) -> None:
 def test_coverage_by_hand(result: ae.AnalysedRun) -> None:
     """After period 1: pool 750, senior 350 -> OC 750/350; senior + mezzanine 550 -> 750/550.
     IC of period 1: revenue 10 over interest due 3 (senior) and 3 + 2 (with mezzanine).
-    Credit enhancement at closing: senior (1000 - 600)/1000, mezzanine (1000 - 800)/1000."""
+    Credit enhancement at closing: senior (1000 - 600)/1000, mezzanine (1000 - 800)/1000.
+    OC at closing: 1000/600 senior, lower than after period 1, so it is the senior's min_oc."""
     cov = result.coverage_arrays()
     np.testing.assert_allclose(cov["oc"][0, :2, 0], [750 / 350, 750 / 550], rtol=1e-14)
     np.testing.assert_allclose(cov["ic"][0, :2, 0], [10 / 3, 10 / 5], rtol=1e-14)
@@ -75,7 +76,9 @@ def test_coverage_by_hand(result: ae.AnalysedRun) -> None:
         [ce0["senior"], ce0["mezzanine"], ce0["equity"]], [0.4, 0.2, 0.0], atol=1e-14
     )
     s = result.summary().set_index("tranche")
-    np.testing.assert_allclose(s.loc["senior", "min_oc"], np.nanmin(cov["oc"][0, 0]), rtol=1e-14)
+    np.testing.assert_allclose(result.oc_at_start()[0, :2], [1000 / 600, 1000 / 800], rtol=1e-14)
+    np.testing.assert_allclose(s.loc["senior", "min_oc"], 1000 / 600, rtol=1e-14)
+    assert np.nanmin(cov["oc"][0, 0]) > 1000 / 600
     frame = result.coverage()
     assert set(frame.columns) >= {
         "scenario",

@@ -263,3 +263,62 @@ def test_csv_has_no_float_noise_and_parquet_keeps_full_precision(
     mine = result.tranche_cashflows
     cols = [c for c in mine.columns if mine[c].dtype == np.float64]
     np.testing.assert_array_equal(stored[cols].to_numpy(), mine[cols].to_numpy())
+
+
+# --- grade -------------------------------------------------------------------------------------
+
+
+def test_grade_keeps_the_tapes_grade_and_reports_the_migration(
+    tape: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from collections import Counter
+
+    from abs_engine.cli.grade import migration
+
+    out = tmp_path / "graded.parquet"
+    assert main(["grade", str(tape), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    original = pd.read_parquet(tape)
+    graded = pd.read_parquet(out)
+    assert list(graded.columns).index("grade_tape") == list(graded.columns).index("grade") + 1
+    assert graded["grade_tape"].astype(str).tolist() == original["grade"].astype(str).tolist()
+    assert "grade migration, tape grade (rows) to scorecard grade" in text
+    # The matrix against a plain count of (tape grade, new grade) pairs.
+    pairs = Counter(zip(graded["grade_tape"].astype(str), graded["grade"].astype(str), strict=True))
+    table = migration(graded["grade_tape"], graded["grade"])
+    for (before, after), n in pairs.items():
+        assert table.loc[before, after] == n
+    assert table.loc["Total", "Total"] == len(graded)
+    kept = sum(n for (b, a), n in pairs.items() if b == a) / len(graded)
+    assert f"{kept:.1%} keep their grade" in text
+    # Columns the sample tape lacks: said, not silently ignored.
+    assert "note: flag ew_spend_spike cannot fire" in text
+    assert "note: factor 'repayment_history' is skipped" in text
+
+
+def test_grade_notes_only_what_cannot_act(
+    tape: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pd.read_parquet(tape)
+    frame["spend_last_month"] = 100.0
+    frame["spend_avg_6m"] = 100.0
+    with_spend = tmp_path / "spend.parquet"
+    frame.to_parquet(with_spend)
+    assert main(["grade", str(with_spend), "--out", str(tmp_path / "g.parquet")]) == 0
+    text = capsys.readouterr().out
+    assert "ew_spend_spike cannot fire" not in text
+    assert "factor 'platform_spend' is skipped" not in text
+
+
+def test_min_oc_includes_the_closing_date() -> None:
+    """Baitiao sample: notes 72% / 14.4% / 9.6% of the cut-off pool, reserve 0.5% of it funded
+    at closing (abs_engine/data/waterfalls/baitiao_2015.toml), so OC at closing is
+    (1 + 0.005) / 0.72 = 1.395833 senior, / 0.864 = 1.163194 mezzanine, / 0.96 = 1.046875."""
+    deal = ae.load_deal(DEAL)
+    result = ae.run(deal, ae.Pool.from_frame(ae.sample_pool(n=2_000, seed=3)))
+    closing = np.array([1.005 / 0.72, 1.005 / 0.864, 1.005 / 0.96])
+    np.testing.assert_allclose(result.oc_at_start()[0], closing, rtol=1e-12)
+    after = result.coverage().groupby("tranche", sort=False)["oc"].min()
+    summary = result.summary().set_index("tranche")["min_oc"]
+    for i, name in enumerate(result.tranche_names):
+        np.testing.assert_allclose(summary[name], min(closing[i], after[name]), rtol=1e-14)

@@ -281,7 +281,7 @@ def test_failed_write_leaves_the_old_file(
         Path(where).write_bytes(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(grade_cli.pq, "write_table", broken_write)
+    monkeypatch.setattr(pq, "write_table", broken_write)
     assert main(["grade", str(raw), "--out", str(out)]) == 2  # one line, exit 2
     assert "disk full" in capsys.readouterr().err
     assert out.read_bytes() == b"previous content"

@@ -47,7 +47,7 @@ def year_fraction(start: dt.date, end: dt.date, basis: str) -> float:
         return days / 365.0
     if basis == "ACT/360":
         return days / 360.0
-    if basis == "30/360":
+    if basis in ("30/360", "30/360 Bond Basis"):
         d1, d2 = start.day, end.day
         if d1 == 31:
             d1 = 30

@@ -25,7 +25,7 @@ class Dates:
     legal_final: dt.date
     frequency: int = 1
     payment_day: int | None = None
-    day_count: str = "30/360"
+    day_count: str = "30/360 Bond Basis"  # ISDA 2006 4.16(f), the engine's name for "30/360"
 
 
 #: Cut-off 31 Jan 2020 (pool month 1 is February), closing 25 Feb, payments on the 25th

@@ -56,8 +56,6 @@ def test_sample_report_renders_every_chart_offline(sample_outputs: Any, sample_p
     assert all(n >= 1 for n in traces), traces
     shot = opened.screenshot("report.png")
     assert shot.stat().st_size > 50_000
-    # Rendering and drawing 11 charts stays quick.
-    assert opened.load_seconds < 20
 
 
 def _table_after(page: Any, heading: str) -> list[list[str]]:

@@ -181,9 +181,10 @@ def test_scenario_table_errors(tmp_path: Path) -> None:
     pd.DataFrame({"scenario": ["a"], "default_mul": [2.0]}).to_csv(path, index=False)
     with pytest.raises(ScenarioError, match="did you mean 'default_mult'"):
         stress.read_scenarios(path)
-    with pytest.raises(ScenarioError, match=r"\.csv or \.parquet"):
-        stress.read_scenarios(tmp_path / "x.xlsx")
-    with pytest.raises(FileNotFoundError):
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(ScenarioError, match=r"use \.parquet, \.pq, \.csv, \.xlsx"):
+        stress.read_scenarios(tmp_path / "x.json")
+    with pytest.raises(ScenarioError, match="scenario table not found"):
         stress.read_scenarios(tmp_path / "missing.csv")
 
 
