@@ -195,7 +195,7 @@ def project_rows(
         group = np.searchsorted(group_grade, rows.grade)
         names = tuple(rows.grades[g] for g in group_grade)
     K = len(group_grade)
-    initial = np.bincount(group, weights=rows.balance, minlength=K)
+    initial: F64 = np.bincount(group, weights=rows.balance, minlength=K).astype(np.float64)
     order = np.lexsort((group, -rows.remaining))  # longest remaining term first
     rows = rows.take(order)
     group = group[order]
@@ -507,9 +507,7 @@ class _MonthLoop:
         f = np.where(m == 1, 1.0, f)
         return f, f + c
 
-    def _sched(
-        self, X: F64, interest: F64, m: I64, f: F64, q: F64, sb: F64 | None, n: int
-    ) -> F64:
+    def _sched(self, X: F64, interest: F64, m: I64, f: F64, q: F64, sb: F64 | None, n: int) -> F64:
         """Scheduled principal of the balance ``X`` that pays this month (step 4)."""
         if self.conv.rounding == "none":
             out: F64 = X * f
