@@ -41,6 +41,7 @@ engine (``tests/projection/test_loan_engine.py``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
+from abs_engine.curves.curve import cumulative_default_shares
 from abs_engine.curves.rates import scale_monthly
 from abs_engine.curves.scenarios import Scenario, ScenarioSet
 from abs_engine.errors import AssumptionError, ScenarioError
@@ -65,6 +67,8 @@ from abs_engine.projection.conventions import (
 from abs_engine.projection.results import FIELDS, PoolCashflows
 
 __all__ = ["project_rows"]
+
+log = logging.getLogger(__name__)
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -101,6 +105,8 @@ class _Rows:
     survival: NDArray[np.bool_]  # flat-fee rows on the "survival" schedule
     instalment: F64  # survival rows: OB / OT (rounded); others 0
     schedule_balance: F64  # survival rows: the original schedule's balance at cut-off
+    bucket: I64  # delinquency bucket at cut-off (0 current, 1-30, 31-60, 61-90, 90+)
+    count: F64  # receivables in the row
     labels: tuple[str, ...]
 
     def __len__(self) -> int:
@@ -121,6 +127,8 @@ class _Rows:
             self.survival[order],
             self.instalment[order],
             self.schedule_balance[order],
+            self.bucket[order],
+            self.count[order],
             tuple(self.labels[i] for i in order) if self.labels else (),
         )
 
@@ -195,17 +203,29 @@ def project_rows(
         group = np.searchsorted(group_grade, rows.grade)
         names = tuple(rows.grades[g] for g in group_grade)
     K = len(group_grade)
-    initial: F64 = np.bincount(group, weights=rows.balance, minlength=K).astype(np.float64)
-    order = np.lexsort((group, -rows.remaining))  # longest remaining term first
-    rows = rows.take(order)
-    group = group[order]
+    # Delinquent at cut-off (as the cohort engine): 1-90 days past due are excluded as
+    # ineligible or roll to default without paying; 90+ default in month 1.
+    excluded = (rows.bucket >= 1) & (rows.bucket <= 3) & terms.exclude[rows.grade]
+    late = (rows.bucket > 0) & ~excluded
+    kept = np.where(excluded, 0.0, rows.balance)
+    initial: F64 = np.bincount(group, weights=kept, minlength=K).astype(np.float64)
+    notes = _cutoff_notes(rows, excluded, scale)
+    for line in notes:
+        log.info("%s", line)
+    performing = np.flatnonzero(rows.bucket == 0)
+    late_rows = np.flatnonzero(late)
+    perf = rows.take(performing)
+    perf_group = group[performing]
+    order = np.lexsort((perf_group, -perf.remaining))  # longest remaining term first
+    perf = perf.take(order)
+    perf_group = perf_group[order]
 
     shift_all = sset.recovery_lag_shift
     present = np.unique(rows.grade)
     lags = np.maximum(terms.lag[present][None, :] + shift_all[:, None], 0)
     max_lag = int(lags.max())
     max_rem = int(rows.remaining.max())
-    H = max_rem + max_lag
+    H = max_rem + max_lag + (4 if (rows.bucket > 0).any() else 0)
     months = int(rows.age.max()) + H + 1 + period_offset
     m_idx = np.arange(1, months + 1)
     G = len(rows.grades)
@@ -217,14 +237,15 @@ def project_rows(
         prepay_tab[g] = a.prepay.monthly_rates(m_idx)
 
     # A default overlay makes each (grade, multiplier) pair a virtual grade.
-    ov_values, ov_code = np.unique(rows.overlay, return_inverse=True)
-    n_ov = ov_values.size
-    v_row = rows.grade * n_ov + ov_code
+    ov_values, ov_code = np.unique(perf.overlay, return_inverse=True)
+    n_ov = max(ov_values.size, 1)
+    v_row = perf.grade * n_ov + ov_code
     grade_of_v = np.repeat(np.arange(G), n_ov)
-    overlay_v = np.tile(ov_values, G)
-    d_start = np.where(terms.default_by_age[rows.grade], rows.age, period_offset)
-    p_start = np.where(terms.prepay_by_age[rows.grade], rows.age, period_offset)
-    exponents = conv.period_exponents(max_rem, period_offset)
+    overlay_v = np.tile(ov_values if ov_values.size else np.ones(1), G)
+    d_start = np.where(terms.default_by_age[perf.grade], perf.age, period_offset)
+    p_start = np.where(terms.prepay_by_age[perf.grade], perf.age, period_offset)
+    loop_months = int(perf.remaining.max()) if len(perf) else 0
+    exponents = conv.period_exponents(loop_months, period_offset) if loop_months else None
 
     S = len(sset)
     width = max_lag + 1 if terms.advancing else 1
@@ -234,33 +255,127 @@ def project_rows(
     pm_all = sset.multipliers("prepay_mult", rows.grades)
     sm_all = sset.multipliers("severity_mult", rows.grades)
     out = {f: np.zeros((S, K, H)) for f in FIELDS}
-    loop = _MonthLoop(rows, group, K, identity, conv, terms.advancing, max_rem, exponents)
+    loop = (
+        _MonthLoop(perf, perf_group, K, identity, conv, terms.advancing, loop_months, exponents)
+        if len(perf)
+        else None
+    )
+    late_flows = _late_flows(rows, late_rows, group, K, H)
     for lo in range(0, S, chunk):
         hi = min(S, lo + chunk)
-        dm = dm_all[lo:hi][:, grade_of_v] * overlay_v[None, :]
-        pm = pm_all[lo:hi][:, grade_of_v]
-        mdr_tab = scale_monthly(default_tab[grade_of_v][None, :, :], dm[:, :, None])
-        smm_tab = scale_monthly(prepay_tab[grade_of_v][None, :, :], pm[:, :, None])
         sev = np.minimum(1.0, terms.severity[None, :] * sm_all[lo:hi])  # (s, G)
         lag = np.maximum(terms.lag[None, :] + shift_all[lo:hi, None], 0)  # (s, G)
-        flows = loop.run(
-            mdr_tab, smm_tab, v_row, d_start, p_start, sev[:, rows.grade], lag[:, rows.grade]
-        )
-        for f, arr in flows.items():
-            out[f][lo:hi, :, : arr.shape[2]] = arr
-        if not terms.advancing:
-            lag_g = lag[:, group_grade]
-            out["recovery"][lo:hi] = _delay(out["recovery"][lo:hi], lag_g)
-            if conv.loss_timing == "liquidation":
-                out["loss"][lo:hi] = _delay(out["loss"][lo:hi], lag_g)
-    out["current"] = out["end_balance"].copy()
+        lag_g = lag[:, group_grade]
+        if loop is not None:
+            dm = dm_all[lo:hi][:, grade_of_v] * overlay_v[None, :]
+            pm = pm_all[lo:hi][:, grade_of_v]
+            mdr_tab = scale_monthly(default_tab[grade_of_v][None, :, :], dm[:, :, None])
+            smm_tab = scale_monthly(prepay_tab[grade_of_v][None, :, :], pm[:, :, None])
+            flows = loop.run(
+                mdr_tab, smm_tab, v_row, d_start, p_start, sev[:, perf.grade], lag[:, perf.grade]
+            )
+            for f, arr in flows.items():
+                out[f][lo:hi, :, : arr.shape[2]] = arr
+            if not terms.advancing:
+                out["recovery"][lo:hi] = _delay(out["recovery"][lo:hi], lag_g)
+                if conv.loss_timing == "liquidation":
+                    out["loss"][lo:hi] = _delay(out["loss"][lo:hi], lag_g)
+        out["current"][lo:hi] = out["end_balance"][lo:hi]
+        if late_flows is not None:
+            for f, arr in late_flows.items():
+                out[f][lo:hi] += arr[None]
+            # Each late receivable's loss, rounded on its own, in its month of default.
+            b0 = rows.balance[late_rows]
+            lost = round_cents(sev[:, rows.grade[late_rows]] * b0[None, :], conv.rounding)
+            at = np.zeros((hi - lo, K, H))
+            loss = _to_groups(lost, group[late_rows], _late_month(rows.bucket[late_rows]), at)
+            recovery = _to_groups(
+                b0[None, :] - lost, group[late_rows], _late_month(rows.bucket[late_rows]), at
+            )
+            out["recovery"][lo:hi] += _delay(recovery, lag_g)
+            out["loss"][lo:hi] += loss if conv.loss_timing == "default" else _delay(loss, lag_g)
     if scale != 1.0:
         for f in FIELDS:
             out[f] /= scale
         initial = initial / scale
     group_by = "grade" if by in ("pool", "grade") else by
-    result = PoolCashflows(out, sset.names, names, group_by, initial)
+    result = PoolCashflows(out, sset.names, names, group_by, initial, notes)
     return result.pool_total() if by == "pool" else result
+
+
+def _late_month(bucket: I64) -> I64:
+    """Month a receivable delinquent at cut-off defaults: 61-90 and 90+ days in month 1,
+    31-60 in month 2, 1-30 in month 3."""
+    out: I64 = np.where(bucket >= 3, 1, 4 - bucket)
+    return out
+
+
+def _to_groups(amount: F64, group: I64, month: I64, zeros: F64) -> F64:
+    """Per-row amounts ``(s, n)`` in month ``month`` (1-based) summed into ``(s, K, H)``."""
+    out = np.zeros_like(zeros)
+    for t in np.unique(month):
+        sel = month == t
+        K = out.shape[1]
+        onehot = np.zeros((int(sel.sum()), K))
+        onehot[np.arange(onehot.shape[0]), group[sel]] = 1.0
+        out[:, :, t - 1] = amount[:, sel] @ onehot
+    return out
+
+
+def _late_flows(rows: _Rows, idx: I64, group: I64, K: int, H: int) -> dict[str, F64] | None:
+    """Scenario-free flows of receivables delinquent at cut-off, by group ``(K, H)``.
+
+    A receivable in bucket ``b`` moves one bucket a month and pays nothing; its
+    whole balance is ``begin_balance`` in months ``1..m``, defaults in month
+    ``m`` (:func:`_late_month`) and shows in bucket ``b + t`` at the end of
+    months ``t < m``.
+    """
+    if idx.size == 0:
+        return None
+    b0 = rows.balance[idx]
+    bucket = rows.bucket[idx]
+    m = _late_month(bucket)
+    grp = group[idx]
+    flows = {
+        f: np.zeros((K, H))
+        for f in ("begin_balance", "default", "end_balance", "dpd_31_60", "dpd_61_90")
+    }
+    for t in range(1, 4):
+        still = m > t
+        for field, sel in (
+            ("begin_balance", m >= t),
+            ("default", m == t),
+            ("end_balance", still),
+            ("dpd_31_60", still & (bucket + t == 2)),
+            ("dpd_61_90", still & (bucket + t == 3)),
+        ):
+            flows[field][:, t - 1] += np.bincount(grp[sel], weights=b0[sel], minlength=K)
+    return flows
+
+
+def _cutoff_notes(rows: _Rows, excluded: NDArray[np.bool_], scale: float) -> tuple[str, ...]:
+    """Aggregate lines on receivables delinquent at cut-off (counts and balances only)."""
+    bucket = rows.bucket
+
+    def amount(mask: NDArray[np.bool_]) -> str:
+        return (
+            f"{int(rows.count[mask].sum()):,} receivables, "
+            f"balance {rows.balance[mask].sum() / scale:,.2f}"
+        )
+
+    late_1_90 = (bucket >= 1) & (bucket <= 3)
+    notes = []
+    if excluded.any():
+        notes.append(f"1-90 days past due at cut-off, excluded as ineligible: {amount(excluded)}")
+    rolled = late_1_90 & ~excluded
+    if rolled.any():
+        notes.append(
+            "1-90 days past due at cut-off, rolled to default without payments "
+            f"(61-90 days in month 1, 31-60 in month 2, 1-30 in month 3): {amount(rolled)}"
+        )
+    if (bucket == 4).any():
+        notes.append(f"90+ days past due at cut-off, defaulted in month 1: {amount(bucket == 4)}")
+    return tuple(notes)
 
 
 # --- rows -----------------------------------------------------------------------------------
@@ -296,6 +411,8 @@ def _loan_rows(pool: Pool, conv: PoolConventions, scale: float) -> _Rows:
         survival,
         instalment,
         schedule_balance,
+        dpd_bucket(a["dpd"]).astype(np.int64),
+        np.ones(kind.size),
         tuple(str(x) for x in ids),
     )
 
@@ -392,6 +509,8 @@ def _rows_of(c: Cohorts) -> _Rows:
         np.zeros(n, dtype=bool),
         np.zeros(n),
         np.zeros(n),
+        np.asarray(c.dpd_bucket, dtype=np.int64),
+        np.asarray(c.count, dtype=np.float64),
         (),
     )
 
@@ -406,6 +525,7 @@ class _Terms:
     severity: F64
     lag: I64
     advancing: bool
+    exclude: NDArray[np.bool_]  # (G,) 1-90 days past due at cut-off are ineligible
 
 
 def _terms(
@@ -416,9 +536,18 @@ def _terms(
     p_age = np.ones(G, dtype=bool)
     sev = np.ones(G)
     lag = np.zeros(G, dtype=np.int64)
+    exclude = np.zeros(G, dtype=bool)
     adv: set[bool] = set()
     for g in np.unique(rows.grade):
         a = assumptions.for_grade(rows.grades[g])
+        if cumulative_default_shares(a.default, np.arange(1, 2)) is not None:
+            raise AssumptionError(
+                f"grade {rows.grades[g]!r} has a cumulative-default (CGL) curve, whose amounts "
+                "are shares of each rate class's cut-off balance, which only the cohort engine "
+                "under the SIFMA conventions projects; give the default curve as rates (cdr, "
+                "vector) or project with engine='cohort' and default conventions"
+            )
+        exclude[g] = a.delinquent_at_cutoff == "exclude"
         if a.roll_rates is not None:
             raise AssumptionError(
                 f"grade {rows.grades[g]!r} uses a delinquency pipeline (roll_rates), which only "
@@ -438,7 +567,7 @@ def _terms(
             "conventions.loss_timing = 'default' cannot be combined with servicer advancing: "
             "the loss is min(severity x default, balance left at liquidation), known only then"
         )
-    return _Terms(d_age, p_age, sev, lag, advancing)
+    return _Terms(d_age, p_age, sev, lag, advancing, exclude)
 
 
 # --- the month loop ---------------------------------------------------------------------
@@ -647,7 +776,7 @@ class _MonthLoop:
             if sb_all is not None:
                 sb_all[:n] -= rows.instalment[:n]
         if self.identity:  # rows back to their groups' order
-            ordered = np.empty_like(out)
+            ordered = np.zeros((n_f, s_n, self.n_groups, H))
             ordered[:, :, self.group] = out
             out = ordered
         return {name: out[i] for i, name in enumerate(_MONTH_FIELDS)}
