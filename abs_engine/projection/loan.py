@@ -304,8 +304,10 @@ def project_rows(
 
 
 def _late_month(bucket: I64) -> I64:
-    """Month a receivable delinquent at cut-off defaults: 61-90 and 90+ days in month 1,
-    31-60 in month 2, 1-30 in month 3."""
+    """Month of default of a receivable delinquent at cut-off.
+
+    61-90 and 90+ days past due default in month 1, 31-60 in month 2, 1-30 in month 3.
+    """
     out: I64 = np.where(bucket >= 3, 1, 4 - bucket)
     return out
 
