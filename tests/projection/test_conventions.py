@@ -399,5 +399,5 @@ def test_delinquent_excluded_as_ineligible_on_both_engines() -> None:
 
 def test_cumulative_default_curves_are_refused_with_the_fix() -> None:
     a = ae.Assumptions(default=curves.cumulative_default(0.1, [1, 1, 1]), prepay=curves.smm(0))
-    with pytest.raises(AssumptionError, match="cumulative-default.*engine='cohort'"):
+    with pytest.raises(AssumptionError, match=r"cumulative-default.*engine='cohort'"):
         ae.project(tape(ONE), a, engine="loan")
