@@ -191,13 +191,17 @@ class Cohorts:
             key *= base
             key += d
         space = int(np.prod(np.asarray(radix, dtype=np.float64)))
-        if space <= 1 << 24:
+        # Dense only where the key space is not far larger than the tape: scanning a
+        # space of millions for a few hundred receivables is a fixed cost of milliseconds.
+        if space <= min(1 << 24, 64 * key.size + 4096):
             count = np.bincount(key, minlength=space)
             ids = np.flatnonzero(count)
             lookup = np.empty(space, dtype=np.int64)
             lookup[ids] = np.arange(ids.size)
             cohort = lookup[key]
             uniques = ids
+        elif key.size <= 1 << 16:  # a small tape: sorting is cheaper than a hash table
+            uniques, cohort = np.unique(key, return_inverse=True)
         else:
             cohort, uniques = pd.factorize(key, sort=True)
             uniques = np.asarray(uniques, dtype=np.int64)
