@@ -66,6 +66,7 @@ from abs_engine.pool.pool import Pool
 from abs_engine.projection.conventions import Engine, PoolConventions
 from abs_engine.projection.results import FIELDS, PoolCashflows
 from abs_engine.projection.schedule import (
+    DENSE_LIMIT,
     Method,
     Schedules,
     class_schedules,
@@ -204,11 +205,12 @@ class _Paths:
     excluded: B1  # (C,)
 
 
-def _paths(cohorts: Cohorts, terms: _GradeTerms) -> _Paths:
+def _paths(cohorts: Cohorts, roll_g: B1, exclude_g: B1) -> _Paths:
+    """Paths from each grade's flags: roll rates (``roll_g``), excluded if late (``exclude_g``)."""
     g = cohorts.grade.astype(np.int64)
     bucket = cohorts.dpd_bucket.astype(np.int64)
-    roll = terms.roll[g]
-    excluded = (bucket >= 1) & (bucket <= 3) & terms.exclude[g]
+    roll = roll_g[g]
+    excluded = (bucket >= 1) & (bucket <= 3) & exclude_g[g]
     late = ~excluded & ((bucket == 4) | ((bucket >= 1) & ~roll))
     late_idx = np.flatnonzero(late)
     return _Paths(
@@ -346,33 +348,20 @@ def project(
     shift_all = sset.recovery_lag_shift
     lag_probe = np.zeros(G, dtype=np.int64)
     roll_probe = np.zeros(G, dtype=bool)
+    exclude_probe = np.zeros(G, dtype=bool)
+    advancing_probe = False
     for g in present:
         a = assumptions.for_grade(grades[g])
         lag_probe[g] = a.recovery_lag
         roll_probe[g] = a.roll_rates is not None
+        exclude_probe[g] = a.delinquent_at_cutoff == "exclude"
+        advancing_probe |= a.advancing
     max_lag = int(np.maximum(lag_probe[present][None, :] + shift_all[:, None], 0).max())
     late_any = bool((cohorts.dpd_bucket > 0).any())
     max_rem = int(cohorts.remaining_term.max())
     horizon = max_rem + max_lag + (4 if roll_probe.any() or late_any else 0)
     months = int(cohorts.age.max()) + horizon + 1 + period_offset
-    _budget.check_projection(  # before anything is sized by the horizon
-        n_cohorts=len(cohorts),
-        n_scenarios=len(sset),
-        n_groups=len(cohorts) if by in ("cohort", "loan") else len(grades),
-        horizon=horizon,
-        months=months,
-        n_grades=len(grades),
-        n_fields=len(FIELDS),
-        max_remaining=max_rem,
-        max_lag=max_lag,
-        delinquency=bool(roll_probe.any() or late_any),
-        chunk_bytes=_CHUNK_BYTES,
-    )
-    terms = _grade_terms(grades, present, assumptions, months)
-    paths = _paths(cohorts, terms)
-    notes = _describe_cutoff(cohorts, paths, terms)
-    for line in notes:
-        log.info("%s", line)
+    paths = _paths(cohorts, roll_probe, exclude_probe)
 
     # A default overlay (a multiplier per receivable, e.g. on early-warning flags) makes each
     # (grade, overlay) pair a virtual grade: same curves, its own default multiplier.
@@ -382,6 +371,32 @@ def project(
     else:
         ov_values, ov_code = np.unique(overlay, return_inverse=True)
     n_ov = ov_values.size
+    identity = by in ("cohort", "loan")
+    # Rows of (row, month) arrays the curve path holds: its cohorts, or with streaming
+    # schedules its rate classes (at most one per virtual grade and age).
+    n_curve = paths.curve.size
+    if not (advancing_probe or identity or schedules == "dense") and (
+        schedules == "streaming" or n_curve * (horizon + 1) > DENSE_LIMIT
+    ):
+        n_curve = min(n_curve, G * n_ov * (int(cohorts.age.max()) + 1))
+    _budget.check_projection(  # before anything is sized by the horizon
+        n_cohorts=n_curve + paths.roll.size,
+        n_scenarios=len(sset),
+        n_groups=len(cohorts) if identity else len(grades),
+        horizon=horizon,
+        months=months,
+        n_grades=len(grades),
+        n_fields=len(FIELDS),
+        max_remaining=max_rem,
+        max_lag=max_lag,
+        delinquency=paths.roll.size > 0,
+        chunk_bytes=_CHUNK_BYTES,
+    )
+    terms = _grade_terms(grades, present, assumptions, months)
+    notes = _describe_cutoff(cohorts, paths, terms)
+    for line in notes:
+        log.info("%s", line)
+
     v_c = grade_c * n_ov + ov_code
     grade_of_v = np.repeat(np.arange(G), n_ov)
     overlay_v = np.tile(ov_values, G)
@@ -390,7 +405,6 @@ def project(
     # --- output groups ------------------------------------------------------------------
     # Recoveries depend on each grade's lag and severity, so flows are first summed
     # into groups of a single grade ("pool" sums the grade groups at the end).
-    identity = by in ("cohort", "loan")
     if identity:
         n_groups = len(cohorts)
         group_c = np.arange(n_groups)
