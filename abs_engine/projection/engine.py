@@ -63,6 +63,7 @@ from abs_engine.curves.scenarios import Scenario, ScenarioSet
 from abs_engine.errors import AssumptionError, ScenarioError
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool
+from abs_engine.projection.conventions import Engine, PoolConventions
 from abs_engine.projection.results import FIELDS, PoolCashflows
 from abs_engine.projection.schedule import (
     DENSE_LIMIT,
@@ -260,6 +261,8 @@ def project(
     by: GroupBy = "pool",
     chunk_size: int | None = None,
     period_offset: int = 0,
+    conventions: PoolConventions | None = None,
+    engine: Engine = "cohort",
     schedules: Method = "auto",
 ) -> PoolCashflows:
     """Project the pool's monthly cash flows for every scenario at once.
@@ -283,6 +286,15 @@ def project(
         curves indexed by period (``by="period"``) are read from period
         ``period_offset + 1`` on.  Receivables bought in a revolving period
         use it so a calendar shock reaches them; age-indexed curves ignore it.
+    conventions : PoolConventions, optional
+        Market conventions of the projection (prepayment timing, order of
+        default and prepayment, rate conversion, rounding, ...); the default is
+        the SIFMA Standard Formulas.  See :mod:`abs_engine.projection.conventions`.
+    engine : {"cohort", "loan"}
+        ``"cohort"`` (default): exact cohorts (the closed form under SIFMA
+        conventions, a month loop over cohorts otherwise).  ``"loan"``: every
+        receivable on its own (:mod:`abs_engine.projection.loan`), which rounding
+        per receivable needs.
     schedules : {"auto", "dense", "streaming"}
         How the contractual schedules of rate classes are summed (see
         :func:`abs_engine.projection.schedule.class_schedules`); the same
@@ -294,6 +306,19 @@ def project(
         Arrays shaped ``(scenario, group, period)``.  ``notes`` says how
         receivables delinquent at cut-off were treated.
     """
+    if engine != "cohort" or (conventions is not None and not conventions.is_sifma):
+        from abs_engine.projection.loan import project_rows
+
+        return project_rows(
+            pool,
+            assumptions,
+            scenarios,
+            by=by,
+            chunk_size=chunk_size,
+            period_offset=period_offset,
+            conventions=conventions,
+            engine=engine,
+        )
     if by not in ("pool", "grade", "cohort", "loan"):
         raise AssumptionError(f"by must be 'pool', 'grade', 'cohort' or 'loan'; got {by!r}")
     if by == "loan":
