@@ -305,8 +305,13 @@ def _collections(
     grades = tuple(pool.grades)
     call = deal.clean_up_call
     by_grade = call is not None and call.defaulted_price is None
-    cf_grade = project(pool, deal.assumptions, sset, by="grade") if by_grade else None
-    cf = cf_grade.pool_total() if cf_grade is not None else project(pool, deal.assumptions, sset)
+    opts = deal.projection_options()  # [conventions]: pool conventions and engine
+    cf_grade = project(pool, deal.assumptions, sset, by="grade", **opts) if by_grade else None
+    cf = (
+        cf_grade.pool_total()
+        if cf_grade is not None
+        else project(pool, deal.assumptions, sset, **opts)
+    )
     rv = deal.revolving
     rv_left = max(0, rv.periods - sched.offset) if rv is not None else 0
     units: list[F64] = []
@@ -314,15 +319,18 @@ def _collections(
     if rv_left:
         template = template_cohorts(deal, grades)
         # A purchase in period p pays from the calendar month after the period's collections:
-        # period-indexed curves must be read from there (age-indexed ones restart at age 1).
+        # period-indexed curves must be read from there (age-indexed ones restart at age 1),
+        # and so must rates by the actual days of each month.
+        unit_opts = deal.projection_options(per_unit=True)
         offsets = (
             [int(sched.months_end[p]) for p in range(min(rv_left, T_max))]
             if _calendar_curves(deal.assumptions, grades)
+            or unit_opts["conventions"].annual_to_periodic != "monthly"
             else [0]
         )
         for o in offsets:
             by: Literal["grade", "pool"] = "grade" if by_grade else "pool"
-            profile = project(template, deal.assumptions, sset, by=by, period_offset=o)
+            profile = project(template, deal.assumptions, sset, by=by, period_offset=o, **unit_opts)
             if by_grade:
                 unit_grades.append(profile)
                 profile = profile.pool_total()

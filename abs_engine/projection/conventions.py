@@ -95,6 +95,7 @@ from __future__ import annotations
 
 import calendar as _cal
 import datetime as dt
+import difflib
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, TypeAlias
 
@@ -194,8 +195,10 @@ class PoolConventions:
         for name, allowed in CHOICES.items():
             value = getattr(self, name)
             if value not in allowed:
+                close = difflib.get_close_matches(str(value), allowed, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise AssumptionError(
-                    f"conventions.{name} must be one of {', '.join(allowed)}; got {value!r}"
+                    f"conventions.{name} must be one of {', '.join(allowed)}; got {value!r}{hint}"
                 )
         n = self.coupon_decimals
         if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 12):
