@@ -1101,8 +1101,9 @@ class _Waterfall:
                 num = interest_coll - fees_owed
                 ratio = np.where(due > self.eps, num / np.where(due > self.eps, due, 1.0), np.inf)
             return np.asarray(ratio < t.level)
-        # interest_shortfall: interest due (this period or deferred) left unpaid, beyond a cent
-        return np.asarray(self.U[:, i] > 0.005)
+        # interest_shortfall: interest due (this period or deferred) left unpaid, beyond the
+        # run's zero (1e-9 of the cut-off pool, the same zero as every other decision)
+        return np.asarray(self.U[:, i] > self.eps)
 
     def _result(self) -> RunResult:
         # The run ends when no scenario has cash, notes, claims or a reserve left.

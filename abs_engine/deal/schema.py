@@ -308,7 +308,7 @@ TABLES: tuple[Table, ...] = (
                 "ranking ahead or equal) below `level`), `ic` ((collateral interest and fee "
                 "collections - fees owed) / interest due on the class and every class ranking "
                 "ahead or equal, below `level`), `interest_shortfall` (the class's interest "
-                "unpaid).",
+                "unpaid, any amount above the run's zero of 1e-9 of the cut-off pool).",
                 '"cumulative_default"',
             ),
             Key(

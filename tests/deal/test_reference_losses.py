@@ -58,3 +58,22 @@ def test_a_float_residue_is_not_a_claim() -> None:
     outstanding note: it must not keep the run going nor make the trustee fee due again."""
     eng, ref = run_both(cases.repaid_before_the_horizon())
     check(eng, ref)
+
+
+def test_a_sub_cent_interest_shortfall_breaches_its_trigger() -> None:
+    """A zero-rate one-month annuity collects no interest, so B1 (15% of the pool at 12%) and
+    B2 go short.  With a pool of 1, B1's shortfall of 0.15 x 1% = 0.0015 is below a cent; the ``interest_shortfall`` trigger on B1 still breaches in period 1: the test
+    is any shortfall above the run's zero (1e-9 of the pool), as the reference reads the rule,
+    not above a cent (random deals found the engine using a cent)."""
+    from dataclasses import replace
+
+    from reference import pool as rp
+    from reference.spec import Trigger
+
+    base = cases.pari_passu()  # its principal waterfall pays no interest arrears
+    spec = replace(base.spec, triggers=(Trigger("short", "interest_shortfall", ("sequential",),
+                                                tranche="B1"),))  # fmt: skip
+    case = cases.Case(spec, (rp.Cohort(1.0, 1, rp.ANNUITY, 0.0),), rp.Collateral())
+    eng, ref = run_both(case)
+    check(eng, ref)
+    assert bool(eng.trigger[0, 0, 0])  # scenario 0, trigger "short", period 1
