@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -26,13 +26,14 @@ from abs_engine.curves.curve import (
     Constant,
     CumulativeDefault,
     Curve,
-    Scaled,
     Vector,
+    cumulative_default_shares,
 )
 from abs_engine.errors import AssumptionError, SpecError, plain
 
 __all__ = [
     "DELINQUENCY_STATES",
+    "DELINQUENT_AT_CUTOFF",
     "Assumptions",
     "GradedAssumptions",
     "RollRates",
@@ -43,6 +44,10 @@ __all__ = [
 
 #: Pipeline states of the roll-rate model, in order; ``default`` is absorbing.
 DELINQUENCY_STATES = ("current", "dpd_1_30", "dpd_31_60", "dpd_61_90", "default")
+
+DelinquentAtCutoff = Literal["roll", "exclude"]
+#: Treatments of receivables 1-90 days past due at cut-off (see :class:`Assumptions`).
+DELINQUENT_AT_CUTOFF: tuple[str, ...] = ("roll", "exclude")
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,6 +171,13 @@ class Assumptions:
     roll_rates : RollRates or None
         Delinquency pipeline; when given, receivables already delinquent at
         cut-off start in their bucket.
+    delinquent_at_cutoff : {"roll", "exclude"}
+        What happens to receivables 1-90 days past due at cut-off.  ``"roll"``
+        (default): they start in their bucket of the roll-rate pipeline, or,
+        without one, roll one bucket a month to default paying nothing
+        (61-90 days default in month 1, 31-60 in month 2, 1-30 in month 3).
+        ``"exclude"``: they are ineligible and left out of the projection.
+        Receivables 90+ days past due default in month 1 either way.
     """
 
     default: Curve = field(default_factory=lambda: Constant(0.0, "cdr"))
@@ -174,6 +186,7 @@ class Assumptions:
     recovery_lag: int = 0
     advancing: bool = False
     roll_rates: RollRates | None = None
+    delinquent_at_cutoff: DelinquentAtCutoff = "roll"
 
     def __post_init__(self) -> None:
         if not isinstance(self.default, Curve):
@@ -209,6 +222,18 @@ class Assumptions:
         object.__setattr__(self, "recovery_lag", int(lag))
         if self.roll_rates is not None and not isinstance(self.roll_rates, RollRates):
             raise AssumptionError("roll_rates must be a RollRates (e.g. RollRates.from_rolls(...))")
+        if self.delinquent_at_cutoff not in DELINQUENT_AT_CUTOFF:
+            raise AssumptionError(
+                "delinquent_at_cutoff must be 'roll' (delinquent receivables roll to default, or "
+                "through the roll-rate pipeline) or 'exclude' (ineligible, left out); "
+                f"got {self.delinquent_at_cutoff!r}"
+            )
+        if self.advancing and cumulative_default_shares(self.default, [1]) is not None:
+            raise AssumptionError(
+                "a cumulative_default curve cannot be combined with advancing: the CGL is "
+                "delivered on the performing balance of each grade and age, while advancing "
+                "stops new defaults loan by loan; use a cdr/mdr/sda or vector curve"
+            )
 
     @staticmethod
     def by_grade(
@@ -235,6 +260,8 @@ class Assumptions:
         }
         if self.roll_rates is not None:
             out["roll_rates"] = self.roll_rates.to_dict()
+        if self.delinquent_at_cutoff != "roll":
+            out["delinquent_at_cutoff"] = self.delinquent_at_cutoff
         return out
 
     @classmethod
@@ -401,7 +428,7 @@ def curve_from_dict(data: Mapping[str, Any], path: str = "curve") -> Curve:
                 by,
             )
         if "scale" in data:
-            curve = Scaled(curve, _num(data["scale"], f"{path}.scale"))
+            curve = curve.scaled(_num(data["scale"], f"{path}.scale"))
     except AssumptionError as exc:
         raise SpecError(str(exc), path) from exc
     return curve
@@ -419,7 +446,15 @@ def _nums(value: Any, path: str) -> list[float]:
     return [_num(v, f"{path}[{i}]") for i, v in enumerate(value)]
 
 
-_ASSUMPTION_KEYS = ("default", "prepay", "severity", "recovery_lag", "advancing", "roll_rates")
+_ASSUMPTION_KEYS = (
+    "default",
+    "prepay",
+    "severity",
+    "recovery_lag",
+    "advancing",
+    "roll_rates",
+    "delinquent_at_cutoff",
+)
 _ROLL_KEYS = ("matrix", "current_to_30", "to_60", "to_90", "to_default", "cure")
 
 
@@ -475,6 +510,13 @@ def _assumptions_from_dict(data: Mapping[str, Any], path: str) -> Assumptions:
         kwargs["advancing"] = data["advancing"]
     if "roll_rates" in data:
         kwargs["roll_rates"] = _roll_rates_from_dict(data["roll_rates"], f"{path}.roll_rates")
+    if "delinquent_at_cutoff" in data:
+        value = data["delinquent_at_cutoff"]
+        if value not in DELINQUENT_AT_CUTOFF:
+            raise SpecError(
+                f"expected 'roll' or 'exclude'; got {value!r}", f"{path}.delinquent_at_cutoff"
+            )
+        kwargs["delinquent_at_cutoff"] = value
     try:
         return Assumptions(**kwargs)
     except AssumptionError as exc:

@@ -40,6 +40,7 @@ __all__ = [
     "cdr",
     "cpr",
     "cumulative_default",
+    "cumulative_default_shares",
     "mdr",
     "psa",
     "sda",
@@ -298,22 +299,37 @@ class Vector(Curve):
 
 @dataclass(frozen=True)
 class CumulativeDefault(Curve):
-    """Cumulative default ``total`` (of original balance) spread over months by ``timing``.
+    """A cumulative gross default (CGL) of ``total`` spread over months by ``timing``.
 
-    Month ``k`` receives ``d_k = total x w_k`` with ``w`` the normalised timing.
-    The conditional monthly default rate is the share of the *not yet
-    defaulted* original balance:
+    The rating-agency convention: in month ``k`` a group of receivables with
+    balance ``B_0`` at cut-off defaults
 
-    .. math::  \\mathrm{MDR}_k = \\frac{d_k}{1 - \\sum_{j<k} d_j}
+    .. math::  D_k = \\min\\bigl(c\\,w_k\\,B_0,\\; P_k\\bigr),
+               \\qquad c = \\mathrm{total} \\times \\mathrm{scale},
+               \\qquad w_k = \\mathrm{timing}_k / \\textstyle\\sum_j \\mathrm{timing}_j,
 
-    This is exact for a pool that neither amortises nor prepays (bullets); an
-    amortising or prepaying pool defaults less in amount, because the
-    conditional rate applies to a smaller balance.
+    capped by ``P_k``, what is still performing at the start of the month.  The
+    cumulative default is therefore ``c B_0`` whatever the amortisation and
+    prepayment, unless the cap binds.  ``k`` is the loan age (``by="age"``: a
+    receivable seasoned ``a`` months at cut-off receives ``w_{a+1}, w_{a+2},
+    ...``, the part of the curve still ahead of it) or the projection period
+    (``by="period"``).  The projection applies it to each group of receivables
+    sharing grade and age (see :mod:`abs_engine.projection.engine`).
+
+    A stress multiplies the CGL: ``curve.scaled(2.0)`` and a scenario's
+    ``default_mult = 2`` both turn an 8% CGL into 16%.  ``scale`` holds that
+    multiplier (``total`` stays the base case as given).
+
+    :meth:`monthly_rates` is the conditional rate the curve implies for a pool
+    that neither amortises nor prepays, ``d_k / (1 - sum_{j<k} d_j)`` with
+    ``d = c w`` (capped at 1): a description for charts, not what the
+    projection applies.
     """
 
     total: float
     timing: tuple[float, ...]
     by: By = "age"
+    scale: float = 1.0
     measure: ClassVar[Measure] = "default"
 
     def __post_init__(self) -> None:
@@ -321,6 +337,7 @@ class CumulativeDefault(Curve):
         if not math.isfinite(total) or not 0.0 <= total < 1.0:
             raise AssumptionError(
                 f"cumulative default must be a decimal in [0, 1); got {plain(self.total)!r}"
+                + (" (did you give a percentage? write 0.08 for 8%)" if total >= 1.0 else "")
             )
         w = np.asarray(self.timing, dtype=np.float64).ravel()
         if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
@@ -330,25 +347,69 @@ class CumulativeDefault(Curve):
             )
         if self.by not in ("age", "period"):
             raise AssumptionError(f"'by' must be 'age' or 'period'; got {self.by!r}")
+        scale = float(self.scale)
+        if not math.isfinite(scale) or scale < 0:
+            raise AssumptionError(f"a curve multiplier must be >= 0; got {plain(self.scale)!r}")
         object.__setattr__(self, "total", total)
         object.__setattr__(self, "timing", tuple(float(v) for v in w))
+        object.__setattr__(self, "scale", scale)
+
+    @property
+    def cgl(self) -> float:
+        """The cumulative default delivered, as a share of the cut-off balance: ``total x scale``."""
+        return self.total * self.scale
+
+    def default_shares(self, x: ArrayLike) -> NDArray[np.float64]:
+        """Share of the cut-off balance defaulting in each month of ``x``: ``cgl x w_x``.
+
+        Zero after the timing ends.  Summed over every month it is :attr:`cgl`.
+        """
+        months = _months(x)
+        w = np.asarray(self.timing)
+        shares = np.append(self.cgl * w / w.sum(), 0.0)
+        return np.asarray(shares[np.minimum(months, len(w) + 1) - 1], dtype=np.float64)
+
+    def scaled(self, multiplier: float) -> CumulativeDefault:
+        """The curve with its CGL multiplied by ``multiplier`` (the timing is kept)."""
+        m = float(multiplier)
+        if not math.isfinite(m) or m < 0:
+            raise AssumptionError(f"a curve multiplier must be >= 0; got {plain(multiplier)!r}")
+        if m == 1.0:
+            return self
+        return CumulativeDefault(self.total, self.timing, self.by, self.scale * m)
 
     def monthly_rates(self, x: ArrayLike) -> NDArray[np.float64]:  # noqa: D102
         months = _months(x)
         w = np.asarray(self.timing)
-        d = self.total * w / w.sum()
+        d = self.cgl * w / w.sum()
         survivors = 1.0 - np.concatenate(([0.0], np.cumsum(d)[:-1]))
-        mdr_by_month = np.append(d / survivors, 0.0)  # zero after the timing ends
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cond = np.where(survivors > d, d / np.where(survivors > 0, survivors, 1.0), 1.0)
+        cond = np.where(d > 0, cond, 0.0)
+        mdr_by_month = np.append(cond, 0.0)  # zero after the timing ends
         idx = np.minimum(months, len(w) + 1) - 1
         return np.asarray(mdr_by_month[idx], dtype=np.float64)
 
     def to_dict(self) -> dict[str, Any]:  # noqa: D102
-        return {"cumulative_default": self.total, "timing": list(self.timing), "by": self.by}
+        out: dict[str, Any] = {
+            "cumulative_default": self.total,
+            "timing": list(self.timing),
+            "by": self.by,
+        }
+        if self.scale != 1.0:
+            out["scale"] = self.scale
+        return out
 
 
 @dataclass(frozen=True)
 class Scaled(Curve):
-    """A curve whose annual rate is multiplied by ``multiplier``, capped at 100%."""
+    """A curve whose annual rate is multiplied by ``multiplier``, capped at 100%.
+
+    Build it with ``curve.scaled(m)``.  A cumulative-default curve scales its
+    CGL instead (:meth:`CumulativeDefault.scaled`); wrapped here directly, the
+    projection still reads it as a CGL times ``multiplier`` (see
+    :func:`cumulative_default_shares`).
+    """
 
     base: Curve
     multiplier: float
@@ -417,5 +478,17 @@ def vector(values: ArrayLike, unit: Unit = "cdr", by: By = "age") -> Vector:
 
 
 def cumulative_default(total: float, timing: ArrayLike, by: By = "age") -> CumulativeDefault:
-    """Cumulative default ``total`` spread over months by ``timing`` weights."""
+    """Cumulative default ``total`` (of the cut-off balance) spread over months by ``timing``."""
     return CumulativeDefault(total, tuple(np.asarray(timing, dtype=np.float64).ravel()), by)
+
+
+def cumulative_default_shares(curve: Curve, x: ArrayLike) -> NDArray[np.float64] | None:
+    """Share of the cut-off balance defaulting in each month of ``x`` under a CGL curve.
+
+    ``curve`` may be wrapped in :class:`Scaled`; ``None`` for any other curve.
+    """
+    if isinstance(curve, CumulativeDefault):
+        return curve.default_shares(x)
+    if isinstance(curve, Scaled) and isinstance(curve.base, CumulativeDefault):
+        return curve.base.scaled(curve.multiplier).default_shares(x)
+    return None

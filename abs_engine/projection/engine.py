@@ -24,9 +24,25 @@ grade and the loan's age — every flow of every cohort sharing grade and age
 is a scenario-free schedule aggregate times scenario rates.  The engine
 therefore works on *rate classes* ``(grade, age)`` with arrays shaped
 ``(scenario, class, period)``: exact, and the period loop becomes a
-cumulative product.  The delinquency pipeline (roll rates) mixes states with
-different amortisation, so it runs cohort by cohort with a loop over
-periods, still vectorised across scenarios and cohorts.
+running product.
+
+Each receivable follows one of four paths:
+
+* **curves** (performing at cut-off, grade without roll rates): the closed
+  form above.  A cumulative-default (CGL) curve gives amounts, not rates: the
+  rate class defaults ``min(cgl x w_k x B_0, P_k)`` in month ``k`` (``B_0`` its
+  balance at cut-off, ``P_k`` what it still has performing), so the MDR of the
+  month is that amount over ``P_k`` — computed inside the period loop.
+* **delinquency pipeline** (grades with roll rates): a Markov chain over
+  delinquency buckets in which a bucket counts missed instalments; see
+  :func:`_roll_chunk` for how payments follow the moves (cures pay their
+  arrears).
+* **delinquent at cut-off** without roll rates, and 90+ days past due under
+  any model: no payments, default in month ``4 - bucket`` (61-90 and 90+ days
+  in month 1, 31-60 in month 2, 1-30 in month 3), then liquidation after the
+  lag.  ``Assumptions.delinquent_at_cutoff = "exclude"`` leaves the 1-90 days
+  past due out instead (ineligible); each projection logs which.
+* **excluded**: nothing (and no initial balance).
 """
 
 from __future__ import annotations
@@ -41,14 +57,20 @@ from numpy.typing import NDArray
 
 from abs_engine import _budget
 from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
-from abs_engine.curves.curve import Curve
+from abs_engine.curves.curve import Curve, cumulative_default_shares
 from abs_engine.curves.rates import scale_monthly
 from abs_engine.curves.scenarios import Scenario, ScenarioSet
 from abs_engine.errors import AssumptionError, ScenarioError
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool
 from abs_engine.projection.results import FIELDS, PoolCashflows
-from abs_engine.projection.schedule import balance_factors
+from abs_engine.projection.schedule import (
+    Method,
+    Schedules,
+    class_schedules,
+    cohort_schedules,
+    unit_balance,
+)
 
 __all__ = ["GroupBy", "as_scenario_set", "project"]
 
@@ -56,6 +78,8 @@ log = logging.getLogger(__name__)
 
 GroupBy = Literal["pool", "grade", "cohort", "loan"]
 F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B1 = NDArray[np.bool_]
 _CHUNK_BYTES = 96 * 2**20  # working memory per scenario chunk
 
 
@@ -74,34 +98,38 @@ def as_scenario_set(scenarios: ScenarioSet | Scenario | Sequence[Scenario] | Non
 class _GradeTerms:
     """Per-grade assumptions as arrays, indexed by grade code."""
 
-    default_tab: F64  # (G, M) base MDR by month index
+    default_tab: F64  # (G, M) base MDR by month index; CGL grades: default share of B_0
     prepay_tab: F64  # (G, M) base SMM by month index
-    default_by_age: NDArray[np.bool_]  # (G,)
-    prepay_by_age: NDArray[np.bool_]
+    default_by_age: B1  # (G,)
+    prepay_by_age: B1
+    cgl: B1  # (G,) the default curve is a cumulative default (amounts, not rates)
     severity: F64  # (G,)
-    lag: NDArray[np.int64]  # (G,)
+    lag: I64  # (G,)
     advancing: bool
-    roll: NDArray[np.bool_]  # (G,) grade uses the delinquency pipeline
+    roll: B1  # (G,) grade uses the delinquency pipeline
     roll_matrix: F64  # (G, 4, 5)
+    exclude: B1  # (G,) 1-90 days past due at cut-off are ineligible
 
-    def take(self, idx: NDArray[np.int64]) -> _GradeTerms:
+    def take(self, idx: I64) -> _GradeTerms:
         """The terms of the grades ``idx`` (virtual grades: one per grade and overlay)."""
         return _GradeTerms(
             self.default_tab[idx],
             self.prepay_tab[idx],
             self.default_by_age[idx],
             self.prepay_by_age[idx],
+            self.cgl[idx],
             self.severity[idx],
             self.lag[idx],
             self.advancing,
             self.roll[idx],
             self.roll_matrix[idx],
+            self.exclude[idx],
         )
 
 
 def _grade_terms(
     grades: Sequence[str],
-    present: NDArray[np.int64],
+    present: I64,
     assumptions: Assumptions | GradedAssumptions,
     months: int,
 ) -> _GradeTerms:
@@ -111,20 +139,25 @@ def _grade_terms(
     prepay_tab = np.zeros((G, months))
     d_age = np.ones(G, dtype=bool)
     p_age = np.ones(G, dtype=bool)
+    cgl = np.zeros(G, dtype=bool)
     sev = np.ones(G)
     lag = np.zeros(G, dtype=np.int64)
     roll = np.zeros(G, dtype=bool)
     roll_m = np.zeros((G, 4, 5))
+    exclude = np.zeros(G, dtype=bool)
     adv: set[bool] = set()
     for g in present:
         a = assumptions.for_grade(grades[g])
-        default_tab[g] = a.default.monthly_rates(m)
+        shares = cumulative_default_shares(a.default, m)
+        cgl[g] = shares is not None
+        default_tab[g] = shares if shares is not None else a.default.monthly_rates(m)
         prepay_tab[g] = a.prepay.monthly_rates(m)
         d_age[g] = _by_age(a.default)
         p_age[g] = _by_age(a.prepay)
         sev[g] = a.severity
         lag[g] = a.recovery_lag
         adv.add(a.advancing)
+        exclude[g] = a.delinquent_at_cutoff == "exclude"
         if a.roll_rates is not None:
             roll[g] = True
             roll_m[g] = a.roll_rates.matrix
@@ -136,25 +169,85 @@ def _grade_terms(
             "advancing (SIFMA foreclosure pipeline) and roll_rates (delinquency pipeline) "
             "cannot be combined; choose one default mechanic"
         )
-    return _GradeTerms(default_tab, prepay_tab, d_age, p_age, sev, lag, advancing, roll, roll_m)
+    return _GradeTerms(
+        default_tab, prepay_tab, d_age, p_age, cgl, sev, lag, advancing, roll, roll_m, exclude
+    )
 
 
 def _by_age(curve: Curve) -> bool:
     return curve.by == "age"
 
 
-def _scaled_table(tab: F64, mult: F64) -> F64:
-    """(G, M) base monthly rates stressed by (S, G) multipliers -> (S, G, M)."""
+def _scaled_table(tab: F64, mult: F64, linear: B1 | None = None) -> F64:
+    """(G, M) base monthly rates stressed by (S, G) multipliers -> (S, G, M).
+
+    Rates scale through their annual equivalent (capped at 100%); grades
+    flagged ``linear`` (cumulative-default shares) scale linearly.
+    """
     if np.all(mult == 1.0):
         return np.broadcast_to(tab, (mult.shape[0], *tab.shape))
-    return scale_monthly(tab[None, :, :], mult[:, :, None])
+    out = scale_monthly(tab[None, :, :], mult[:, :, None])
+    if linear is not None and linear.any():
+        out[:, linear, :] = tab[None, linear, :] * mult[:, linear, None]
+    return out
 
 
-def _group_sum(arr: F64, starts: NDArray[np.int64] | None) -> F64:
-    """Sum consecutive classes into groups along axis 1 (``None``: classes are the groups)."""
-    if starts is None:
-        return arr
-    return np.add.reduceat(arr, starts, axis=1)
+@dataclass(frozen=True)
+class _Paths:
+    """Which path each cohort follows (see the module docs)."""
+
+    curve: I64  # performing at cut-off, grade without roll rates
+    roll: I64  # grades with roll rates, 0-90 days past due
+    late: I64  # no payments, default in month ``late_month``
+    late_month: I64
+    excluded: B1  # (C,)
+
+
+def _paths(cohorts: Cohorts, terms: _GradeTerms) -> _Paths:
+    g = cohorts.grade.astype(np.int64)
+    bucket = cohorts.dpd_bucket.astype(np.int64)
+    roll = terms.roll[g]
+    excluded = (bucket >= 1) & (bucket <= 3) & terms.exclude[g]
+    late = ~excluded & ((bucket == 4) | ((bucket >= 1) & ~roll))
+    late_idx = np.flatnonzero(late)
+    return _Paths(
+        curve=np.flatnonzero(~roll & (bucket == 0)),
+        roll=np.flatnonzero(roll & ~excluded & (bucket <= 3)),
+        late=late_idx,
+        late_month=np.where(bucket[late_idx] >= 3, 1, 4 - bucket[late_idx]),
+        excluded=excluded,
+    )
+
+
+def _describe_cutoff(cohorts: Cohorts, paths: _Paths, terms: _GradeTerms) -> tuple[str, ...]:
+    """Aggregate lines on receivables delinquent at cut-off (counts and balances only)."""
+    bucket = cohorts.dpd_bucket
+    g = cohorts.grade.astype(np.int64)
+    notes = []
+
+    def amount(mask: B1) -> str:
+        return f"{int(cohorts.count[mask].sum()):,} receivables, balance {cohorts.balance[mask].sum():,.2f}"
+
+    late_1_90 = (bucket >= 1) & (bucket <= 3)
+    rolled = late_1_90 & ~paths.excluded & ~terms.roll[g]
+    piped = late_1_90 & ~paths.excluded & terms.roll[g]
+    if paths.excluded.any():
+        notes.append(
+            f"1-90 days past due at cut-off, excluded as ineligible: {amount(paths.excluded)}"
+        )
+    if rolled.any():
+        notes.append(
+            "1-90 days past due at cut-off, rolled to default without payments "
+            f"(61-90 days in month 1, 31-60 in month 2, 1-30 in month 3): {amount(rolled)}"
+        )
+    if piped.any():
+        notes.append(
+            f"1-90 days past due at cut-off, started in their bucket of the roll-rate pipeline: "
+            f"{amount(piped)}"
+        )
+    if (bucket == 4).any():
+        notes.append(f"90+ days past due at cut-off, defaulted in month 1: {amount(bucket == 4)}")
+    return tuple(notes)
 
 
 def project(
@@ -165,6 +258,7 @@ def project(
     by: GroupBy = "pool",
     chunk_size: int | None = None,
     period_offset: int = 0,
+    schedules: Method = "auto",
 ) -> PoolCashflows:
     """Project the pool's monthly cash flows for every scenario at once.
 
@@ -187,11 +281,16 @@ def project(
         curves indexed by period (``by="period"``) are read from period
         ``period_offset + 1`` on.  Receivables bought in a revolving period
         use it so a calendar shock reaches them; age-indexed curves ignore it.
+    schedules : {"auto", "dense", "streaming"}
+        How the contractual schedules of rate classes are summed (see
+        :func:`abs_engine.projection.schedule.class_schedules`); the same
+        numbers either way, ``"auto"`` picks by pool size.
 
     Returns
     -------
     PoolCashflows
-        Arrays shaped ``(scenario, group, period)``.
+        Arrays shaped ``(scenario, group, period)``.  ``notes`` says how
+        receivables delinquent at cut-off were treated.
     """
     if by not in ("pool", "grade", "cohort", "loan"):
         raise AssumptionError(f"by must be 'pool', 'grade', 'cohort' or 'loan'; got {by!r}")
@@ -205,6 +304,8 @@ def project(
         labels = ()
     if len(cohorts) == 0:
         raise AssumptionError("the pool has no receivables to project")
+    if period_offset < 0:
+        raise AssumptionError(f"period_offset must be >= 0; got {period_offset}")
     sset = as_scenario_set(scenarios)
     unknown = sset.grades_named() - set(cohorts.grades) - {"*"}
     if unknown:
@@ -215,17 +316,19 @@ def project(
 
     grades = cohorts.grades
     G = len(grades)
-    present = np.unique(cohorts.grade).astype(np.int64)
+    grade_c = cohorts.grade.astype(np.int64)
+    present = np.flatnonzero(np.bincount(grade_c, minlength=G))
     shift_all = sset.recovery_lag_shift
     lag_probe = np.zeros(G, dtype=np.int64)
+    roll_probe = np.zeros(G, dtype=bool)
     for g in present:
-        lag_probe[g] = assumptions.for_grade(grades[g]).recovery_lag
+        a = assumptions.for_grade(grades[g])
+        lag_probe[g] = a.recovery_lag
+        roll_probe[g] = a.roll_rates is not None
     max_lag = int(np.maximum(lag_probe[present][None, :] + shift_all[:, None], 0).max())
-    roll_any = any(assumptions.for_grade(grades[g]).roll_rates is not None for g in present)
+    late_any = bool((cohorts.dpd_bucket > 0).any())
     max_rem = int(cohorts.remaining_term.max())
-    horizon = max_rem + max_lag + (4 if roll_any else 0)
-    if period_offset < 0:
-        raise AssumptionError(f"period_offset must be >= 0; got {period_offset}")
+    horizon = max_rem + max_lag + (4 if roll_probe.any() or late_any else 0)
     months = int(cohorts.age.max()) + horizon + 1 + period_offset
     _budget.check_projection(  # before anything is sized by the horizon
         n_cohorts=len(cohorts),
@@ -237,92 +340,61 @@ def project(
         n_fields=len(FIELDS),
         max_remaining=max_rem,
         max_lag=max_lag,
-        delinquency=roll_any,
+        delinquency=bool(roll_probe.any() or late_any),
         chunk_bytes=_CHUNK_BYTES,
     )
     terms = _grade_terms(grades, present, assumptions, months)
+    paths = _paths(cohorts, terms)
+    notes = _describe_cutoff(cohorts, paths, terms)
+    for line in notes:
+        log.info("%s", line)
+
     # A default overlay (a multiplier per receivable, e.g. on early-warning flags) makes each
     # (grade, overlay) pair a virtual grade: same curves, its own default multiplier.
-    overlay = np.ones(len(cohorts)) if cohorts.default_mult is None else cohorts.default_mult
-    ov_values, ov_code = np.unique(np.asarray(overlay, dtype=np.float64), return_inverse=True)
-    v_c = cohorts.grade.astype(np.int64) * ov_values.size + ov_code
-    grade_of_v = np.repeat(np.arange(G), ov_values.size)
+    overlay = np.asarray(cohorts.default_mult, dtype=np.float64)
+    if overlay.size and np.all(overlay == overlay[0]):
+        ov_values, ov_code = overlay[:1].copy(), np.zeros(overlay.size, dtype=np.int64)
+    else:
+        ov_values, ov_code = np.unique(overlay, return_inverse=True)
+    n_ov = ov_values.size
+    v_c = grade_c * n_ov + ov_code
+    grade_of_v = np.repeat(np.arange(G), n_ov)
     overlay_v = np.tile(ov_values, G)
     vterms = terms.take(grade_of_v)
-
-    # --- rate classes -------------------------------------------------------------------
-    per_cohort = terms.advancing or roll_any or by in ("cohort", "loan")
-    if per_cohort:
-        cls = np.arange(len(cohorts))
-    else:
-        key = v_c * (1 << 20) + cohorts.age.astype(np.int64)
-        _, cls = np.unique(key, return_inverse=True)
-    order = np.argsort(cls, kind="stable")
-    cls_sorted = cls[order]
-    starts_c = np.flatnonzero(np.r_[True, cls_sorted[1:] != cls_sorted[:-1]])
-    R = starts_c.size
-    rep = order[starts_c]  # a representative cohort per class
-    g_r = v_c[rep]  # the class's virtual grade
-    age_r = cohorts.age[rep].astype(np.int64)
-
-    A = balance_factors(cohorts, horizon)  # (C, H+1)
-    B0 = cohorts.balance[:, None]
-    SB_c = B0 * A
-    SI_c = np.zeros_like(SB_c)
-    SI_c[:, 1:] = (cohorts.rate[:, None] / 12.0) * SB_c[:, :-1]
-    k = np.arange(horizon + 1)
-    SF_c = np.where(
-        (k[None, :] >= 1) & (k[None, :] <= cohorts.remaining_term[:, None]),
-        cohorts.fee[:, None],
-        0.0,
-    )
-
-    def by_class(x: F64) -> F64:
-        return x if per_cohort else np.add.reduceat(x[order], starts_c, axis=0)
-
-    SB, SI, SF = by_class(SB_c), by_class(SI_c), by_class(SF_c)
 
     # --- output groups ------------------------------------------------------------------
     # Recoveries depend on each grade's lag and severity, so flows are first summed
     # into groups of a single grade ("pool" sums the grade groups at the end).
-    if by in ("cohort", "loan"):
-        group_of_class = np.arange(R)
-        group_grade = grade_of_v[g_r]
-        group_names = labels if by == "loan" else tuple(f"cohort {i}" for i in range(R))
+    identity = by in ("cohort", "loan")
+    if identity:
+        n_groups = len(cohorts)
+        group_c = np.arange(n_groups)
+        group_grade = grade_c
+        names = labels if by == "loan" else tuple(f"cohort {i}" for i in range(n_groups))
     else:
-        group_of_class = grade_of_v[g_r]
-        group_grade = np.arange(G)
-        group_names = grades
-    corder = np.argsort(group_of_class, kind="stable")
-    g_sorted = group_of_class[corder]
-    gstarts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
-    groups_present = g_sorted[gstarts]
-    identity_groups = by in ("cohort", "loan")
-
-    # Re-order the classes so each group is contiguous.
-    g_r, age_r = g_r[corder], age_r[corder]
-    SB, SI, SF = SB[corder], SI[corder], SF[corder]
-    rem_r = cohorts.remaining_term[rep][corder].astype(np.int64) if per_cohort else None
-    class_cohort = rep[corder]
+        n_groups = present.size
+        slot = np.full(G, -1, dtype=np.int64)
+        slot[present] = np.arange(n_groups)
+        group_c = slot[grade_c]
+        group_grade = present
+        names = tuple(grades[g] for g in present)
+    kept_balance = np.where(paths.excluded, 0.0, cohorts.balance)
+    initial = np.asarray(
+        np.bincount(group_c, weights=kept_balance, minlength=n_groups), dtype=np.float64
+    )
 
     H = horizon
-    kk = np.arange(1, H + 1)
-    d_start = np.where(vterms.default_by_age[g_r], age_r, period_offset)
-    p_start = np.where(vterms.prepay_by_age[g_r], age_r, period_offset)
-    d_idx = d_start[:, None] + kk[None, :] - 1
-    p_idx = p_start[:, None] + kk[None, :] - 1
-
     S = len(sset)
-    per_scenario = R * H * 8 * (40 if roll_any else 12)
-    chunk = chunk_size or max(1, min(S, _CHUNK_BYTES // max(per_scenario, 1)))
-    n_groups = len(groups_present)
     out = {f: np.zeros((S, n_groups, H)) for f in FIELDS}
+    curve = _CurvePath.build(
+        cohorts, paths.curve, v_c, vterms, group_c, n_groups, identity, H, period_offset, schedules
+    )
+    per_scenario = 8 * H * (12 * curve.n_classes + 40 * paths.roll.size + 20 * curve.n_cohort_rows)
+    chunk = chunk_size or max(1, min(S, _CHUNK_BYTES // max(per_scenario, 1)))
     dm_all = sset.multipliers("default_mult", grades)
     pm_all = sset.multipliers("prepay_mult", grades)
     sm_all = sset.multipliers("severity_mult", grades)
-    group_of_sorted = np.repeat(np.arange(n_groups), np.diff(np.r_[gstarts, R]))
-    reducer = _Reducer(group_of_sorted, n_groups, identity_groups)
-    sched = _Schedules.build(SB, SI, SF, reducer)
+    late = _late_flows(cohorts, paths, group_c, n_groups, H)
 
     for lo in range(0, S, chunk):
         hi = min(S, lo + chunk)
@@ -331,56 +403,238 @@ def project(
         pm = pm_all[lo:hi][:, grade_of_v]
         sev = np.minimum(1.0, terms.severity[None, :] * sm_all[lo:hi])  # (s, G)
         lag = np.maximum(terms.lag[None, :] + shift_all[lo:hi, None], 0)  # (s, G)
-        mdr_tab = _scaled_table(vterms.default_tab, dm)  # (s, Gv, M)
+        mdr_tab = _scaled_table(vterms.default_tab, dm, vterms.cgl)  # (s, Gv, M)
         smm_tab = _scaled_table(vterms.prepay_tab, pm)
-        if not (roll_any or terms.advancing):
-            flows = _factorised_chunk(
-                mdr_tab, smm_tab, g_r, d_idx, p_idx, sched
-            )  # reduced to groups
-        else:
-            mdr = np.moveaxis(_gather(mdr_tab, g_r, d_idx), 2, 1)  # (H, s, R)
-            smm = np.moveaxis(_gather(smm_tab, g_r, p_idx), 2, 1)
-            if roll_any:
-                per_class = _roll_chunk(cohorts, class_cohort, g_r, vterms, dm, mdr, smm, A, H)
-            else:
-                assert rem_r is not None
-                per_class = _advancing_chunk(
-                    np.moveaxis(mdr, 0, 2),
-                    np.moveaxis(smm, 0, 2),
-                    SB,
-                    SI,
-                    SF,
-                    rem_r,
-                    lag[:, grade_of_v[g_r]],
-                    sev[:, grade_of_v[g_r]],
-                )
-            flows = {
-                f: _group_sum(a, None if identity_groups else gstarts) for f, a in per_class.items()
-            }
-        for f, arr in flows.items():
-            out[f][lo:hi] = arr
-        if not terms.advancing:  # advancing liquidates inside its own mechanics
-            rec, loss = _liquidate(
-                out["default"][lo:hi],
-                lag[:, group_grade[groups_present]],
-                sev[:, group_grade[groups_present]],
-            )
-            out["recovery"][lo:hi] = rec
-            out["loss"][lo:hi] = loss
+        view = {f: a[lo:hi] for f, a in out.items()}
+        to_liquidate = np.zeros((hi - lo, n_groups, H))
+        if curve.n_cohorts and terms.advancing:  # liquidates inside its own mechanics
+            for f, arr in curve.advancing(mdr_tab, smm_tab, lag, sev, grade_of_v).items():
+                view[f] += arr
+        elif curve.n_cohorts:
+            flows = curve.run(mdr_tab, smm_tab, vterms.cgl)
+            for f, arr in flows.items():
+                view[f] += arr
+            to_liquidate += flows["default"]
+        if paths.roll.size:
+            flows = _roll_path(cohorts, paths.roll, v_c, vterms, dm, smm_tab, H, period_offset)
+            rows = paths.roll
+            for f, arr in flows.items():
+                _add_to_groups(view[f], arr, group_c[rows], identity, rows)
+            _add_to_groups(to_liquidate, flows["default"], group_c[rows], identity, rows)
+        if late is not None:
+            for f, arr in late.items():
+                view[f] += arr[None]
+            to_liquidate += late["default"][None]
+        rec, loss = _liquidate(to_liquidate, lag[:, group_grade], sev[:, group_grade])
+        view["recovery"] += rec
+        view["loss"] += loss
 
-    initial = np.add.reduceat(SB[:, 0], gstarts) if not identity_groups else SB[:, 0].copy()
-    names = (
-        tuple(group_names[i] for i in groups_present)
-        if not identity_groups
-        else tuple(group_names[i] for i in range(R))
-    )
     result = PoolCashflows(
-        out, sset.names, names, "grade" if by in ("pool", "grade") else by, initial
+        out, sset.names, names, "grade" if by in ("pool", "grade") else by, initial, notes
     )
     return result.pool_total() if by == "pool" else result
 
 
-def _gather(table: F64, g_r: NDArray[np.int64], idx: NDArray[np.int64]) -> F64:
+def _add_to_groups(target: F64, arr: F64, group_of_row: I64, identity: bool, rows: I64) -> None:
+    """Add per-cohort flows ``arr`` (s, n_rows, H) into ``target`` (s, n_groups, H)."""
+    if identity:
+        target[:, rows, :] += arr
+        return
+    for g in np.unique(group_of_row):
+        target[:, g, :] += arr[:, group_of_row == g, :].sum(axis=1)
+
+
+def _late_flows(
+    cohorts: Cohorts, paths: _Paths, group_c: I64, n_groups: int, H: int
+) -> dict[str, F64] | None:
+    """Receivables that pay nothing and default in month ``m`` (scenario-free), by group.
+
+    A receivable in bucket ``b`` at cut-off moves one bucket a month; its whole
+    balance is ``begin_balance`` in months ``1..m``, defaults in month ``m``
+    and shows in bucket ``b + t`` at the end of months ``t < m``.
+    """
+    idx = paths.late
+    if idx.size == 0:
+        return None
+    b0 = cohorts.balance[idx]
+    m = paths.late_month
+    grp = group_c[idx]
+    bucket = cohorts.dpd_bucket[idx].astype(np.int64)
+    flows = {
+        f: np.zeros((n_groups, H))
+        for f in ("begin_balance", "default", "end_balance", "dpd_31_60", "dpd_61_90")
+    }
+
+    def add(field: str, t: int, sel: B1) -> None:
+        flows[field][:, t - 1] += np.bincount(grp[sel], weights=b0[sel], minlength=n_groups)
+
+    for t in range(1, 4):
+        still = m > t
+        add("begin_balance", t, m >= t)
+        add("default", t, m == t)
+        add("end_balance", t, still)
+        add("dpd_31_60", t, still & (bucket + t == 2))
+        add("dpd_61_90", t, still & (bucket + t == 3))
+    return flows
+
+
+# --- the curve path -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _CurvePath:
+    """Rate classes (virtual grade, age) of the performing receivables of curve grades."""
+
+    n_cohorts: int
+    n_classes: int
+    n_cohort_rows: int  # rows of per-cohort flows (identity groups, advancing)
+    g_r: I64  # virtual grade of each class
+    d_idx: I64  # (R, H) month index of the default curve
+    p_idx: I64  # (R, H)
+    class_sched: Schedules | None  # (R, H+1)
+    b0_r: F64  # (R,) balance at cut-off of each class
+    reduce: _Reducer
+    stacked: F64
+    end: F64
+    cohort_class: I64  # class of each cohort row (identity groups)
+    # advancing (per cohort)
+    cohort_sched: Schedules | None
+    rem: I64
+    grade_rows: I64  # grade of each cohort row
+
+    @classmethod
+    def build(
+        cls,
+        cohorts: Cohorts,
+        idx: I64,
+        v_c: I64,
+        vterms: _GradeTerms,
+        group_c: I64,
+        n_groups: int,
+        identity: bool,
+        H: int,
+        period_offset: int,
+        method: Method,
+    ) -> _CurvePath:
+        empty = np.zeros(0, dtype=np.int64)
+        if idx.size == 0:
+            return cls(
+                0, 0, 0, empty, np.zeros((0, H), np.int64), np.zeros((0, H), np.int64), None,
+                np.zeros(0), _Reducer(empty, n_groups, identity, empty), np.zeros(0),
+                np.zeros(0), empty, None, empty, empty,
+            )  # fmt: skip
+        ages = cohorts.age[idx].astype(np.int64)
+        vg = v_c[idx]
+        kk = np.arange(1, H + 1)
+        if vterms.advancing:
+            # Advancing stops defaults in each loan's final months: classes are the cohorts.
+            g_r, age_r = vg, ages
+            sched = cohort_schedules(cohorts, idx, H)
+            d_idx, p_idx = _month_index(vterms, g_r, age_r, kk, period_offset)
+            return cls(
+                idx.size, idx.size, idx.size, g_r, d_idx, p_idx, None, sched.balance[:, 0],
+                _Reducer(group_c[idx], n_groups, identity, idx), np.zeros(0), np.zeros(0),
+                np.arange(idx.size), sched, cohorts.remaining_term[idx].astype(np.int64),
+                cohorts.grade[idx].astype(np.int64),
+            )  # fmt: skip
+        width = int(ages.max()) + 1
+        key = vg * width + ages
+        space = (int(vg.max()) + 1) * width
+        if space <= 1 << 24:
+            seen = np.bincount(key, minlength=space)
+            ids = np.flatnonzero(seen)
+            lookup = np.zeros(space, dtype=np.int64)
+            lookup[ids] = np.arange(ids.size)
+            cls_c = lookup[key]
+        else:
+            ids, cls_c = np.unique(key, return_inverse=True)
+        R = ids.size
+        g_r, age_r = ids // width, ids % width
+        sched = class_schedules(cohorts, idx, cls_c, R, H, method=method)
+        d_idx, p_idx = _month_index(vterms, g_r, age_r, kk, period_offset)
+        if identity:
+            csched = cohort_schedules(cohorts, idx, H)
+            reduce = _Reducer(group_c[idx], n_groups, True, idx)
+            stacked, end = _stack(reduce, csched)
+            rows = idx.size
+        else:
+            group_r = np.zeros(R, dtype=np.int64)
+            group_r[cls_c] = group_c[idx]  # every cohort of a class has the class's grade
+            reduce = _Reducer(group_r, n_groups, False, empty)
+            stacked, end = _stack(reduce, sched)
+            rows = 0
+        return cls(
+            idx.size, R, rows, g_r, d_idx, p_idx, sched, sched.balance[:, 0], reduce,
+            stacked, end, cls_c, None, empty, empty,
+        )  # fmt: skip
+
+    def run(self, mdr_tab: F64, smm_tab: F64, cgl_v: B1) -> dict[str, F64]:
+        """Flows of one scenario chunk, by output group ``(s, n_groups, H)``."""
+        assert self.class_sched is not None
+        cgl_r = cgl_v[self.g_r]
+        mdr, smm, gm1 = _survival_factors(
+            mdr_tab, smm_tab, self.g_r, self.d_idx, self.p_idx,
+            cgl_r, self.class_sched.balance, self.b0_r,
+        )  # fmt: skip
+        if self.reduce.identity:  # classes -> cohorts
+            cc = self.cohort_class
+            gm1, mdr, smm = gm1[:, cc], mdr[:, cc], smm[:, cc]
+        r = self.reduce
+        b_g, p_g, i_g, f_g, e_g = r(gm1, self.stacked)
+        b_x, p_x, i_x, f_x, e_x = r(mdr, self.stacked)
+        (e_s,) = r(smm, self.end)
+        end = e_g - e_x - e_s
+        return {
+            "begin_balance": b_g,
+            "default": b_x,
+            "scheduled_principal": p_g - p_x,
+            "prepayment": e_s,
+            "end_balance": end,
+            "interest": i_g - i_x,
+            "fee": f_g - f_x,
+            "current": end,
+        }
+
+    def advancing(
+        self, mdr_tab: F64, smm_tab: F64, lag: I64, sev: F64, grade_of_v: I64
+    ) -> dict[str, F64]:
+        """SIFMA advancing, cohort by cohort, summed into groups."""
+        assert self.cohort_sched is not None
+        mdr = np.moveaxis(_gather(mdr_tab, self.g_r, self.d_idx), 0, 2)  # (s, R, H)
+        smm = np.moveaxis(_gather(smm_tab, self.g_r, self.p_idx), 0, 2)
+        g = grade_of_v[self.g_r]
+        sc = self.cohort_sched
+        per = _advancing_chunk(
+            mdr, smm, sc.balance, sc.interest, sc.fee, self.rem, lag[:, g], sev[:, g]
+        )
+        out = {}
+        n_groups = self.reduce.n_groups
+        for f, arr in per.items():
+            tgt = np.zeros((arr.shape[0], n_groups, arr.shape[2]))
+            _add_to_groups(tgt, arr, self.reduce.group_of_class, self.reduce.identity,
+                           self.reduce.rows)  # fmt: skip
+            out[f] = tgt
+        return out
+
+
+def _month_index(
+    vterms: _GradeTerms, g_r: I64, age_r: I64, kk: I64, period_offset: int
+) -> tuple[I64, I64]:
+    d_start = np.where(vterms.default_by_age[g_r], age_r, period_offset)
+    p_start = np.where(vterms.prepay_by_age[g_r], age_r, period_offset)
+    return d_start[:, None] + kk[None, :] - 1, p_start[:, None] + kk[None, :] - 1
+
+
+def _stack(reduce: _Reducer, sched: Schedules) -> tuple[F64, F64]:
+    SB, SI, SF = sched.balance, sched.interest, sched.fee
+    begin, end = SB[:, :-1], SB[:, 1:]
+    return (
+        reduce.weights(begin, begin - end, SI[:, 1:], SF[:, 1:], end),
+        reduce.weights(end),
+    )
+
+
+def _gather(table: F64, g_r: I64, idx: I64) -> F64:
     """Rates per (period, class, scenario) from a (scenario, grade, month) table.
 
     The table is laid out (month, grade, scenario) so each gathered element is
@@ -391,6 +645,59 @@ def _gather(table: F64, g_r: NDArray[np.int64], idx: NDArray[np.int64]) -> F64:
     return out
 
 
+def _survival_factors(
+    mdr_tab: F64,
+    smm_tab: F64,
+    g_r: I64,
+    d_idx: I64,
+    p_idx: I64,
+    cgl_r: B1,
+    SB: F64,
+    b0_r: F64,
+) -> tuple[F64, F64, F64]:
+    """Per (period, class, scenario): ``X = d G_{k-1}``, ``s G_{k-1}`` and ``G_{k-1}``.
+
+    ``G_k = prod_{j<=k} (1 - d_j - s_j)`` with ``s`` capped at ``1 - d``.  For
+    classes with a cumulative-default curve the table holds shares of the
+    cut-off balance, and the month's rate is the amount over what is still
+    performing, ``d_k = min(1, share_k B_0 / (G_{k-1} SB_{k-1}))``.
+    """
+    S = mdr_tab.shape[0]
+    H, R = d_idx.shape[1], d_idx.shape[0]
+    survive = np.empty((H + 1, R, S))  # survive[k] = G_k; survive[:-1] is G_{k-1}
+    survive[0] = 1.0
+    if not cgl_r.any():
+        cap = 1.0 - mdr_tab
+        smm_tab = np.minimum(smm_tab, cap)
+        if np.array_equal(d_idx, p_idx):  # both curves indexed alike: survival from the table
+            h = _gather(cap - smm_tab, g_r, d_idx)
+            mdr = _gather(mdr_tab, g_r, d_idx)
+            smm = _gather(smm_tab, g_r, p_idx)
+        else:
+            mdr = _gather(mdr_tab, g_r, d_idx)
+            smm = np.minimum(_gather(smm_tab, g_r, p_idx), 1.0 - mdr)
+            h = 1.0 - mdr - smm
+        for k in range(H):  # the period loop: a running product over classes and scenarios
+            np.multiply(survive[k], h[k], out=survive[k + 1])
+    else:
+        mdr = _gather(mdr_tab, g_r, d_idx)  # rates; CGL classes: shares of B_0
+        smm_raw = _gather(smm_tab, g_r, p_idx)
+        amount = mdr[:, cgl_r, :] * b0_r[cgl_r][None, :, None]  # (H, Rc, s)
+        sb_c = SB[cgl_r]  # (Rc, H+1)
+        smm = np.empty_like(smm_raw)
+        for k in range(H):
+            perf = survive[k][cgl_r] * sb_c[:, k][:, None]  # (Rc, s)
+            safe = np.where(perf > 0, perf, 1.0)
+            mdr[k][cgl_r] = np.where(perf > 0, np.minimum(1.0, amount[k] / safe), 0.0)
+            d = mdr[k]
+            np.minimum(smm_raw[k], 1.0 - d, out=smm[k])
+            np.multiply(survive[k], 1.0 - d - smm[k], out=survive[k + 1])
+    gm1 = survive[:-1]
+    np.multiply(mdr, gm1, out=mdr)  # X
+    np.multiply(smm, gm1, out=smm)  # prepaying share
+    return mdr, smm, gm1
+
+
 @dataclass(frozen=True)
 class _Reducer:
     """Sums (period, class, scenario) x (class, period) products into (scenario, group, period).
@@ -398,11 +705,14 @@ class _Reducer:
     For groups (grades, the pool) the sum over classes is a batched matrix
     product with weights ``W[h, k, r] = schedule[r, h] 1{class r in group k}``;
     several schedules are stacked along ``k`` so one product serves them all.
+    With identity groups (cohorts, receivables) the rows are the groups
+    ``rows`` of the output and the products are taken without a sum.
     """
 
-    group_of_class: NDArray[np.int64]
+    group_of_class: I64
     n_groups: int
     identity: bool
+    rows: I64
 
     def weights(self, *schedules: F64) -> F64:
         """Stacked weights, shape (H, n_schedules x K, R); identity groups: (n, R, H)."""
@@ -418,91 +728,19 @@ class _Reducer:
 
     def __call__(self, rates: F64, weights: F64) -> list[F64]:
         """One (scenario, group, period) array per stacked schedule."""
-        if self.identity:  # groups are the classes: products, no sum
-            return [
-                np.ascontiguousarray((rates * z.T[:, :, None]).transpose(2, 1, 0)) for z in weights
-            ]
+        if self.identity:  # rows are output groups: products, no sum
+            out = []
+            for z in weights:
+                full = np.zeros((rates.shape[2], self.n_groups, rates.shape[0]))
+                full[:, self.rows, :] = (rates * z.T[:, :, None]).transpose(2, 1, 0)
+                out.append(full)
+            return out
         prod = np.matmul(weights, rates)  # (H, n x K, s)
         K = self.n_groups
         return [
             np.ascontiguousarray(prod[:, i * K : (i + 1) * K, :].transpose(2, 1, 0))
             for i in range(prod.shape[1] // K)
         ]
-
-
-@dataclass(frozen=True)
-class _Schedules:
-    """Scenario-free schedule aggregates per class, stacked as reducer weights."""
-
-    reduce: _Reducer
-    stacked: F64  # SB_{k-1}, SB_{k-1} - SB_k, SI_k, SF_k, SB_k
-    end: F64  # SB_k
-
-    @classmethod
-    def build(cls, SB: F64, SI: F64, SF: F64, reduce: _Reducer) -> _Schedules:
-        begin, end = SB[:, :-1], SB[:, 1:]
-        return cls(
-            reduce,
-            reduce.weights(begin, begin - end, SI[:, 1:], SF[:, 1:], end),
-            reduce.weights(end),
-        )
-
-
-def _factorised_chunk(
-    mdr_tab: F64,
-    smm_tab: F64,
-    g_r: NDArray[np.int64],
-    d_idx: NDArray[np.int64],
-    p_idx: NDArray[np.int64],
-    sched: _Schedules,
-) -> dict[str, F64]:
-    """Closed form per rate class, reduced to groups.
-
-    With survival ``G_k = prod_{j<=k} (1 - d_j - s_j)`` (``s`` capped at
-    ``1 - d``) and ``X_k = d_k G_{k-1}`` the defaulting share of the cut-off
-    schedule ``SB``:
-
-    * begin ``G_{k-1} SB_{k-1}``, default ``X SB_{k-1}``, end ``G_k SB_k``
-    * scheduled principal ``(G_{k-1} - X)(SB_{k-1} - SB_k)``, prepaid ``s G_{k-1} SB_k``
-    * interest ``(G_{k-1} - X) SI_k``, fees ``(G_{k-1} - X) SF_k``.
-
-    Every flow is linear in ``G_{k-1}``, ``X`` and ``s G_{k-1}`` (``G_k =
-    G_{k-1} - X - s G_{k-1}``), so three batched matrix products give them all.
-    """
-    S = mdr_tab.shape[0]
-    cap = 1.0 - mdr_tab
-    smm_tab = np.minimum(smm_tab, cap)
-    H, R = d_idx.shape[1], d_idx.shape[0]
-    survive = np.empty((H + 1, R, S))  # survive[k] = G_k; survive[:-1] is G_{k-1}
-    survive[0] = 1.0
-    if np.array_equal(d_idx, p_idx):  # both curves indexed alike: survival rate from the table
-        h = _gather(cap - smm_tab, g_r, d_idx)
-        mdr = _gather(mdr_tab, g_r, d_idx)
-        smm = _gather(smm_tab, g_r, p_idx)
-    else:
-        mdr = _gather(mdr_tab, g_r, d_idx)
-        smm = np.minimum(_gather(smm_tab, g_r, p_idx), 1.0 - mdr)
-        h = 1.0 - mdr - smm
-    for k in range(H):  # the period loop: a running product, vectorised over classes and scenarios
-        np.multiply(survive[k], h[k], out=survive[k + 1])
-    gm1 = survive[:-1]
-    np.multiply(mdr, gm1, out=mdr)  # X
-    np.multiply(smm, gm1, out=smm)  # prepaying share
-    r = sched.reduce
-    b_g, p_g, i_g, f_g, e_g = r(gm1, sched.stacked)
-    b_x, p_x, i_x, f_x, e_x = r(mdr, sched.stacked)
-    (e_s,) = r(smm, sched.end)
-    end = e_g - e_x - e_s
-    return {
-        "begin_balance": b_g,
-        "default": b_x,
-        "scheduled_principal": p_g - p_x,
-        "prepayment": e_s,
-        "end_balance": end,
-        "interest": i_g - i_x,
-        "fee": f_g - f_x,
-        "current": end,
-    }
 
 
 def _survival(mdr: F64, smm: F64, axis: int) -> tuple[F64, F64, F64]:
@@ -545,8 +783,8 @@ def _advancing_chunk(
     SB: F64,
     SI: F64,
     SF: F64,
-    rem: NDArray[np.int64],
-    lag: NDArray[np.int64],
+    rem: I64,
+    lag: I64,
     sev: F64,
 ) -> dict[str, F64]:
     """SIFMA advancing: defaulted loans pay scheduled P&I for ``L`` months, then liquidate.
@@ -581,7 +819,7 @@ def _advancing_chunk(
     return flows
 
 
-def _liquidate(default: F64, lag: NDArray[np.int64], sev: F64) -> tuple[F64, F64]:
+def _liquidate(default: F64, lag: I64, sev: F64) -> tuple[F64, F64]:
     """Recoveries and losses ``lag`` months after default, per (scenario, group)."""
     H = default.shape[2]
     t = np.arange(H)
@@ -592,95 +830,188 @@ def _liquidate(default: F64, lag: NDArray[np.int64], sev: F64) -> tuple[F64, F64
     return moved - loss, loss
 
 
-def _roll_chunk(
+# --- the delinquency pipeline -----------------------------------------------------------------
+
+#: Pipeline states: (bucket, instalments owed).  A bucket counts missed monthly
+#: instalments, so before maturity the two agree; a forward jump (current to
+#: 31-60, say) and the months after maturity leave fewer instalments owed than
+#: the bucket's label, which the second coordinate keeps exact.
+_STATES: tuple[tuple[int, int], ...] = ((0, 0), (1, 1), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3))
+_STATE_INDEX = {s: i for i, s in enumerate(_STATES)}
+
+
+def _post_maturity(P: F64) -> F64:
+    """Roll matrices after maturity: a delinquent balance cures in full or rolls on.
+
+    No new instalment falls due, so staying, partly curing or jumping ahead
+    become rolling one bucket on (61-90 rolls to default); cures and direct
+    defaults keep their rates.  Current balances are repaid by then.
+    """
+    post = np.zeros_like(P)
+    post[..., 0, 0] = 1.0
+    for i in range(1, 4):
+        cure, dflt = P[..., i, 0], P[..., i, 4]
+        post[..., i, 0] = cure
+        post[..., i, 4] = dflt
+        post[..., i, i + 1] += 1.0 - cure - dflt
+    return post
+
+
+def _roll_path(
     cohorts: Cohorts,
-    cohort_of_class: NDArray[np.int64],
-    g_r: NDArray[np.int64],
-    terms: _GradeTerms,
+    idx: I64,
+    v_c: I64,
+    vterms: _GradeTerms,
     dm: F64,
-    mdr: F64,
+    smm_tab: F64,
+    H: int,
+    period_offset: int,
+) -> dict[str, F64]:
+    """Per-cohort pipeline flows ``(s, len(idx), H)`` for one scenario chunk."""
+    vg = v_c[idx]
+    age = cohorts.age[idx].astype(np.int64)
+    kk = np.arange(1, H + 1)
+    p_start = np.where(vterms.prepay_by_age[vg], age, period_offset)
+    smm = _gather(smm_tab, vg, p_start[:, None] + kk[None, :] - 1)  # (H, R, s)
+    return _roll_chunk(
+        cohorts.balance[idx],
+        cohorts.remaining_term[idx].astype(np.int64),
+        cohorts.dpd_bucket[idx].astype(np.int64),
+        cohorts.payment_type[idx],
+        cohorts.rate[idx],
+        cohorts.fee[idx],
+        vterms.roll_matrix[vg],
+        dm[:, vg],
+        np.moveaxis(smm, 2, 1),
+        H,
+    )
+
+
+def _roll_chunk(
+    B0: F64,
+    n: I64,
+    bucket0: I64,
+    payment_type: NDArray[np.integer],
+    rate: F64,
+    fee: F64,
+    P: F64,
+    dm: F64,
     smm: F64,
-    A: F64,
     H: int,
 ) -> dict[str, F64]:
-    """Delinquency pipeline: current -> 1-30 -> 31-60 -> 61-90 -> default, cures to current.
+    """Delinquency pipeline: current -> 1-30 -> 31-60 -> 61-90 -> default, with cures.
 
-    Delinquent balances pay nothing; cured balances rejoin the current
-    balance and resume its schedule.  After maturity a delinquent balance
-    either cures (and is repaid) or rolls on, so the pipeline empties
-    within four months of the last maturity.
+    A cohort in bucket ``b0`` at cut-off with ``n`` months to maturity owes
+    ``N = n + b0`` instalments of its contract (``b0`` of them overdue); a share
+    of it is in state ``(bucket, owed)`` and has paid ``p = min(k, n) + b0 -
+    owed`` instalments after month ``k``, so its balance is ``B_0 A_p``.  Each
+    month one instalment falls due (until maturity) and the roll matrix moves
+    the state from bucket ``i`` to bucket ``j``:
+
+    * to default: the balance ``B_0 A_p`` defaults, nothing is paid;
+    * to bucket ``j``: instalments owed become ``min(j, owed + due)`` (0 for
+      current); the difference ``m`` is paid, oldest instalment first —
+      principal ``B_0 (A_p - A_{p+m})``, interest ``rate/12 B_0 sum_{t=p+1}^{p+m}
+      A_{t-1}`` and ``m`` flat fees.  So current pays one instalment, staying
+      pays one, a roll pays none and a cure pays every instalment missed;
+      revenue is lost only on balances that default.
+
+    The current-to-30 roll is scaled by the default multiplier ``dm`` (capped
+    at 1); prepayments (SMM ``smm``) come off the current balance after its
+    instalment.  After maturity :func:`_post_maturity` applies, so the
+    pipeline is empty three months after the last maturity.
+
+    Parameters
+    ----------
+    B0, n, bucket0, payment_type, rate, fee : ndarray, shape (R,)
+        Cut-off balance, months to maturity, bucket (0-3), type, annual rate and
+        monthly flat fee of each cohort.
+    P : ndarray, shape (R, 4, 5)
+        Base roll matrices.
+    dm : ndarray, shape (s, R)
+        Default multipliers (scenario times overlay).
+    smm : ndarray, shape (H, s, R)
+        Prepayment rates.
     """
-    _, s_n, R = mdr.shape
-    c = cohort_of_class
-    B0 = cohorts.balance[c]
-    rem = cohorts.remaining_term[c].astype(np.int64)
-    rate = cohorts.rate[c] / 12.0
-    fee = cohorts.fee[c]
-    bucket = cohorts.dpd_bucket[c].astype(np.int64)
-    Ac = A[c]  # (R, H+1)
-    roll = terms.roll[g_r]
-    P = terms.roll_matrix[g_r].copy()  # (R, 4, 5)
-    # After maturity a delinquent balance cannot stay in its bucket: it rolls on.
-    P_post = P.copy()
-    for i in range(1, 4):
-        P_post[:, i, i + 1] += P_post[:, i, i]
-        P_post[:, i, i] = 0.0
-    entry = np.minimum(P[None, :, 0, 1] * dm[:, g_r], 1.0)  # stressed current -> 1-30
-    p0_other = P[:, 0, 2:].sum(axis=1)
-    p00 = np.clip(1.0 - entry - p0_other[None, :], 0.0, 1.0)
+    s_n, R = dm.shape
+    N = n + bucket0
+    Nmax = int(N.max())
+    A = unit_balance(payment_type, rate, N, Nmax)  # (R, Nmax+1)
+    cum_a = np.zeros_like(A)  # cum_a[q] = sum_{t=1}^{q} A[t-1]: interest factor of q instalments
+    cum_a[:, 1:] = np.cumsum(A[:, :-1], axis=1)
+    r12 = rate / 12.0
+    rows = np.arange(R)
+    P_post = _post_maturity(P)
+    entry = np.minimum(P[None, :, 0, 1] * dm, 1.0)  # (s, R) stressed current -> 1-30
+    p00 = np.clip(1.0 - entry - P[None, :, 0, 2:].sum(axis=2), 0.0, 1.0)
 
-    state = np.zeros((4, s_n, R))
-    start_bucket = np.where(roll, bucket, 0)
+    units = np.zeros((len(_STATES), s_n, R))
     for b in range(4):
-        state[b] = np.where(start_bucket == b, B0, 0.0)[None, :]
+        units[_STATE_INDEX[(b, b)]] += (bucket0 == b)[None, :]
     out = {f: np.zeros((s_n, R, H)) for f in FIELDS}
-    # 90+ days past due at cut-off: defaults in the first month.
-    seriously_late = np.where(roll & (bucket == 4), B0, 0.0)[None, :]
+    bucket_field = {1: "dpd_1_30", 2: "dpd_31_60", 3: "dpd_61_90"}
+
+    def at(p: I64) -> F64:
+        return np.asarray(A[rows, np.clip(p, 0, Nmax)])
 
     for k in range(1, H + 1):
-        cur, d1, d2, d3 = state
-        begin = cur + d1 + d2 + d3
-        f = np.where(
-            Ac[:, k - 1] > 0, 1.0 - Ac[:, k] / np.where(Ac[:, k - 1] > 0, Ac[:, k - 1], 1.0), 1.0
-        )
-        Pk = np.where((k > rem)[:, None, None], P_post, P)
-        m_k, s_k = mdr[k - 1], smm[k - 1]
-        # Roll-rate grades.
-        new_cur = cur * p00 + d1 * Pk[:, 1, 0] + d2 * Pk[:, 2, 0] + d3 * Pk[:, 3, 0]
-        new_d1 = cur * entry + d1 * Pk[:, 1, 1] + d2 * Pk[:, 2, 1] + d3 * Pk[:, 3, 1]
-        new_d2 = cur * Pk[:, 0, 2] + d1 * Pk[:, 1, 2] + d2 * Pk[:, 2, 2] + d3 * Pk[:, 3, 2]
-        new_d3 = cur * Pk[:, 0, 3] + d1 * Pk[:, 1, 3] + d2 * Pk[:, 2, 3] + d3 * Pk[:, 3, 3]
-        dflt = cur * Pk[:, 0, 4] + d1 * Pk[:, 1, 4] + d2 * Pk[:, 2, 4] + d3 * Pk[:, 3, 4]
-        prepay_base = new_cur * (1.0 - f)
-        smm_r = np.minimum(s_k, 1.0)
-        # Curve grades (no pipeline): SIFMA mechanics on the current balance.
-        m_dflt = m_k * cur
-        smm_c = np.minimum(s_k, 1.0 - m_k)
-        new_cur = np.where(roll, new_cur, cur - m_dflt)
-        dflt = np.where(roll, dflt, m_dflt)
-        prepay = np.where(roll, smm_r * prepay_base, smm_c * (1.0 - f) * cur)
-        new_d1 = np.where(roll, new_d1, 0.0)
-        new_d2 = np.where(roll, new_d2, 0.0)
-        new_d3 = np.where(roll, new_d3, 0.0)
-        sched = f * new_cur
-        end_cur = new_cur - sched - prepay
-        contractual = B0 * Ac[:, k - 1]
-        live = k <= rem
-        if k == 1:
-            begin = begin + seriously_late
-            dflt = dflt + seriously_late
-        out["begin_balance"][:, :, k - 1] = begin
-        out["default"][:, :, k - 1] = dflt
-        out["scheduled_principal"][:, :, k - 1] = sched
-        out["prepayment"][:, :, k - 1] = prepay
-        out["interest"][:, :, k - 1] = rate * new_cur
-        out["fee"][:, :, k - 1] = np.where(
-            live, fee * new_cur / np.where(contractual > 0, contractual, 1.0), 0.0
-        )
-        out["current"][:, :, k - 1] = end_cur
-        out["dpd_1_30"][:, :, k - 1] = new_d1
-        out["dpd_31_60"][:, :, k - 1] = new_d2
-        out["dpd_61_90"][:, :, k - 1] = new_d3
-        out["end_balance"][:, :, k - 1] = end_cur + new_d1 + new_d2 + new_d3
-        state = np.stack([end_cur, new_d1, new_d2, new_d3])
+        due = k <= n  # (R,) an instalment falls due this month
+        pre = due.astype(np.float64)
+        post = 1.0 - pre
+        done_before = np.minimum(k - 1, n) + bucket0  # instalments due so far (minus this one)
+        done_now = np.minimum(k, n) + bucket0
+        new = np.zeros_like(units)
+        begin = np.zeros((s_n, R))
+        default = np.zeros((s_n, R))
+        principal = np.zeros((s_n, R))
+        interest = np.zeros((s_n, R))
+        fees = np.zeros((s_n, R))
+        for si, (b, owed) in enumerate(_STATES):
+            u = units[si]
+            if not u.any():
+                continue
+            p = done_before - owed
+            a_p = at(p)
+            begin += u * a_p
+            for j in range(5):
+                if b == 0 and j <= 1:
+                    rate_pre = p00 if j == 0 else entry
+                    prob = rate_pre * pre + P_post[:, 0, j] * post
+                else:
+                    prob = P[:, b, j] * pre + P_post[:, b, j] * post
+                x = u * prob
+                if j == 4:
+                    default += x * a_p
+                    continue
+                for d, w in ((1, pre), (0, post)):
+                    owed_new = 0 if j == 0 else min(j, owed + d)
+                    m = owed + d - owed_new
+                    xm = x * w
+                    if m:
+                        q = p + m
+                        principal += xm * (a_p - at(q))
+                        cq, cp = cum_a[rows, np.clip(q, 0, Nmax)], cum_a[rows, np.clip(p, 0, Nmax)]
+                        interest += xm * (r12 * (cq - cp))
+                        fees += xm * (m * fee)
+                    new[_STATE_INDEX.get((j, owed_new), 0)] += xm
+        s_k = np.minimum(smm[k - 1], 1.0)
+        a_cur = at(done_now)
+        prepay = s_k * new[0] * a_cur
+        new[0] *= 1.0 - s_k
+        col = k - 1
+        out["begin_balance"][:, :, col] = begin * B0
+        out["default"][:, :, col] = default * B0
+        out["scheduled_principal"][:, :, col] = principal * B0
+        out["prepayment"][:, :, col] = prepay * B0
+        out["interest"][:, :, col] = interest * B0
+        out["fee"][:, :, col] = fees
+        current = new[0] * a_cur * B0
+        out["current"][:, :, col] = current
+        end = current.copy()
+        for si, (b, owed) in enumerate(_STATES[1:], start=1):
+            bal = new[si] * at(done_now - owed) * B0
+            out[bucket_field[b]][:, :, col] += bal
+            end += bal
+        out["end_balance"][:, :, col] = end
+        units = new
     return out

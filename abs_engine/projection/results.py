@@ -81,7 +81,12 @@ class PoolCashflows:
         unless ``advancing``).
     current, dpd_1_30, dpd_31_60, dpd_61_90
         End-of-month balance by delinquency bucket (the delinquency
-        pipeline; without one everything performing is current).
+        pipeline, and receivables delinquent at cut-off rolling to default;
+        otherwise everything performing is current).
+
+    ``initial_balance`` is the balance at cut-off of each group (receivables
+    excluded as ineligible left out); ``notes`` says, in aggregates, how
+    receivables delinquent at cut-off were treated.
     """
 
     data: Mapping[str, NDArray[np.float64]]
@@ -89,6 +94,7 @@ class PoolCashflows:
     groups: tuple[str, ...]
     group_by: str
     initial_balance: NDArray[np.float64]  # (n_groups,)
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         frozen = {}
@@ -188,6 +194,7 @@ class PoolCashflows:
             ("pool",),
             "pool",
             np.array([self.initial_balance.sum()]),
+            self.notes,
         )
 
     def scenario(self, name: str) -> pd.DataFrame:

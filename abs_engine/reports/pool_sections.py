@@ -723,6 +723,8 @@ def collateral_section(
         caption=f"Life totals, scenario {name}",
     )
     blocks: list[Block] = [kv]
+    if cf.notes:  # how receivables delinquent at cut-off were projected (issue 10, item 10)
+        blocks.append(Paragraph("Delinquent at cut-off: " + "; ".join(cf.notes) + "."))
     blocks.append(Heading("Balance and collections"))
     blocks.append(Figure(_balance_figure(frame, cf, s, currency)))
     blocks.append(
@@ -1032,6 +1034,11 @@ def assumptions_frame(
                 "recovery_lag": a.recovery_lag,
                 "advancing": "yes" if a.advancing else "no",
                 "delinquency_pipeline": "yes" if a.roll_rates is not None else "no",
+                "delinquent_at_cutoff": "excluded (1-90 dpd)"
+                if a.delinquent_at_cutoff == "exclude"
+                else "roll-rate pipeline"
+                if a.roll_rates is not None
+                else "rolled to default",
             }
         )
     return pd.DataFrame(rows).set_index("grade")
@@ -1044,6 +1051,7 @@ _ASSUMPTION_FORMATS = {
     "recovery_lag": "int",
     "advancing": "text",
     "delinquency_pipeline": "text",
+    "delinquent_at_cutoff": "text",
 }
 
 

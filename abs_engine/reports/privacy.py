@@ -85,6 +85,8 @@ _SKIP_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".w
 _TOKEN = re.compile(r"[a-z0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:\d[\d,_]*)?(?:\.\d*)?(?:e[+-]?\d+)?%?")
 _XML_TAG = re.compile(r"<[^>]*>")
+# Plotly's typed arrays: base64 of float/int data, never text; random letters in it are not ids.
+_PLOTLY_BDATA = re.compile(r'"bdata":"[^"]*"')
 _HTML_TAG_NAME = re.compile(r"<\s*/?\s*[a-z][\w:.-]*")
 
 
@@ -248,7 +250,8 @@ def _texts_of_bytes(raw: bytes, source: str, name: str) -> Iterator[tuple[str, s
         return
     text = raw.decode("utf-8", errors="replace")
     if suffix in (".html", ".htm"):
-        text = _HTML_TAG_NAME.sub(" ", _strip_bundle(text).lower())  # <h1> is not id "H1"
+        text = _PLOTLY_BDATA.sub('"bdata":""', _strip_bundle(text))
+        text = _HTML_TAG_NAME.sub(" ", text.lower())  # <h1> is not id "H1"
     elif suffix in (".xml", ".svg"):
         text = _xml_content(text)
     elif suffix not in _TEXT_SUFFIXES:

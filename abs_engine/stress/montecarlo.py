@@ -14,7 +14,11 @@ correlation ``rho_g`` the conditional lifetime default probability is
     \\qquad \\mathbb{E}[p_g(Z)] = p_g .
 
 ``p_g`` is the share of the cut-off balance of grade ``g`` that defaults over
-its life in the base case (:func:`abs_engine.project` by grade).  Optionally
+its life in the base case (:func:`abs_engine.project` by grade).  Receivables
+already delinquent at cut-off default whatever the economy (the default lever
+does not move them): with ``f_g`` their share (the lifetime default at
+multiplier 0), the factor model applies to the rest, ``f_g + (1 - f_g)
+p'_g(Z)`` with ``p'_g = (p_g - f_g) / (1 - f_g)``; the mean is still ``p_g``.  Optionally
 prepayment and severity move with the factor, each with mean multiplier 1:
 
 .. math::
@@ -504,9 +508,15 @@ def monte_carlo(
         )
     grades = calibration.grades
     p = calibration.base_default
+    # Defaults the lever cannot move (delinquent at cut-off) are the floor of every path.
+    floor = calibration.lifetime_default[0, 0, :] if grades else np.zeros(0)
+    movable = np.clip((p - floor) / np.where(floor < 1.0, 1.0 - floor, 1.0), 0.0, 1.0)
     target = (
         np.column_stack(
-            [conditional_default(p[j], spec.rho_for(g), z) for j, g in enumerate(grades)]
+            [
+                floor[j] + (1.0 - floor[j]) * conditional_default(movable[j], spec.rho_for(g), z)
+                for j, g in enumerate(grades)
+            ]
         )
         if grades
         else np.zeros((n, 0))
@@ -538,6 +548,7 @@ def monte_carlo(
         "spec": spec.to_dict(),
         "seed": spec.seed,
         "base_default": {g: float(p[j]) for j, g in enumerate(grades)},
+        "floor_default": {g: float(floor[j]) for j, g in enumerate(grades)},
         "capped_paths": n_capped,
         "calibration": dict(calibration.metadata),
     }

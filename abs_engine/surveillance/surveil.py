@@ -517,11 +517,20 @@ def _aged(cohorts: Cohorts, months: int, deal: Deal, scale: F64 | None = None) -
     ``balance / (B0 x contractual factor)``.  ``scale`` (per cohort) is a
     purchase amount.
     """
+    # Receivables delinquent at cut-off under a default curve roll one bucket a month to
+    # default (docs/collateral.md): those still alive are that much later now.
+    curve_grade = np.array(
+        [deal.assumptions.for_grade(g).roll_rates is None for g in cohorts.grades], dtype=bool
+    )
+    bucket = cohorts.dpd_bucket.astype(np.int64)
+    rolling = curve_grade[cohorts.grade] & (bucket >= 1) & (bucket + months <= 3)
+    dpd_all = np.where(rolling, bucket + months, 0) if months else bucket
     if months == 0:
         aged = cohorts
         balance = cohorts.balance.copy()
         fee = cohorts.fee.copy()
         orig = cohorts.original_balance.copy()
+        dpd = dpd_all
     else:
         cf = project(cohorts, deal.assumptions, by="cohort")
         end = cf.array("end_balance")[0, :, months - 1] if months <= cf.n_periods else 0.0
@@ -529,22 +538,23 @@ def _aged(cohorts: Cohorts, months: int, deal: Deal, scale: F64 | None = None) -
         A = balance_factors(cohorts, months)[:, months]
         with np.errstate(divide="ignore", invalid="ignore"):
             survival = np.where(A > 0, end / np.where(A > 0, cohorts.balance * A, 1.0), 0.0)
-        live = (cohorts.remaining_term > months) & (end > 1e-12)
+        live = ((cohorts.remaining_term > months) | rolling) & (end > 1e-12)
         if not live.any():
             return None
         aged = cohorts.select(live)
         balance = end[live]
-        fee = cohorts.fee[live] * survival[live]
-        orig = cohorts.original_balance[live] * survival[live]
+        fee = cohorts.fee[live] * np.where(rolling, 1.0, survival)[live]
+        orig = cohorts.original_balance[live] * np.where(rolling, 1.0, survival)[live]
         scale = scale[live] if scale is not None and np.ndim(scale) else scale
+        dpd = dpd_all[live]
     s = 1.0 if scale is None else scale
     return Cohorts(
         aged.grades,
         aged.grade,
         aged.payment_type,
-        aged.remaining_term - months,
+        np.maximum(aged.remaining_term - months, 1),  # a rolling receivable past its term
         aged.age + months,
-        np.zeros(len(aged), dtype=np.int8),
+        dpd.astype(np.int8),
         balance * s,
         aged.rate,
         fee * s,

@@ -106,11 +106,12 @@ def test_unconstrained_sizing_is_bound_by_the_targets_or_the_pool(
     for name, target in (("senior", 8.0), ("mezzanine", 4.0)):
         assert not lost(sized.deal, pool, name, grid(target)).any(), name
     assert t.loc["senior", "binding"].startswith("target")
-    # A senior larger by twice the tolerance (the mezzanine giving way) loses at its target.
+    # A senior larger by twice the tolerance (the mezzanine giving way) loses at or below its
+    # target (triggers make the loss non-monotone in the stress: not necessarily at 8x itself).
     bigger = sized.deal.with_sizes(
         {"senior": t.loc["senior", "size"] + 2e-3, "mezzanine": t.loc["mezzanine", "size"] - 2e-3}
     )
-    assert lost(bigger, pool, "senior", np.array([8.0]))[0]
+    assert lost(bigger, pool, "senior", grid(8.0)).any()
     assert 0 < sized.advance_rate < 0.96 and 0.051 <= sized.cost_of_debt <= 0.073
 
 

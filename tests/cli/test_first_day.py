@@ -159,6 +159,7 @@ def test_realised_rates_return_the_input_rates() -> None:
     from abs_engine.curves.rates import realised_rates
 
     pool = ae.Pool.from_frame(ae.sample_pool(n=500, seed=2))
+    pool = pool.select(pool.column("dpd") == 0)  # delinquent ones roll to default, no prepaying
     cf = ae.project(pool, ae.Assumptions(default=ae.curves.cdr(0.0), prepay=ae.curves.cpr(0.12)))
     r = realised_rates(cf["begin_balance"], cf["scheduled_principal"], cf["prepayment"], 0.0)
     exposed = (cf["begin_balance"] - cf["scheduled_principal"]) > 1e-6

@@ -159,3 +159,12 @@ def test_a_collateral_section_of_loan_level_flows_names_no_loan(
     section = ps.collateral_section(cf)
     path = reports.Report("T", [section]).write(tmp_path / "r.html")
     reports.assert_no_identifiers(path, small)
+
+
+def test_plotly_typed_array_data_is_not_scanned_as_text(tmp_path: Path) -> None:
+    """Base64 ``bdata`` of a chart's numbers can hold any letters ("+l5/"), never an id."""
+    page = tmp_path / "r.html"
+    page.write_text('<p>total</p><script>{"y":{"dtype":"f8","bdata":"kvi+l5\\u002fih"}}</script>')
+    assert find_identifiers(page, ["L5"]) == []
+    page.write_text("<p>loan L5 paid</p>")
+    assert [f.value for f in find_identifiers(page, ["L5"])] == ["L5"]

@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def trustee_cycle(months: int = 9) -> tuple[Surveillance, ae.Pool]:
     """The Baitiao sample deal on a 3,000-receivable pool, ``months`` of a history whose
-    defaults treble from month 4 (its excess-spread trigger breaches in period 4; the
-    servicer gives receivable counts), with the pool as the current tape."""
+    defaults treble from month 4 (its excess-spread trigger breaches from period 3 or 4,
+    after two or three clear payment dates; the servicer gives receivable counts), with the pool as the current tape."""
     deal = ae.load_deal(ROOT / "waterfalls" / "baitiao_2015.toml")
     pool = ae.Pool.from_frame(ae.sample_pool(n=3000, seed=3))
     history = synthetic_servicer_history(
