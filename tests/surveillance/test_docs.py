@@ -7,7 +7,9 @@ from pathlib import Path
 
 from abs_engine.surveillance import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SERVICER_COLUMNS
 
-PAGE = (Path(__file__).resolve().parents[2] / "docs" / "surveillance.md").read_text(encoding="utf-8")
+PAGE = (Path(__file__).resolve().parents[2] / "docs" / "surveillance.md").read_text(
+    encoding="utf-8"
+)
 
 
 def test_the_schema_table_is_the_readers() -> None:
