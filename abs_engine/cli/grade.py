@@ -198,9 +198,9 @@ def migration_text(before: pd.Series, after: pd.Series) -> str:
     shown.loc[body.index, body.columns] = np.where(hide, "x", values)
     # A small row or column total is withheld too, with a complementary one (grand total shown).
     rows_hidden = suppressed_cells(table.loc[body.index, "Total"].to_numpy(), MIN_CELL)
-    cols_hidden = suppressed_cells(table.loc["Total", body.columns].to_numpy(), MIN_CELL)
+    cols_hidden = suppressed_cells(table.loc["Total", list(body.columns)].to_numpy(), MIN_CELL)
     shown.loc[body.index[rows_hidden], "Total"] = "x"
-    shown.loc["Total", body.columns[cols_hidden]] = "x"
+    shown.loc["Total", list(body.columns[cols_hidden])] = "x"
     text = shown.map(lambda v: v if isinstance(v, str) else f"{int(v):,}").to_string()
     if not n:
         share = "n/a"
