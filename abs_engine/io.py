@@ -603,7 +603,10 @@ def _read_parquet(p: Path, what: str, error: ErrorType, categorical: tuple[str, 
     try:
         names = set(pq.read_schema(p).names)
         wanted = [c for c in categorical if c in names]
-        return pq.read_table(p, read_dictionary=wanted or None)
+        # One chunk per row group (read_table cuts columns into batches of 128Ki rows,
+        # which validation would have to copy back together).
+        with pq.ParquetFile(p, read_dictionary=wanted or None) as f:
+            return f.read()
     except (pa.ArrowException, OSError, ValueError) as exc:
         if isinstance(exc, MemoryError):  # pragma: no cover
             raise

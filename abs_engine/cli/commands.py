@@ -627,7 +627,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"== by {name} ==")
         print(_money_table(tables[name]))
         print()
-    cf = project(pool, deal.assumptions)
+    cf = project(pool, deal.assumptions, **deal.projection_options())
     print("== base-case pool cash flows (life totals) ==")
     print(_totals_table(cf.totals().iloc[0]))
     print()

@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -50,7 +50,7 @@ from abs_engine.deal.results import (
     Ledger,
     RunResult,
 )
-from abs_engine.deal.spec import Deal, Step, Trigger
+from abs_engine.deal.spec import CleanUpCall, Deal, Step, Trigger
 from abs_engine.errors import SpecError
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool, load_pool
@@ -65,10 +65,12 @@ F64 = NDArray[np.float64]
 B8 = NDArray[np.bool_]
 
 _MONTH_FIELDS = ("begin_balance", *FLOW_FIELDS, "end_balance")
+_FIELD_INDEX = {f: i for i, f in enumerate(_MONTH_FIELDS)}
 #: Flows of receivables already defaulted: they go on after a clean-up call that
 #: leaves the defaulted receivables with the trust.
 _PIPELINE_FIELDS = frozenset({"recovery", "loss"})
 _EFFECTS = ("end_revolving", "sequential", "divert_excess_spread", "post_default")
+assert POOL_FIELDS[: len(_MONTH_FIELDS)] == _MONTH_FIELDS  # the pool's collections, then the rest
 
 
 def _month_index(d: dt.date) -> int:
@@ -210,8 +212,11 @@ def _calendar_curves(assumptions: Assumptions | GradedAssumptions, grades: Seque
     return False
 
 
-def _unit_profile(cf: PoolCashflows, freq: int) -> dict[str, F64]:
-    """Per unit bought: period ``p + j`` collects the template's months ``(j-1)f+1 .. jf``."""
+def _unit_profile(cf: PoolCashflows, freq: int) -> F64:
+    """Per unit bought, ``(field, S, n)`` in :data:`COLLECTION_FIELDS` order.
+
+    Period ``p + j`` collects the template's months ``(j-1)f+1 .. jf``.
+    """
     S = cf["end_balance"].shape[0]
     n_j = -(-cf.n_periods // freq)
     ends = np.arange(1, n_j + 1) * freq
@@ -219,7 +224,7 @@ def _unit_profile(cf: PoolCashflows, freq: int) -> dict[str, F64]:
     out["begin_balance"], out["end_balance"] = _balance_by_period(
         cf["end_balance"], np.ones(S), ends, n_j
     )
-    return out
+    return np.stack([out[f] for f in _MONTH_FIELDS])
 
 
 @dataclass
@@ -241,15 +246,19 @@ class _Liquidations:
     grade_index: dict[str, int]
 
     def after_call(
-        self, called_month: NDArray[np.int64], months_end: NDArray[np.int64]
+        self, rows: NDArray[np.int64], called_month: int, months_end: NDArray[np.int64]
     ) -> dict[str, F64]:
-        """Per period, the recoveries and losses of receivables defaulted by ``called_month``."""
+        """Per period, the recoveries and losses of receivables defaulted by ``called_month``.
+
+        For the scenarios ``rows`` (those called in that month): ``(len(rows), T)``.
+        """
         M = self.monthly["recovery"].shape[2]
         m = np.arange(1, M + 1)
-        keep = m[None, None, :] <= called_month[:, None, None] + self.lag[:, :, None]
+        keep = m[None, None, :] <= called_month + self.lag[rows, :, None]
         T = months_end.shape[0]
         return {
-            f: _by_period((a * keep).sum(axis=1), months_end, T) for f, a in self.monthly.items()
+            f: _by_period((a[rows] * keep).sum(axis=1), months_end, T)
+            for f, a in self.monthly.items()
         }
 
 
@@ -257,17 +266,25 @@ class _Liquidations:
 class _Collections:
     """Pool collections by payment period, and what a unit bought in period ``p`` adds later.
 
-    ``units`` is empty when the collections are actual (surveillance): later
-    periods' actual collections already include what purchases pay.
+    ``flows`` stacks the fields (:data:`COLLECTION_FIELDS` order) so a period's
+    collections are one slice.  ``units`` is empty when the collections are actual
+    (surveillance): later periods' actual collections already include what purchases pay.
     """
 
-    period: dict[str, F64]  # field -> (S, T); purchases are added as the run goes
-    units: list[dict[str, F64]]  # one unit profile, or one per purchase period (calendar curves)
+    flows: F64  # (field, S, T); purchases are added as the run goes
+    units: list[
+        F64
+    ]  # (field, S, n): one unit profile, or one per purchase period (calendar curves)
     T: int
     pool_balance: float
     liquidations: _Liquidations | None = None  # projected runs with a clean-up call
 
-    def unit(self, p: int) -> dict[str, F64] | None:
+    def flow(self, f: str) -> F64:
+        """Field ``f`` by scenario and period, ``(S, T)`` (a view: purchases add to it)."""
+        out: F64 = self.flows[_FIELD_INDEX[f]]
+        return out
+
+    def unit(self, p: int) -> F64 | None:
         return self.units[min(p, len(self.units) - 1)] if self.units else None
 
 
@@ -288,24 +305,32 @@ def _collections(
     grades = tuple(pool.grades)
     call = deal.clean_up_call
     by_grade = call is not None and call.defaulted_price is None
-    cf_grade = project(pool, deal.assumptions, sset, by="grade") if by_grade else None
-    cf = cf_grade.pool_total() if cf_grade is not None else project(pool, deal.assumptions, sset)
+    opts = deal.projection_options()  # [conventions]: pool conventions and engine
+    cf_grade = project(pool, deal.assumptions, sset, by="grade", **opts) if by_grade else None
+    cf = (
+        cf_grade.pool_total()
+        if cf_grade is not None
+        else project(pool, deal.assumptions, sset, **opts)
+    )
     rv = deal.revolving
     rv_left = max(0, rv.periods - sched.offset) if rv is not None else 0
-    units: list[dict[str, F64]] = []
+    units: list[F64] = []
     unit_grades: list[PoolCashflows] = []
     if rv_left:
         template = template_cohorts(deal, grades)
         # A purchase in period p pays from the calendar month after the period's collections:
-        # period-indexed curves must be read from there (age-indexed ones restart at age 1).
+        # period-indexed curves must be read from there (age-indexed ones restart at age 1),
+        # and so must rates by the actual days of each month.
+        unit_opts = deal.projection_options(per_unit=True)
         offsets = (
             [int(sched.months_end[p]) for p in range(min(rv_left, T_max))]
             if _calendar_curves(deal.assumptions, grades)
+            or unit_opts["conventions"].annual_to_periodic != "monthly"
             else [0]
         )
         for o in offsets:
             by: Literal["grade", "pool"] = "grade" if by_grade else "pool"
-            profile = project(template, deal.assumptions, sset, by=by, period_offset=o)
+            profile = project(template, deal.assumptions, sset, by=by, period_offset=o, **unit_opts)
             if by_grade:
                 unit_grades.append(profile)
                 profile = profile.pool_total()
@@ -314,7 +339,7 @@ def _collections(
     # (a purchase in period p, 0-based, collects in periods p+1 .. p+n).
     T = min(T_max, int(np.searchsorted(sched.months_end, cf.n_periods)) + 1)
     if units:
-        T = int(min(T_max, max(T, rv_left + units[-1]["end_balance"].shape[1])))
+        T = int(min(T_max, max(T, rv_left + units[-1].shape[2])))
     if pending:
         months = max(a.shape[1] for a in pending.values())
         T = int(min(T_max, max(T, int(np.searchsorted(sched.months_end, months)) + 1)))
@@ -329,7 +354,7 @@ def _collections(
     liquidations = None
     if cf_grade is not None:
         liquidations = _liquidations(deal, sset, grades, cf_grade, unit_grades, pending, sched, T)
-    return _Collections(coll, units, T, B0, liquidations)
+    return _Collections(np.stack([coll[f] for f in _MONTH_FIELDS]), units, T, B0, liquidations)
 
 
 def _liquidations(
@@ -371,25 +396,54 @@ def _liquidations(
 
 
 class _Book:
-    """Ledger under construction: entries keyed by (step, from, to)."""
+    """Ledger under construction: entries keyed by (step, from, to).
+
+    Entries of the current period are kept (by reference: an amount booked must not
+    change afterwards) and written as one block when the period closes.
+    """
 
     def __init__(self, S: int, T: int) -> None:
         self.S, self.T = S, T
         self.index: dict[tuple[str, str, str], int] = {}
-        self.rows: list[F64] = []
+        self._ids: list[int] = []
+        self._amounts: list[F64] = []
+        self._closed: list[tuple[int, list[int], F64]] = []  # (period, entries, amounts (k, S))
 
-    def add(self, step: str, src: str, dst: str, p: int, amount: F64) -> None:
+    def add(self, step: str, src: str, dst: str, amount: F64) -> None:
+        """Book ``amount`` (S,) from ``src`` to ``dst`` at ``step`` in the current period."""
         key = (step, src, dst)
         i = self.index.get(key)
         if i is None:
-            i = self.index[key] = len(self.rows)
-            self.rows.append(np.zeros((self.S, self.T)))
-        self.rows[i][:, p] += amount
+            i = self.index[key] = len(self.index)
+        self._ids.append(i)
+        self._amounts.append(amount)
+
+    def register(self, step: str, src: str, dst: str) -> None:
+        """An entry that stays at zero so far (it is in the ledger whether or not cash moves)."""
+        self.index.setdefault((step, src, dst), len(self.index))
+
+    def close(self, p: int) -> None:
+        """The current period's entries are those of period ``p``."""
+        if self._ids:
+            self._closed.append((p, self._ids, np.array(self._amounts)))
+            self._ids, self._amounts = [], []
 
     def freeze(self, T: int) -> Ledger:
-        entries = tuple(self.index)
-        amounts = np.stack(self.rows)[:, :, :T] if self.rows else np.zeros((0, self.S, T))
-        return Ledger(entries, amounts)
+        """The ledger of the first ``T`` periods.
+
+        Its amounts are an (entry, S, T) view of a period-major array, so each period's
+        block is written contiguously.
+        """
+        by_period = np.zeros((T, len(self.index), self.S))
+        for p, ids, block in self._closed:
+            if p >= T:
+                continue
+            if len(set(ids)) == len(ids):
+                by_period[p, ids] = block
+            else:  # an entry booked twice in a period: in booking order
+                for i, row in zip(ids, block, strict=True):
+                    by_period[p, i] += row
+        return Ledger(tuple(self.index), by_period.transpose(1, 2, 0))
 
 
 # --- allocation by rank -------------------------------------------------------------------------
@@ -402,8 +456,10 @@ def _allocate(amount: F64, base: F64, groups: Sequence[NDArray[np.int64]]) -> F6
     rata to ``base`` (pari passu).  A group that is fully served takes exactly
     its ``base``.
     """
-    out = np.zeros_like(base)
-    left = amount.copy()
+    if len(groups) == 1 and base.shape[1] == 1:  # one class: it takes what it can
+        return np.minimum(amount[:, None], base)
+    out = np.zeros(base.shape)
+    left = amount
     for g in groups:
         if g.size == 1:
             take = np.minimum(left, base[:, g[0]])
@@ -418,6 +474,14 @@ def _allocate(amount: F64, base: F64, groups: Sequence[NDArray[np.int64]]) -> F6
             out[:, g] = np.where(full[:, None], b, b * share[:, None])
         left = left - take
     return out
+
+
+_add = np.add.reduce
+
+
+def _rows(x: F64) -> F64:
+    """Row sums of ``x`` (S, k) (the first column itself when it is the only one)."""
+    return x[:, 0] if x.shape[1] == 1 else _add(x, 1)
 
 
 # --- run ------------------------------------------------------------------------------------------
@@ -558,13 +622,13 @@ def run_on_collections(
             f"left before its legal final {deal.dates.legal_final}",
             "collections",
         )
-    period = {f: arrays.get(f, np.zeros((S, T))).copy() for f in COLLECTION_FIELDS}
+    period = np.stack([arrays.get(f, np.zeros((S, T))) for f in COLLECTION_FIELDS])
     if scenario_names is not None:
         names = list(scenario_names)
     else:
         names = ["actual"] if S == 1 else [f"path {i + 1}" for i in range(S)]
     sset = ScenarioSet([Scenario(n) for n in names])
-    B0 = float(period["begin_balance"][0, 0]) if pool_balance is None else float(pool_balance)
+    B0 = float(arrays["begin_balance"][0, 0]) if pool_balance is None else float(pool_balance)
     coll = _Collections(period, [], T, B0)
     return _Waterfall(deal, sset, sched, coll, ends=len(sched.dates) == T).run()
 
@@ -587,15 +651,62 @@ class _Waterfall:
         ranks = np.asarray(deal.ranks)
         self.ranks = ranks
         self.groups = [np.flatnonzero(ranks == r) for r in np.unique(ranks)]  # senior first
+        self.groups_junior_first = self.groups[::-1]
         self.rated = np.array([t.kind != "equity" for t in deal.tranches])
         self.equity = next(i for i, t in enumerate(deal.tranches) if t.kind == "equity")
         self.accrues = np.array([deal.accrues_deferred_interest(t) for t in deal.tranches], float)
+        self.any_accrues = bool(self.accrues.any())
         self.writedown_mode = deal.loss_allocation == "writedown"
         self.book = _Book(S, T)
         rv = deal.revolving
         self.rv_left = max(0, rv.periods - sched.offset) if rv is not None else 0
         self.price = rv.price if rv is not None else 1.0
-        self.covers = _covered(deal)
+        # Resolved once per run: the waterfalls as plans, coupons by period, trigger effects.
+        wf = deal.waterfall
+        assert wf is not None
+        covers = _covered(deal)
+        self.plans = {
+            part: _plan(getattr(wf, part), account, self.idx, self.fee_idx, ranks, covers)
+            for part, account in (
+                ("interest", "revenue"),
+                ("principal", "principal_funds"),
+                ("post_default", "revenue"),
+            )
+        }
+        starts = sched.accrual_start[:T].tolist()  # datetime.date
+        self.coupons = np.empty((T, N))
+        for i, t in enumerate(deal.tranches):
+            c = t.coupon
+            self.coupons[:, i] = [c.rate_from(d) for d in starts] if c.steps else c.rate
+        # effect_of[k, e]: trigger k's breach puts effect e in force (one boolean product).
+        self.effect_of = np.array(
+            [[e in t.effects for e in _EFFECTS] for t in deal.triggers], dtype=bool
+        ).reshape(len(deal.triggers), len(_EFFECTS))
+        self.never = np.zeros(S, dtype=bool)
+        self.always = np.ones(S, dtype=bool)
+        self.zeros = np.zeros(S)
+        for a in (self.never, self.always, self.zeros):
+            a.setflags(write=False)  # shared by every period: never written
+        # Every amount owed and every collection is >= 0 (rates, coupons and state amounts are
+        # validated so): a pocket that starts a waterfall empty then pays nothing at any step.
+        self.nonneg = bool((coll.flows >= 0).all())
+        self.no_effects = dict.fromkeys(_EFFECTS, self.never), dict.fromkeys(_EFFECTS, False)
+        self.recoveries_to_interest = deal.recoveries_to == "interest"
+        self.time_weighted_fees = deal.conventions.fee_balance == "time_weighted"
+        self.periods_per_year = deal.dates.periods_per_year
+        # Per fee: (index, kind, rate, per-period factor): the fixed amount by period, or the
+        # year fraction by period.
+        self.fee_plan = [
+            (
+                j,
+                fee.kind,
+                fee.rate,
+                fee.amount * sched.fee_year_fractions[j]
+                if fee.kind == "fixed"
+                else sched.fee_year_fractions[j],
+            )
+            for j, fee in enumerate(deal.fees)
+        ]
 
         B0 = coll.pool_balance
         st = deal.state
@@ -637,16 +748,19 @@ class _Waterfall:
             self.pipeline[:] = st.defaulted_pending
             self.es_hist = [np.full(S, x) for x in st.excess_spread_history]
         self.called = np.zeros(S, dtype=bool)
+        self.any_called = False
         self.pipeline_sold = np.zeros(S, dtype=bool)
         self.post_call: dict[str, F64] = {f: np.zeros((S, T)) for f in _PIPELINE_FIELDS}
         self.eps = 1e-9 * self.original_pool  # "zero": a float residue is not a claim
         self.tr = {f: np.zeros((S, N, T)) for f in TRANCHE_FIELDS}
         self.fe = {f: np.zeros((S, len(deal.fees), T)) for f in FEE_FIELDS}
-        self.po = {f: np.zeros((S, T)) for f in POOL_FIELDS}
+        pool_flows = np.zeros((len(POOL_FIELDS), S, T))
+        self.po = {f: pool_flows[i] for i, f in enumerate(POOL_FIELDS)}
+        self.po_flows = pool_flows[: len(_MONTH_FIELDS)]  # the collections, stacked
         self.ac = {f: np.zeros((S, T)) for f in ACCOUNT_FIELDS}
         self.trig_out = np.zeros((S, len(deal.triggers), T), dtype=bool)
         if st is None and self.reserve.any():
-            self.book.add("reserve_funding", "equity", "reserve", 0, self.reserve)
+            self.book.add("reserve_funding", "equity", "reserve", self.reserve)
             self.ac["reserve_funding"][:, 0] = self.reserve
 
     # --- the run ---------------------------------------------------------------------------
@@ -656,166 +770,149 @@ class _Waterfall:
             self._period(p)
         return self._result()
 
-    def _effects(self) -> dict[str, B8]:
-        eff = {e: np.zeros(self.S, dtype=bool) for e in _EFFECTS}
-        for k, t in enumerate(self.deal.triggers):
-            for e in t.effects:
-                eff[e] |= self.trig_state[:, k]
-        return eff
+    def _effects(self) -> tuple[dict[str, B8], dict[str, bool]]:
+        """Effects in force per scenario (a breach of any trigger having it), and anywhere."""
+        if not self.deal.triggers:
+            return self.no_effects
+        in_force = self.trig_state @ self.effect_of  # (S, effect): OR over triggers
+        anywhere = in_force.any(axis=0).tolist()
+        return dict(zip(_EFFECTS, in_force.T, strict=True)), dict(
+            zip(_EFFECTS, anywhere, strict=True)
+        )
 
     def _period(self, p: int) -> None:
-        deal, S, book = self.deal, self.S, self.book
-        eff = self._effects()
-        revolving_now = (p < self.rv_left) & ~eff["end_revolving"] & ~self.called
+        deal, book, ac = self.deal, self.book, self.ac
+        eff, eff_any = self._effects()
+        # Revolving only in the revolving period, until an early amortisation or a call.
+        revolving_now = ~eff["end_revolving"] & ~self.called if p < self.rv_left else self.never
 
         # ---- 1-2. collections and the PDL ----------------------------------------------------
-        live = ~self.called
-        c = {f: self.coll.period[f][:, p] * live for f in _MONTH_FIELDS}
-        if self.called.any():
+        flows = self.coll.flows[:, :, p]  # (field, S)
+        if self.any_called:
+            flows = flows * ~self.called
             # After a call: the liquidations of what had defaulted by then, unless sold.
             kept = self.called & ~self.pipeline_sold
             for f in _PIPELINE_FIELDS:
+                i = _FIELD_INDEX[f]
                 after = (
                     self.post_call[f][:, p]
                     if self.coll.liquidations is not None
-                    else self.coll.period[f][:, p]
+                    else self.coll.flows[i, :, p]
                 )
-                c[f] = np.where(kept, after, c[f])
-        for f in _MONTH_FIELDS:
-            self.po[f][:, p] = c[f]
-        interest_coll = c["interest"] + c["fee"] + c["advanced_interest"]
-        revenue_coll = interest_coll.copy()
-        principal_coll = c["scheduled_principal"] + c["prepayment"] + c["advanced_principal"]
-        if deal.recoveries_to == "interest":
-            revenue_coll += c["recovery"]
+                flows[i] = np.where(kept, after, flows[i])
+        self.po_flows[:, :, p] = flows
+        (
+            pool_begin,
+            c_sched,
+            c_prepay,
+            c_default,
+            c_interest,
+            c_fee,
+            c_recovery,
+            c_loss,
+            c_adv_principal,
+            c_adv_interest,
+            pool_end,
+        ) = flows
+        interest_coll = c_interest + c_fee + c_adv_interest
+        principal_coll = c_sched + c_prepay + c_adv_principal
+        if self.recoveries_to_interest:
+            revenue_coll = interest_coll + c_recovery
         else:
-            principal_coll += c["recovery"]
-        self.D += c["default"]
-        if deal.recoveries_to == "principal":
-            self.D -= np.minimum(self.D, c["recovery"])
-        self.cum_default += c["default"]
-        self.pipeline += c["default"] - c["advanced_principal"] - c["recovery"] - c["loss"]
-        self.pipeline = np.maximum(self.pipeline, 0.0)
-        self.ac["defaulted_pending"][:, p] = self.pipeline
-        self.ac["cumulative_default"][:, p] = self.cum_default
-        book.add("collections", "pool", "revenue", p, revenue_coll)
-        book.add("collections", "pool", "principal_funds", p, principal_coll)
+            revenue_coll = interest_coll.copy()
+            principal_coll += c_recovery
+        D = self.D + c_default
+        if not self.recoveries_to_interest:
+            D -= np.minimum(D, c_recovery)
+        self.D = D
+        self.cum_default += c_default
+        pipeline = self.pipeline + (c_default - c_adv_principal - c_recovery - c_loss)
+        self.pipeline = np.maximum(pipeline, 0.0, out=pipeline)
+        ac["defaulted_pending"][:, p] = self.pipeline
+        ac["cumulative_default"][:, p] = self.cum_default
+        book.add("collections", "pool", "revenue", revenue_coll)
+        book.add("collections", "pool", "principal_funds", principal_coll)
         R, P = revenue_coll.copy(), principal_coll.copy()
-        pool_begin, pool_end = c["begin_balance"], c["end_balance"].copy()
 
         # ---- 3. clean-up call --------------------------------------------------------------------
-        call_now = np.zeros(S, dtype=bool)
+        call_now = self.never
         call = deal.clean_up_call
         if call is not None:
-            claims = self.B + self.W
-            cand = (
-                live
-                & (pool_end <= call.threshold * self.original_pool)
-                & ~revolving_now
-                & (claims.sum(axis=1) > self.eps)
-            )
-            if cand.any():
-                sale = call.price * pool_end
-                if call.accrued_interest:
-                    sale = sale + self._accrued_pool_interest(p)
-                defaulted = (
-                    call.defaulted_price * self.pipeline
-                    if call.defaulted_price is not None
-                    else np.zeros(S)
-                )
-                rated_claims = (claims * self.rated).sum(axis=1)
-                call_now = cand & (sale + defaulted + P + self.reserve >= rated_claims - self.eps)
-                sale = np.where(call_now, sale, 0.0)
-                defaulted = np.where(call_now, defaulted, 0.0)
-                P += sale + defaulted
-                self.po["sale"][:, p] = sale + defaulted
-                book.add("clean_up_call", "pool", "principal_funds", p, sale + defaulted)
-                # What the defaulted receivables fetch is principal: it credits the PDL.
-                self.D -= np.minimum(self.D, defaulted)
-                pool_end = np.where(call_now, 0.0, pool_end)
-                self.called |= call_now
-                liq = self.coll.liquidations
-                if liq is not None and call.defaulted_price is None:
-                    month = np.where(call_now, self.sched.months_end[p], 0)
-                    kept_after = liq.after_call(month, self.sched.months_end[: self.T])
-                    for f in _PIPELINE_FIELDS:
-                        self.post_call[f] = np.where(
-                            call_now[:, None], kept_after[f], self.post_call[f]
-                        )
-                if call.defaulted_price is not None:
-                    self.pipeline_sold |= call_now
-                    self.pipeline = np.where(call_now, 0.0, self.pipeline)
-                    self.ac["defaulted_pending"][:, p] = self.pipeline
+            pool_end, call_now = self._call(p, call, pool_end, revolving_now, P)
         last = self.ends and p == self.T - 1
-        final = np.full(S, last) | call_now
+        any_final = last or (call_now is not self.never and bool(np.count_nonzero(call_now)))
+        final = (self.always if last else call_now) if any_final else self.never
 
         # ---- 4-5. the reserve: everything on the last payment date, else the excess ----------
-        self.ac["reserve_begin"][:, p] = self.reserve
-        target = np.where(final, 0.0, self._reserve_target(pool_begin))
-        self.ac["reserve_target"][:, p] = target
+        ac["reserve_begin"][:, p] = self.reserve
         if deal.reserve is not None:
-            excess = (
-                np.maximum(self.reserve - target, 0.0)
-                if deal.reserve.release_excess
-                else np.zeros(S)
-            )
-            release = np.where(final, self.reserve, excess)
+            target = self._reserve_target(pool_begin)
+            if any_final:
+                target = np.where(final, 0.0, target)
+            ac["reserve_target"][:, p] = target
+            rs = deal.reserve
+            excess = np.maximum(self.reserve - target, 0.0) if rs.release_excess else self.zeros
+            release = np.where(final, self.reserve, excess) if any_final else excess
             self.reserve = self.reserve - release
             R += release
-            self.ac["reserve_release"][:, p] = release
-            book.add("reserve_release", "reserve", "revenue", p, release)
+            ac["reserve_release"][:, p] = release
+            book.add("reserve_release", "reserve", "revenue", release)
+        else:
+            target = self.zeros
 
         # ---- 6. amounts due ------------------------------------------------------------------------
-        sched = self.sched
-        yf = sched.year_fractions[p]
-        open_claims = (self.B + self.W).sum(axis=1) > self.eps
-        fee_due = np.zeros((S, len(deal.fees)))
-        for j, fee in enumerate(deal.fees):
-            fyf = sched.fee_year_fractions[j, p]
-            if fee.kind == "tax":
-                fee_due[:, j] = fee.rate * (c["interest"] + c["fee"])
-            elif fee.kind == "fixed":
-                fee_due[:, j] = np.where(open_claims, fee.amount * fyf, 0.0)
-            else:
-                balance = pool_begin
-                if deal.conventions.fee_balance == "time_weighted":
-                    balance = 0.5 * (pool_begin + c["end_balance"])
-                fee_due[:, j] = fee.rate * balance * fyf
-        self.fe["due"][:, :, p] = fee_due
+        fee_due = self.fe["due"][:, :, p]
+        if self.fee_plan:
+            open_claims = None
+            for j, kind, rate, per_period in self.fee_plan:
+                if kind == "tax":
+                    fee_due[:, j] = rate * (c_interest + c_fee)
+                elif kind == "fixed":
+                    if open_claims is None:
+                        open_claims = _rows(self.B + self.W) > self.eps
+                    fee_due[:, j] = np.where(open_claims, per_period[p], 0.0)
+                else:
+                    balance = pool_begin
+                    if self.time_weighted_fees:
+                        balance = 0.5 * (pool_begin + flows[-1])
+                    fee_due[:, j] = rate * balance * per_period[p]
         fee_owed = fee_due + self.unpaid_fee
-        acc_start = sched.accrual_start[p].astype(dt.date)
-        coupons = np.array([t.coupon.rate_from(acc_start) for t in deal.tranches])
-        int_due = (self.B + self.accrues * self.U) * coupons * yf
+        fees_owed = _add(fee_owed, 1)  # a copy: the waterfall pays fee_owed down
+        # Deferred interest bears interest only for classes that say so (U >= 0).
+        accruing = self.B + self.accrues * self.U if self.any_accrues else self.B
+        int_due = accruing * self.coupons[p] * self.sched.year_fractions[p]
         int_owed = int_due + self.U
         self.tr["begin_balance"][:, :, p] = self.B
         self.tr["interest_due"][:, :, p] = int_due
-        self.ac["interest_after_fees"][:, p] = interest_coll - fee_owed.sum(axis=1)
+        ac["interest_after_fees"][:, p] = interest_coll - fees_owed
 
         # ---- 7-10. the waterfalls ------------------------------------------------------------------
-        ctx = _Ctx(self, p, int_owed, fee_owed, target, eff, final, pool_end)
-        wf = deal.waterfall
-        assert wf is not None
+        ctx = _Ctx(self, p, int_owed, fee_owed, target, eff, eff_any, final, any_final, pool_end)
         default_mode = eff["post_default"]
-        normal = ~default_mode
-        funds_r = np.where(normal, R, 0.0)
-        funds_p = np.where(normal, P, 0.0)
+        if eff_any["post_default"]:
+            normal = ~default_mode
+            funds_r = np.where(normal, R, 0.0)
+            funds_p = np.where(normal, P, 0.0)
+        else:  # nowhere after an event of default: the normal waterfalls everywhere
+            normal, funds_r, funds_p = self.always, R, P
         ctx.principal_pending = funds_p
         ctx.revolving = revolving_now
-        ctx.run(wf.interest, funds_r, "revenue", normal, revolving_now)
+        everywhere = not eff_any["post_default"]
+        ctx.run(self.plans["interest"], funds_r, normal, revolving_now, everywhere=everywhere)
         funds_p = funds_p + ctx.transfer_to_principal
-        ctx.run(wf.principal, funds_p, "principal_funds", normal, revolving_now)
-        if default_mode.any():
+        ctx.run(self.plans["principal"], funds_p, normal, revolving_now, everywhere=everywhere)
+        if eff_any["post_default"]:
             # After an event of default: one waterfall on everything, the reserve included.
-            book.add("post_default_release", "reserve", "revenue", p, ctx.reserve * default_mode)
-            book.add("post_default_pool", "principal_funds", "revenue", p, P * default_mode)
+            book.add("post_default_release", "reserve", "revenue", ctx.reserve * default_mode)
+            book.add("post_default_pool", "principal_funds", "revenue", P * default_mode)
             all_funds = np.where(default_mode, R + P + ctx.reserve, 0.0)
             ctx.reserve = np.where(default_mode, 0.0, ctx.reserve)
             ctx.run(
-                wf.post_default,
+                self.plans["post_default"],
                 all_funds,
-                "revenue",
                 default_mode,
-                np.zeros(S, dtype=bool),
+                self.never,
+                everywhere=False,
                 combined=True,
             )
         self.B, self.W, self.U, self.D = ctx.B, ctx.W, ctx.int_owed, ctx.D
@@ -823,90 +920,137 @@ class _Waterfall:
         self.unpaid_fee = ctx.fee_owed
 
         # ---- 11. full redemption: the reserve has nothing left to serve ----------------------------
-        rated_open = ((self.B + self.W + self.U) * self.rated).sum(axis=1) > self.eps
-        freed = np.where(~rated_open & ~final, self.reserve, 0.0)
-        if freed.any():
-            self.reserve = self.reserve - freed
-            ctx.residual += freed
-            self.ac["reserve_release"][:, p] += freed
-            book.add("reserve_release", "reserve", "equity", p, freed)
+        if deal.reserve is not None and np.count_nonzero(self.reserve):
+            rated_open = _rows((self.B + self.W + self.U) * self.rated) > self.eps
+            freed = np.where(~rated_open & ~final, self.reserve, 0.0)
+            if np.count_nonzero(freed):
+                self.reserve = self.reserve - freed
+                ctx.residual += freed
+                ac["reserve_release"][:, p] += freed
+                book.add("reserve_release", "reserve", "equity", freed)
 
         # ---- 12. revolving purchases -------------------------------------------------------------
-        bought = ctx.purchase_cash / self.price
-        if bought.any():
-            self.purchased += bought
-            self.po["purchases"][:, p] = bought
-            self.ac["purchase_cash"][:, p] = ctx.purchase_cash
-            pool_end = pool_end + bought
-            unit = self.coll.unit(p)
-            if unit is not None:
-                n_j = min(self.T - p - 1, unit["end_balance"].shape[1])
-                for f, arr in unit.items():
-                    self.coll.period[f][:, p + 1 : p + 1 + n_j] += bought[:, None] * arr[:, :n_j]
-            liq = self.coll.liquidations
-            if liq is not None and liq.unit:
-                start = int(self.sched.months_end[p])  # their month 1 is the next pool month
-                u = liq.unit[min(p, len(liq.unit) - 1)]
-                for f, arr in u.items():
-                    n = min(liq.monthly[f].shape[2] - start, arr.shape[2])
-                    if n > 0:
-                        liq.monthly[f][:, :, start : start + n] += (
-                            bought[:, None, None] * arr[:, :, :n]
-                        )
+        if p < self.rv_left:  # only the reinvest step buys, and only in the revolving period
+            bought = ctx.purchase_cash / self.price
+            if bought.any():
+                pool_end = self._purchase(p, bought, ctx.purchase_cash, pool_end)
         self.po["end_balance"][:, p] = pool_end
 
         # ---- 13-14. losses on the notes -------------------------------------------------------------
-        wd = np.zeros_like(self.B)
+        wd = None
         if self.writedown_mode and not last:
-            shortfall = np.maximum(self.B.sum(axis=1) - pool_end, 0.0)
-            wd = _allocate(shortfall, self.B, self.groups[::-1])
+            shortfall = np.maximum(_rows(self.B) - pool_end, 0.0)
+            if np.count_nonzero(shortfall):
+                wd = _allocate(shortfall, self.B, self.groups_junior_first)
         elif last and deal.loss_allocation != "none":
             wd = self.B.copy()  # crystallised: nothing more will come
-        if wd.any():
-            self.B = self.B - wd
-            self.W = self.W + wd
-        self.tr["writedown"][:, :, p] = wd
+        if wd is not None:
+            if wd.any():
+                self.B = self.B - wd
+                self.W = self.W + wd
+            self.tr["writedown"][:, :, p] = wd
         if last:
             self.tr["principal_loss"][:, :, p] = self.B + self.W
         # ---- 15. the PDL by class, most junior first ------------------------------------------------
-        self.tr["pdl"][:, :, p] = _allocate(self.D, self.B + self.W, self.groups[::-1])
+        if np.count_nonzero(self.D):
+            self.tr["pdl"][:, :, p] = _allocate(self.D, self.B + self.W, self.groups_junior_first)
 
         # ---- record --------------------------------------------------------------------------------
-        tr, ac = self.tr, self.ac
-        tr["interest_paid"][:, :, p] = ctx.int_paid
-        tr["principal_paid"][:, :, p] = ctx.prin_paid
-        tr["reinstatement"][:, :, p] = ctx.reinstated
+        tr = self.tr
         tr["interest_shortfall"][:, :, p] = self.U
         tr["unreimbursed_writedown"][:, :, p] = self.W
         tr["end_balance"][:, :, p] = self.B
         tr["residual"][:, self.equity, p] = ctx.residual
-        self.fe["paid"][:, :, p] = ctx.fee_paid
         self.fe["unpaid"][:, :, p] = self.unpaid_fee
         ac["revenue"][:, p] = revenue_coll
         ac["principal_collections"][:, p] = principal_coll
-        ac["reserve_draw"][:, p] = ctx.reserve_draw
-        ac["reserve_deposit"][:, p] = ctx.reserve_deposit
         ac["reserve_end"][:, p] = self.reserve
         ac["pdl"][:, p] = self.D
-        ac["residual"][:, p] = ctx.residual
-        rated_int = (int_due * self.rated).sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            es = np.where(
-                pool_begin > 0,
-                (revenue_coll - fee_due.sum(axis=1) - rated_int)
-                / pool_begin
-                * deal.dates.periods_per_year,
-                0.0,
-            )
-        ac["excess_spread"][:, p] = es
+        rated_int = _rows(int_due * self.rated)
+        # Annualised excess spread over the pool at the start of the period (0 without a pool).
+        es = ac["excess_spread"][:, p]
+        np.divide(
+            revenue_coll - _add(fee_due, 1) - rated_int, pool_begin, out=es, where=pool_begin > 0
+        )
+        es *= self.periods_per_year
         self.es_hist.append(es)
         ac["oc_collateral"][:, p] = pool_end + self.reserve
 
         # ---- 16. triggers (act from the next period) -------------------------------------------------
-        for k, t in enumerate(deal.triggers):
-            breach = self._test(t, pool_end, interest_coll, fee_owed, int_due)
-            self.trig_state[:, k] = breach if t.curable else (self.trig_state[:, k] | breach)
-        self.trig_out[:, :, p] = self.trig_state
+        if self.deal.triggers:
+            for k, t in enumerate(deal.triggers):
+                breach = self._test(t, pool_end, interest_coll, fees_owed, int_due)
+                self.trig_state[:, k] = breach if t.curable else (self.trig_state[:, k] | breach)
+            self.trig_out[:, :, p] = self.trig_state
+        book.close(p)
+
+    def _call(
+        self, p: int, call: CleanUpCall, pool_end: F64, revolving_now: B8, P: F64
+    ) -> tuple[F64, B8]:
+        """The clean-up call (step 3): the pool's end balance after it and where it is exercised.
+
+        Candidates: live, the pool at the threshold, not revolving, claims left; the sale
+        (and what the defaulted receivables fetch) joins the principal funds ``P`` in place.
+        """
+        low = pool_end <= call.threshold * self.original_pool
+        if not np.count_nonzero(low):
+            return pool_end, self.never
+        claims = self.B + self.W
+        cand = ~self.called & low & ~revolving_now & (_rows(claims) > self.eps)
+        if not np.count_nonzero(cand):
+            return pool_end, self.never
+        S = self.S
+        sale = call.price * pool_end
+        if call.accrued_interest:
+            sale = sale + self._accrued_pool_interest(p)
+        defaulted = (
+            call.defaulted_price * self.pipeline
+            if call.defaulted_price is not None
+            else np.zeros(S)
+        )
+        rated_claims = _rows(claims * self.rated)
+        call_now = cand & (sale + defaulted + P + self.reserve >= rated_claims - self.eps)
+        sale = np.where(call_now, sale, 0.0)
+        defaulted = np.where(call_now, defaulted, 0.0)
+        P += sale + defaulted
+        self.po["sale"][:, p] = sale + defaulted
+        self.book.add("clean_up_call", "pool", "principal_funds", sale + defaulted)
+        # What the defaulted receivables fetch is principal: it credits the PDL.
+        self.D -= np.minimum(self.D, defaulted)
+        pool_end = np.where(call_now, 0.0, pool_end)
+        self.called |= call_now
+        self.any_called = bool(self.called.any())
+        liq = self.coll.liquidations
+        if liq is not None and call.defaulted_price is None:
+            rows = np.flatnonzero(call_now)
+            month = int(self.sched.months_end[p])
+            kept_after = liq.after_call(rows, month, self.sched.months_end[: self.T])
+            for f in _PIPELINE_FIELDS:
+                self.post_call[f][rows] = kept_after[f]
+        if call.defaulted_price is not None:
+            self.pipeline_sold |= call_now
+            self.pipeline = np.where(call_now, 0.0, self.pipeline)
+            self.ac["defaulted_pending"][:, p] = self.pipeline
+        return pool_end, call_now
+
+    def _purchase(self, p: int, bought: F64, cash: F64, pool_end: F64) -> F64:
+        """Receivables bought in period ``p`` join the pool; their collections join later periods."""
+        self.purchased += bought
+        self.po["purchases"][:, p] = bought
+        self.ac["purchase_cash"][:, p] = cash
+        unit = self.coll.unit(p)
+        if unit is not None:
+            n_j = min(self.T - p - 1, unit.shape[2])
+            self.coll.flows[:, :, p + 1 : p + 1 + n_j] += bought[:, None] * unit[:, :, :n_j]
+        liq = self.coll.liquidations
+        if liq is not None and liq.unit:
+            start = int(self.sched.months_end[p])  # their month 1 is the next pool month
+            u = liq.unit[min(p, len(liq.unit) - 1)]
+            for f, arr in u.items():
+                n = min(liq.monthly[f].shape[2] - start, arr.shape[2])
+                if n > 0:
+                    liq.monthly[f][:, :, start : start + n] += bought[:, None, None] * arr[:, :, :n]
+        return pool_end + bought
 
     # --- pieces ------------------------------------------------------------------------------
 
@@ -922,7 +1066,7 @@ class _Waterfall:
         pay = sched.dates[p].astype(dt.date)
         length = (sched.collection_end[p + 1] - start).days
         frac = min(max((pay - start).days, 0) / length, 1.0) if length > 0 else 0.0
-        return np.asarray(self.coll.period["interest"][:, p + 1] * frac, dtype=np.float64)
+        return np.asarray(self.coll.flow("interest")[:, p + 1] * frac, dtype=np.float64)
 
     def _reserve_target(self, pool_begin: F64) -> F64:
         rs = self.deal.reserve
@@ -933,7 +1077,7 @@ class _Waterfall:
         return np.where(notes > self.eps, np.maximum(rs.target * base, rs.floor), 0.0)
 
     def _test(
-        self, t: Trigger, pool_end: F64, interest_coll: F64, fee_owed: F64, int_due: F64
+        self, t: Trigger, pool_end: F64, interest_coll: F64, fees_owed: F64, int_due: F64
     ) -> B8:
         """Whether trigger ``t`` is breached this period, per scenario."""
         if t.kind == "cumulative_default":
@@ -954,7 +1098,7 @@ class _Waterfall:
         if t.kind == "ic":
             due = int_due[:, upto].sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                num = interest_coll - fee_owed.sum(axis=1)
+                num = interest_coll - fees_owed
                 ratio = np.where(due > self.eps, num / np.where(due > self.eps, due, 1.0), np.inf)
             return np.asarray(ratio < t.level)
         # interest_shortfall: interest due (this period or deferred) left unpaid, beyond a cent
@@ -1011,8 +1155,87 @@ def _covered(deal: Deal) -> set[str]:
     return out
 
 
+@dataclass(frozen=True)
+class _Op:
+    """A waterfall step resolved once per run (the plan of a waterfall is a tuple of these).
+
+    ``ids`` are the step's classes (``interest``, ``principal``, ``pro_rata``) or its fee
+    (``fee``), and ``cols`` the same as an index (a slice when they are adjacent, so that
+    paying them updates the state in place); ``to`` names each target in the ledger;
+    ``covered`` is 1.0 for the targets whose shortfall the reserve pays (``None``: none);
+    ``by_rank`` groups the targets (positions in ``ids``) by rank, senior first, and
+    ``together`` is the one group of all of them (pro rata).
+    """
+
+    action: str
+    label: str  # the step as written: its name in the ledger
+    account: str  # the pocket it spends: "revenue" or "principal_funds"
+    ids: tuple[int, ...] = ()
+    cols: slice | list[int] = field(default_factory=list)
+    to: tuple[str, ...] = ()
+    covered: F64 | None = None
+    by_rank: tuple[NDArray[np.int64], ...] = ()
+    together: tuple[NDArray[np.int64], ...] = ()
+    covers_all: bool = False  # the reserve covers every target
+    single: int | None = None  # the one target, when there is one
+
+
+def _plan(
+    steps: Sequence[Step],
+    account: str,
+    classes: Mapping[str, int],
+    fees: Mapping[str, int],
+    ranks: NDArray[np.int64],
+    covers: set[str],
+) -> tuple[_Op, ...]:
+    """Resolve a waterfall's steps once: indices, ledger names, reserve cover, rank groups."""
+    ops = []
+    for step in steps:
+        label, a = str(step), step.action
+        if a not in ("fee", "interest", "principal", "pro_rata"):
+            ops.append(_Op(a, label, account))
+            continue
+        ids: tuple[int, ...]
+        to: tuple[str, ...]
+        if a == "fee":
+            ids = (fees[step.targets[0]],)
+            to = (f"fee:{step.targets[0]}",)
+            flags = [label in covers]
+        else:
+            ids = tuple(classes[t] for t in step.targets)
+            to = step.targets
+            flags = [label in covers or f"interest:{t}" in covers for t in step.targets]
+        adjacent = ids == tuple(range(ids[0], ids[0] + len(ids)))
+        cols = slice(ids[0], ids[0] + len(ids)) if adjacent else list(ids)
+        r = [int(ranks[i]) for i in ids] if a != "fee" else [0]
+        by_rank = tuple(
+            np.array([k for k, x in enumerate(r) if x == v], dtype=np.int64) for v in sorted(set(r))
+        )
+        ops.append(
+            _Op(
+                a,
+                label,
+                account,
+                ids,
+                cols,
+                to,
+                np.asarray(flags, dtype=float) if a in ("fee", "interest") and any(flags) else None,
+                by_rank,
+                (np.arange(len(ids)),),
+                all(flags),
+                ids[0] if len(ids) == 1 else None,
+            )
+        )
+    return tuple(ops)
+
+
 class _Ctx:
-    """Mutable per-period state the waterfall steps act on (arrays over scenarios)."""
+    """Mutable per-period state the waterfall steps act on (arrays over scenarios).
+
+    It takes over the deal's balances for the period (``_Waterfall`` takes them back).
+    What the steps pay accumulates straight into the run's (scenario, class, period)
+    outputs: ``int_paid`` and the like are views of period ``p`` of them.
+    """
 
     def __init__(
         self,
@@ -1022,164 +1245,226 @@ class _Ctx:
         fee_owed: F64,
         target: F64,
         eff: dict[str, B8],
+        eff_any: dict[str, bool],
         final: B8,
+        any_final: bool,
         pool_end: F64,
     ) -> None:
-        S = w.S
         self.w, self.p, self.book = w, p, w.book
-        self.B, self.W, self.D = w.B.copy(), w.W.copy(), w.D.copy()
-        self.int_owed = int_owed.copy()
-        self.fee_owed = fee_owed.copy()
-        self.reserve = w.reserve.copy()
-        self.target, self.eff, self.final, self.pool_end = target, eff, final, pool_end
-        self.int_paid = np.zeros_like(self.B)
-        self.prin_paid = np.zeros_like(self.B)
-        self.reinstated = np.zeros_like(self.B)
-        self.fee_paid = np.zeros_like(fee_owed)
-        self.residual = np.zeros(S)
-        self.reserve_draw = np.zeros(S)
-        self.reserve_deposit = np.zeros(S)
-        self.purchase_cash = np.zeros(S)
-        self.transfer_to_principal = np.zeros(S)
-        self.principal_pending = np.zeros(S)
-        self.revolving = np.zeros(S, dtype=bool)
+        self.B, self.W, self.D = w.B, w.W, w.D
+        # Write-downs only shrink within a period (reinstatement); ``has_writedowns`` follows.
+        self.has_writedowns = w.writedown_mode and bool(np.count_nonzero(w.W))
+        self.int_owed = int_owed
+        self.fee_owed = fee_owed
+        self.reserve = w.reserve
+        self.target, self.eff, self.eff_any = target, eff, eff_any
+        self.final, self.any_final, self.pool_end = final, any_final, pool_end
+        tr, ac = w.tr, w.ac
+        self.int_paid = tr["interest_paid"][:, :, p]
+        self.prin_paid = tr["principal_paid"][:, :, p]
+        self.reinstated = tr["reinstatement"][:, :, p]
+        self.fee_paid = w.fe["paid"][:, :, p]
+        self.residual = ac["residual"][:, p]
+        self.reserve_draw = ac["reserve_draw"][:, p]
+        self.reserve_deposit = ac["reserve_deposit"][:, p]
+        self.purchase_cash = ac["purchase_cash"][:, p]
+        self.transfer_to_principal = np.zeros(w.S)
+        self.principal_pending = w.zeros
+        self.revolving = w.never
         self.combined = False
+        self.everywhere: B8 | None = None
+        self.dry = False  # the pocket being spent is empty in every scenario
 
     def run(
         self,
-        steps: Sequence[Step],
+        plan: Sequence[_Op],
         funds: F64,
-        account: str,
         mask: B8,
         revolving: B8,
         *,
+        everywhere: bool,
         combined: bool = False,
     ) -> F64:
-        """Apply ``steps`` to ``funds`` (from ``account``) where ``mask``; return what is left.
+        """Apply the steps of ``plan`` to ``funds`` where ``mask``; return what is left.
 
+        ``everywhere``: ``mask`` holds for every scenario (nothing to mask out).
         ``combined``: revenue and principal are one pocket (post-default), so
         moving revenue to principal is meaningless and skipped.
         """
         self.combined = combined
-        for step in steps:
-            funds = self._step(step, funds, account, mask, revolving)
+        self.everywhere = mask if everywhere else None
+        # Steps only take from the pocket, never add to it (amounts owed are >= 0), so a
+        # pocket empty at the start pays nothing: its steps book zeros and skip their sums.
+        self.dry = self.w.nonneg and not np.count_nonzero(funds)
+        for op in plan:
+            funds = self._step(op, funds, mask, revolving)
         return funds
 
     # --- helpers ------------------------------------------------------------------------------
 
+    def _avail(self, amount: F64, mask: B8) -> F64:
+        """``amount`` where ``mask``, else 0 (never modified in place)."""
+        return amount if mask is self.everywhere else np.where(mask, amount, 0.0)
+
     def _to_principal(self, step: str, account: str, amount: F64) -> None:
         self.transfer_to_principal += amount
-        self.book.add(step, account, "principal_funds", self.p, amount)
+        self.book.add(step, account, "principal_funds", amount)
 
-    def _reinstate(self, funds: F64, mask: B8) -> None:
+    def _reinstate(self, funds: F64, mask: B8) -> bool:
         """Write down-balances back up, most senior first, where the collateral allows.
 
         Surplus = performing pool + receivables being bought + ``funds`` - sum(B):
-        paying principal out of ``funds`` later moves both sides alike.
+        paying principal out of ``funds`` later moves both sides alike.  Whether
+        anything was reinstated.
         """
-        if not self.w.writedown_mode or not self.W.any():
-            return
-        bought = self.purchase_cash / self.w.price
-        surplus = self.pool_end + bought + funds - self.B.sum(axis=1)
-        surplus = np.where(mask, np.maximum(surplus, 0.0), 0.0)
+        if not self.has_writedowns:
+            return False
+        collateral = self.pool_end
+        if self.revolving is not self.w.never:  # receivables being bought
+            collateral = collateral + self.purchase_cash / self.w.price
+        surplus = np.maximum(collateral + funds - _rows(self.B), 0.0)
+        if mask is not self.everywhere:
+            surplus = np.where(mask, surplus, 0.0)
+        if not np.count_nonzero(surplus):
+            return False
         up = _allocate(surplus, self.W, self.w.groups)
         self.W = self.W - up
         self.B = self.B + up
         self.reinstated += up
+        self.has_writedowns = bool(np.count_nonzero(self.W))
+        return True
 
-    def _pay_principal(
-        self, ids: Sequence[int], funds: F64, mask: B8, label: str, account: str, pro_rata: bool
-    ) -> F64:
-        """Pay down the balances ``ids``: pro rata to balance, or by rank (equal ranks pro rata)."""
-        sub = self.B[:, ids]
-        avail = np.where(mask, funds, 0.0)
-        if pro_rata:
-            pay = _allocate(avail, sub, [np.arange(len(ids))])
+    def _pay_principal(self, op: _Op, funds: F64, mask: B8, pro_rata: bool) -> F64:
+        """Pay down the balances of ``op``: pro rata to balance, or by rank (equal ranks pro rata)."""
+        if self.dry:
+            for name in op.to:
+                self.book.add(op.label, op.account, name, self.w.zeros)
+            return funds
+        avail = self._avail(funds, mask)
+        if op.single is not None:  # one class: it takes what it can
+            i = op.single
+            b = self.B[:, i]
+            pay1 = np.minimum(avail, b)
+            b -= pay1
+            self.prin_paid[:, i] += pay1
+            self.book.add(op.label, op.account, op.to[0], pay1)
+            return funds - pay1
+        pay = _allocate(avail, self.B[:, op.cols], op.together if pro_rata else op.by_rank)
+        self.B[:, op.cols] -= pay
+        self.prin_paid[:, op.cols] += pay
+        for k, name in enumerate(op.to):
+            self.book.add(op.label, op.account, name, pay[:, k])
+        return funds - _rows(pay)
+
+    def _draw(self, short: F64, mask: B8, op: _Op) -> F64 | None:
+        """What the reserve pays of ``short`` (shaped like it), or None if nothing."""
+        if not np.count_nonzero(self.reserve):
+            return None
+        if op.single is not None:
+            draw = np.minimum(self._avail(self.reserve, mask), short)
+            total = draw
         else:
-            ranks = self.w.ranks[list(ids)]
-            pay = _allocate(avail, sub, [np.flatnonzero(ranks == r) for r in np.unique(ranks)])
-        for k, i in enumerate(ids):
-            self.B[:, i] -= pay[:, k]
-            self.prin_paid[:, i] += pay[:, k]
-            self.book.add(label, account, self.w.names[i], self.p, pay[:, k])
-        left: F64 = funds - pay.sum(axis=1)
-        return left
+            if not op.covers_all:
+                assert op.covered is not None
+                short = short * op.covered
+            draw = _allocate(self._avail(self.reserve, mask), short, op.together)
+            total = _rows(draw)
+        if not np.count_nonzero(total):
+            return None
+        self.reserve = self.reserve - total
+        self.reserve_draw += total
+        return draw
 
-    def _pay(
-        self, owed: F64, funds: F64, mask: B8, covered: Sequence[bool]
-    ) -> tuple[F64, F64, F64]:
-        """Pay ``owed`` (S, k) pro rata from ``funds``; the reserve pays the covered columns' rest.
+    def _settle(self, op: _Op, owed_all: F64, paid_all: F64, funds: F64, mask: B8) -> F64:
+        """Pay what ``op``'s targets are owed pro rata from ``funds``; return the funds left.
 
-        Returns (paid from funds, drawn from the reserve, funds left), the first
-        two shaped like ``owed``.
+        ``owed_all`` (S, k) is reduced in place and ``paid_all`` increased; the reserve
+        pays the rest of the covered targets.
         """
-        group = [np.arange(owed.shape[1])]
-        paid = _allocate(np.where(mask, funds, 0.0), owed, group)
-        funds = funds - paid.sum(axis=1)
-        draw = np.zeros_like(owed)
-        if any(covered):
-            short = (owed - paid) * np.asarray(covered, dtype=float)
-            draw = _allocate(np.where(mask, self.reserve, 0.0), short, group)
-            total = draw.sum(axis=1)
-            self.reserve = self.reserve - total
-            self.reserve_draw += total
-        return paid, draw, funds
+        book, label, account = self.book, op.label, op.account
+        avail = self._avail(funds, mask)
+        if op.single is not None:
+            owed = owed_all[:, op.single]
+            if self.dry:  # nothing from the pocket; the reserve may still pay
+                book.add(label, account, op.to[0], self.w.zeros)
+                draw = self._draw(owed, mask, op) if op.covered is not None else None
+                if draw is not None:
+                    owed -= draw
+                    paid_all[:, op.single] += draw
+                    book.add(label, "reserve", op.to[0], draw)
+                return funds
+            paid = np.minimum(avail, owed)
+            funds = funds - paid
+            draw = self._draw(owed - paid, mask, op) if op.covered is not None else None
+            settled = paid if draw is None else paid + draw
+            owed -= settled
+            paid_all[:, op.single] += settled
+            book.add(label, account, op.to[0], paid)
+            if draw is not None:
+                book.add(label, "reserve", op.to[0], draw)
+            return funds
+        owed2 = owed_all[:, op.cols]
+        paid2 = _allocate(avail, owed2, op.together)
+        funds = funds - _rows(paid2)
+        draw2 = self._draw(owed2 - paid2, mask, op) if op.covered is not None else None
+        settled2 = paid2 if draw2 is None else paid2 + draw2
+        owed_all[:, op.cols] -= settled2
+        paid_all[:, op.cols] += settled2
+        for k, name in enumerate(op.to):
+            book.add(label, account, name, paid2[:, k])
+            if draw2 is not None and np.count_nonzero(draw2[:, k]):
+                book.add(label, "reserve", name, draw2[:, k])
+        return funds
 
     # --- steps --------------------------------------------------------------------------------
 
-    def _step(self, step: Step, funds: F64, account: str, mask: B8, revolving: B8) -> F64:
-        p, book, label, w = self.p, self.book, str(step), self.w
-        a = step.action
+    def _step(self, op: _Op, funds: F64, mask: B8, revolving: B8) -> F64:
+        a = op.action
         if a == "fee":
-            j = w.fee_idx[step.targets[0]]
-            covered = [label in w.covers]
-            paid, draw, funds = self._pay(self.fee_owed[:, j : j + 1], funds, mask, covered)
-            self.fee_owed[:, j] -= paid[:, 0] + draw[:, 0]
-            self.fee_paid[:, j] += paid[:, 0] + draw[:, 0]
-            book.add(label, account, f"fee:{step.targets[0]}", p, paid[:, 0])
-            if draw.any():
-                book.add(label, "reserve", f"fee:{step.targets[0]}", p, draw[:, 0])
-        elif a == "interest":
-            ids = [w.idx[t] for t in step.targets]
-            covered = [label in w.covers or f"interest:{t}" in w.covers for t in step.targets]
-            paid, draw, funds = self._pay(self.int_owed[:, ids], funds, mask, covered)
-            for k, i in enumerate(ids):
-                self.int_owed[:, i] -= paid[:, k] + draw[:, k]
-                self.int_paid[:, i] += paid[:, k] + draw[:, k]
-                book.add(label, account, step.targets[k], p, paid[:, k])
-                if draw[:, k].any():
-                    book.add(label, "reserve", step.targets[k], p, draw[:, k])
-        elif a in ("principal", "pro_rata"):
+            return self._settle(op, self.fee_owed, self.fee_paid, funds, mask)
+        if a == "interest":
+            return self._settle(op, self.int_owed, self.int_paid, funds, mask)
+        book, label, account = self.book, op.label, op.account
+        if a in ("principal", "pro_rata"):
             self._reinstate(funds, mask)
-            ids = [w.idx[t] for t in step.targets]
+            if a == "principal":
+                return self._pay_principal(op, funds, mask, pro_rata=False)
             seq = self.eff["sequential"]
-            if a == "principal" or not (~seq & mask).any():
-                funds = self._pay_principal(ids, funds, mask, label, account, pro_rata=False)
-            elif not (seq & mask).any():
-                funds = self._pay_principal(ids, funds, mask, label, account, pro_rata=True)
-            else:  # some scenarios sequential, some pro rata
-                funds = self._pay_principal(ids, funds, mask & seq, label, account, False)
-                funds = self._pay_principal(ids, funds, mask & ~seq, label, account, True)
-        elif a == "reserve":
+            if not self.eff_any["sequential"] and mask is self.everywhere:
+                return self._pay_principal(op, funds, mask, pro_rata=True)
+            if not (~seq & mask).any():
+                return self._pay_principal(op, funds, mask, pro_rata=False)
+            if not (seq & mask).any():
+                return self._pay_principal(op, funds, mask, pro_rata=True)
+            # some scenarios sequential, some pro rata
+            funds = self._pay_principal(op, funds, mask & seq, False)
+            return self._pay_principal(op, funds, mask & ~seq, True)
+        if self.dry and a in ("reserve", "reinvest"):
+            book.add(label, account, "reserve" if a == "reserve" else "seller", self.w.zeros)
+            return funds
+        if a == "reserve":
             need = np.maximum(self.target - self.reserve, 0.0)
-            dep = np.where(mask, np.minimum(funds, need), 0.0)
+            dep = self._avail(np.minimum(funds, need), mask)
             self.reserve = self.reserve + dep
             self.reserve_deposit += dep
-            funds = funds - dep
-            book.add(label, account, "reserve", p, dep)
-        elif a == "cover_defaults":
-            if account != "principal_funds" and not self.combined:
-                move = np.where(mask, np.minimum(funds, self.D), 0.0)
+            book.add(label, account, "reserve", dep)
+            return funds - dep
+        if a == "cover_defaults":
+            if self.dry and account != "principal_funds" and not self.combined:
+                self.book.add(label, account, "principal_funds", self.w.zeros)
+            elif account != "principal_funds" and not self.combined:
+                move = self._avail(np.minimum(funds, self.D), mask)
                 self.D = self.D - move
                 self._to_principal(label, account, move)
                 funds = funds - move
-        elif a == "reinvest":
+            return funds
+        if a == "reinvest":
             buy = np.where(mask & revolving & ~self.final, funds, 0.0)
             self.purchase_cash += buy
-            funds = funds - buy
-            book.add(label, account, "seller", p, buy)
-        elif a == "residual":
-            funds = self._residual(funds, account, mask)
+            book.add(label, account, "seller", buy)
+            return funds - buy
+        if a == "residual":
+            return self._residual(funds, account, mask)
         return funds
 
     def _residual(self, funds: F64, account: str, mask: B8) -> F64:
@@ -1192,38 +1477,53 @@ class _Ctx:
         principal funds (or one pocket after default): write-downs are reinstated
         and the reinstated balances paid, most senior first.
         """
-        w, p = self.w, self.p
+        w = self.w
+        if self.dry:  # an empty pocket: the same entries, at zero
+            if account == "revenue" and not self.combined:
+                if self.has_writedowns and np.count_nonzero(_rows(self.W * w.rated)):
+                    self.book.add("reimburse_writedowns", account, "principal_funds", w.zeros)
+                if self.eff_any["divert_excess_spread"] or self.any_final:
+                    self.book.add("divert_excess_spread", account, "principal_funds", w.zeros)
+                else:
+                    self.book.register("divert_excess_spread", account, "principal_funds")
+            elif self.has_writedowns:
+                self._reinstate(funds, mask)  # reinstated, to be paid from later funds
+            self.book.add("residual", account, "equity", w.zeros)
+            return funds
         if account == "revenue" and not self.combined:
-            rated_w = (self.W * w.rated).sum(axis=1)
-            if w.writedown_mode and rated_w.any():
+            rated_w = _rows(self.W * w.rated) if self.has_writedowns else None
+            if rated_w is not None and np.count_nonzero(rated_w):
                 # Reimbursement of write-downs: a rated class's write-down is made good
                 # before the residual holder takes spread (its own equity write-down is not).
                 bought = self.purchase_cash / w.price
                 pending = self.principal_pending + self.transfer_to_principal
                 # In the revolving period the principal funds back the notes by what they buy.
                 backing = np.where(self.revolving & ~self.final, pending / w.price, pending)
-                surplus = np.maximum(self.pool_end + bought + backing - self.B.sum(axis=1), 0.0)
+                surplus = np.maximum(self.pool_end + bought + backing - _rows(self.B), 0.0)
                 need = np.maximum(rated_w - surplus, 0.0)
-                move = np.where(mask, np.minimum(funds, need), 0.0)
+                move = self._avail(np.minimum(funds, need), mask)
                 self.D = self.D - np.minimum(self.D, move)
                 self._to_principal("reimburse_writedowns", account, move)
                 funds = funds - move
-            claims = (self.B + self.W).sum(axis=1) > 0
-            divert = (self.eff["divert_excess_spread"] | self.final) & mask & claims
-            move = np.where(divert, funds, 0.0)
-            self._to_principal("divert_excess_spread", account, move)
-            funds = funds - move
-        elif w.writedown_mode and self.W.any():
+            if self.eff_any["divert_excess_spread"] or self.any_final:
+                claims = _rows(self.B + self.W) > 0
+                divert = (self.eff["divert_excess_spread"] | self.final) & mask & claims
+                move = np.where(divert, funds, 0.0)
+                self._to_principal("divert_excess_spread", account, move)
+                funds = funds - move
+            else:  # nothing is diverted anywhere: the entry stays in the ledger, at zero
+                self.book.register("divert_excess_spread", account, "principal_funds")
+        elif self.has_writedowns:
             before = self.B.copy()
-            self._reinstate(funds, mask)
-            owed = self.B - np.minimum(before, self.B)  # reinstated and not yet paid
-            pay = _allocate(np.where(mask, funds, 0.0), owed, w.groups)
-            for i in np.flatnonzero(pay.any(axis=0)):
-                self.B[:, i] -= pay[:, i]
-                self.prin_paid[:, i] += pay[:, i]
-                self.book.add("reinstated_principal", account, w.names[i], p, pay[:, i])
-            funds = funds - pay.sum(axis=1)
-        rest = np.where(mask, funds, 0.0)
+            if self._reinstate(funds, mask):
+                owed = self.B - np.minimum(before, self.B)  # reinstated and not yet paid
+                pay = _allocate(self._avail(funds, mask), owed, w.groups)
+                for i in np.flatnonzero(pay.any(axis=0)):
+                    self.B[:, i] -= pay[:, i]
+                    self.prin_paid[:, i] += pay[:, i]
+                    self.book.add("reinstated_principal", account, w.names[i], pay[:, i])
+                funds = funds - _rows(pay)
+        rest = self._avail(funds, mask)
         self.residual += rest
-        self.book.add("residual", account, "equity", p, rest)
+        self.book.add("residual", account, "equity", rest)
         return funds - rest

@@ -455,6 +455,106 @@ TABLES: tuple[Table, ...] = (
                 "with `deferred_interest_accrues`).",
                 '"carried"',
             ),
+            Key(
+                "engine",
+                '"cohort" | "loan"',
+                '"cohort"',
+                "How the collateral is projected: exact cohorts, or receivable by receivable "
+                "(`loan`, needed by `rounding`; slower by a small multiple). The pool "
+                "conventions below are described with formulas and examples in "
+                "[conventions.md](conventions.md); each default is the SIFMA Standard Formulas.",
+                '"cohort"',
+            ),
+            Key(
+                "prepayment_timing",
+                '"end" | "start"',
+                '"end"',
+                "Prepayments at the end of the month after the scheduled payment, with a full "
+                "month's interest (SIFMA), or at the start, before interest and scheduled "
+                "principal (the prepaid balance earns no interest that month).",
+                '"end"',
+            ),
+            Key(
+                "default_order",
+                '"sifma" | "default_first"',
+                '"sifma"',
+                "Default and prepayment as shares of the same balance (SIFMA), or defaults first "
+                "on the beginning balance and prepayments on what did not default (survival "
+                "(1-d)(1-p)).",
+                '"sifma"',
+            ),
+            Key(
+                "annual_to_periodic",
+                '"monthly" | "act_365" | "act_360"',
+                '"monthly"',
+                "Annual rates (CDR, CPR) to a month's: 1-(1-a)^(1/12), or 1-(1-a)^(days/365) "
+                "(/360) with `days` the actual days of the asset period between the receivables' "
+                "payment dates (`receivable_payment_day`, rolled on `receivable_business_days`).",
+                '"monthly"',
+            ),
+            Key(
+                "loss_timing",
+                '"liquidation" | "default"',
+                '"liquidation"',
+                "Loss recognised with the recovery, `recovery_lag` months after the default, or "
+                "in the month of default.",
+                '"liquidation"',
+            ),
+            Key(
+                "rounding",
+                '"none" | "floor" | "half_up" | "half_even"',
+                '"none"',
+                "Every money amount of each receivable rounded to the cent after each "
+                'multiplication (needs `engine = "loan"`).',
+                '"none"',
+            ),
+            Key(
+                "amortisation",
+                '"schedule" | "reamortise"',
+                '"schedule"',
+                "Annuity principal as the contractual share of the paying balance, or the level "
+                "payment recomputed each month on the surviving balance over the remaining term "
+                "(rounded as configured) less interest.",
+                '"schedule"',
+            ),
+            Key(
+                "coupon_decimals",
+                "integer 0..12",
+                "none (rate / 12)",
+                "Decimals the monthly coupon rate / 12 is truncated to.",
+                "8",
+            ),
+            Key(
+                "flat_fee",
+                '"schedule" | "survival"',
+                '"schedule"',
+                "Flat-fee instalments: the cut-off balance amortised evenly with the fee on the "
+                "paying share, or the original instalment and fee times the survival factor "
+                "(paying balance over the original schedule's balance).",
+                '"schedule"',
+            ),
+            Key(
+                "receivable_payment_day",
+                "integer 1..31",
+                "31 (the month end)",
+                "Day of the month the receivables pay (clamped to the month end), for "
+                "`annual_to_periodic`.",
+                "31",
+            ),
+            Key(
+                "receivable_business_days",
+                '"none" | "weekends" | "china_interbank" | "china_exchange"',
+                '"none"',
+                "Calendar the receivables' payment dates are rolled on (`none`: not rolled).",
+                '"none"',
+            ),
+            Key(
+                "receivable_roll",
+                '"following" | "modified_following" | "preceding"',
+                '"following"',
+                "How a receivable's payment date moves to a business day.",
+                '"following"',
+            ),
         ),
     ),
     Table(
@@ -644,6 +744,18 @@ roll = "modified_following"
 fee_day_count = "ACT/365F"
 fee_balance = "time_weighted"
 unpaid_interest = "carried"
+engine = "cohort"
+prepayment_timing = "end"
+default_order = "sifma"
+annual_to_periodic = "monthly"
+loss_timing = "liquidation"
+rounding = "none"
+amortisation = "schedule"
+coupon_decimals = 8
+flat_fee = "schedule"
+receivable_payment_day = 31
+receivable_business_days = "none"
+receivable_roll = "following"
 
 [waterfall]
 interest = [

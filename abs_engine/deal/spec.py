@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import itertools
 import math
 import re
@@ -58,8 +59,20 @@ from abs_engine.curves.assumptions import (
 )
 from abs_engine.daycount import canonical_basis
 from abs_engine.deal.schema import keys
-from abs_engine.errors import AbsError, SpecError, SpecWarning
+from abs_engine.errors import AbsError, AssumptionError, SpecError, SpecWarning
 from abs_engine.pool.schema import DEFAULT_GRADES, PAYMENT_TYPE_ALIASES, PAYMENT_TYPES
+from abs_engine.projection.conventions import (
+    ENGINES,
+    Amortisation,
+    AnnualToPeriodic,
+    DefaultOrder,
+    Engine,
+    FlatFee,
+    LossTiming,
+    PoolConventions,
+    PrepaymentTiming,
+    Rounding,
+)
 
 __all__ = [
     "EFFECTS",
@@ -360,6 +373,19 @@ class Conventions:
     unpaid_interest : {"carried", "accrues"}
         Whether deferred interest bears interest at the coupon (every class
         that does not say otherwise with ``deferred_interest_accrues``).
+    engine : {"cohort", "loan"}
+        How the collateral is projected: exact cohorts (default) or receivable
+        by receivable, which ``rounding`` needs (see :func:`abs_engine.project`).
+    prepayment_timing, default_order, annual_to_periodic, loss_timing, rounding, \
+amortisation, coupon_decimals, flat_fee
+        The pool conventions of :class:`~abs_engine.projection.PoolConventions`
+        (``docs/conventions.md``); the defaults are the SIFMA Standard Formulas.
+    receivable_payment_day : int
+        Day of the month the receivables pay (31: the last day), for
+        ``annual_to_periodic = "act_365"`` / ``"act_360"``.
+    receivable_business_days : str
+        Calendar the receivables' payment dates are rolled on (``"none"``: not
+        rolled), with ``receivable_roll``.
     """
 
     business_days: str = "none"
@@ -367,6 +393,18 @@ class Conventions:
     fee_day_count: str | None = None
     fee_balance: Literal["begin", "time_weighted"] = "begin"
     unpaid_interest: Literal["carried", "accrues"] = "carried"
+    engine: Engine = "cohort"
+    prepayment_timing: PrepaymentTiming = "end"
+    default_order: DefaultOrder = "sifma"
+    annual_to_periodic: AnnualToPeriodic = "monthly"
+    loss_timing: LossTiming = "liquidation"
+    rounding: Rounding = "none"
+    amortisation: Amortisation = "schedule"
+    coupon_decimals: int | None = None
+    flat_fee: FlatFee = "schedule"
+    receivable_payment_day: int = 31
+    receivable_business_days: str = "none"
+    receivable_roll: str = "following"
 
     def __post_init__(self) -> None:
         from abs_engine.calendars import CALENDARS, ROLLS
@@ -384,6 +422,80 @@ class Conventions:
             if value not in allowed:
                 shown = ", ".join(str(a) for a in allowed if a is not None)
                 raise _err(f"must be one of {shown}; got {value!r}", f"conventions.{name}")
+        if self.engine not in ENGINES:
+            raise _err(
+                f"must be one of {', '.join(ENGINES)}; got {self.engine!r}"
+                f"{_did_you_mean(self.engine, ENGINES)}",
+                "conventions.engine",
+            )
+        self.pool(dt.date(2000, 1, 31))  # validates the pool conventions
+        if self.rounding != "none" and self.engine != "loan":
+            raise _err(
+                f"rounding = {self.rounding!r} rounds every amount of each receivable to the "
+                'cent, which cohort aggregation cannot do: add engine = "loan"',
+                "conventions.rounding",
+            )
+
+    def pool(self, cutoff: dt.date) -> PoolConventions:
+        """The pool conventions, with the receivables' payment calendar from ``cutoff``."""
+        try:
+            return PoolConventions(
+                prepayment_timing=self.prepayment_timing,
+                default_order=self.default_order,
+                annual_to_periodic=self.annual_to_periodic,
+                loss_timing=self.loss_timing,
+                rounding=self.rounding,
+                amortisation=self.amortisation,
+                coupon_decimals=self.coupon_decimals,
+                flat_fee=self.flat_fee,
+                cutoff=cutoff,
+                payment_day=self.receivable_payment_day,
+                business_days=self.receivable_business_days,
+                roll=self.receivable_roll,
+            )
+        except AssumptionError as exc:
+            msg = str(exc)
+            name = re.match(r"conventions\.(\w+)", msg)
+            key = {"payment_day": "receivable_payment_day", "business_days":
+                   "receivable_business_days", "roll": "receivable_roll"}.get(
+                name.group(1) if name else "", name.group(1) if name else ""
+            )  # fmt: skip
+            text = re.sub(r"^conventions\.\w+ ", "", msg)
+            raise _err(text, f"conventions.{key}" if key else "conventions") from None
+
+    @property
+    def pool_keys(self) -> dict[str, Any]:
+        """The pool conventions and engine that differ from the default, by TOML key."""
+        return {
+            k: getattr(self, k)
+            for k in POOL_CONVENTION_KEYS
+            if getattr(self, k) != getattr(_DEFAULT_CONVENTIONS, k)
+        }
+
+
+#: The keys of ``[conventions]`` that act on the collateral's projection.
+POOL_CONVENTION_KEYS = (
+    "engine",
+    "prepayment_timing",
+    "default_order",
+    "annual_to_periodic",
+    "loss_timing",
+    "rounding",
+    "amortisation",
+    "coupon_decimals",
+    "flat_fee",
+    "receivable_payment_day",
+    "receivable_business_days",
+    "receivable_roll",
+)
+
+
+def _did_you_mean(value: object, allowed: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(value), list(allowed), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+_DEFAULT_CONVENTIONS = Conventions()
 
 
 # --- fees, reserve, revolving, triggers ---------------------------------------------------------
@@ -1021,6 +1133,29 @@ class Deal:
             return tranche.deferred_interest_accrues
         return self.conventions.unpaid_interest == "accrues"
 
+    @property
+    def pool_conventions(self) -> PoolConventions:
+        """How the collateral is projected (``[conventions]``), its calendar from the cut-off.
+
+        The receivables' payment calendar starts at ``dates.cutoff``, or at
+        ``state.as_of`` for a seasoned deal re-projected from a current tape.
+        """
+        start = self.state.as_of if self.state is not None else self.dates.cutoff
+        return self.conventions.pool(start)
+
+    def projection_options(self, *, per_unit: bool = False) -> dict[str, Any]:
+        """Keyword arguments of :func:`abs_engine.project` for this deal's collateral.
+
+        ``per_unit=True`` for receivables known only per unit bought or by cohort
+        (the revolving template, an aged pool): their flows scale with the amount,
+        so they are projected by the cohort engine with every convention but
+        ``rounding`` (rounding acts on each receivable of a tape).
+        """
+        conv = self.pool_conventions
+        if per_unit:
+            return {"conventions": replace(conv, rounding="none"), "engine": "cohort"}
+        return {"conventions": conv, "engine": self.conventions.engine}
+
     def senior_or_pari_passu(self, name: str) -> tuple[str, ...]:
         """``name`` and every class ranking ahead of or equal with it."""
         ranks = dict(zip((t.name for t in self.tranches), self.ranks, strict=True))
@@ -1319,6 +1454,7 @@ def _triggers(data: Any) -> tuple[Trigger, ...]:
 
 def _conventions(data: Any) -> Conventions:
     from abs_engine.calendars import CALENDARS, ROLLS
+    from abs_engine.projection.conventions import CHOICES
 
     p = "conventions"
     d = s.table(data, p)
@@ -1330,6 +1466,12 @@ def _conventions(data: Any) -> Conventions:
         fee_day_count=fee_dc,
         fee_balance=s.opt_str(d, "fee_balance", p, "begin", ("begin", "time_weighted")),  # type: ignore[arg-type]
         unpaid_interest=s.opt_str(d, "unpaid_interest", p, "carried", ("carried", "accrues")),  # type: ignore[arg-type]
+        engine=s.opt_str(d, "engine", p, "cohort", ENGINES),  # type: ignore[arg-type]
+        receivable_payment_day=s.opt_int(d, "receivable_payment_day", p, 31, minimum=1) or 31,
+        receivable_business_days=s.opt_str(d, "receivable_business_days", p, "none", CALENDARS),
+        receivable_roll=s.opt_str(d, "receivable_roll", p, "following", ROLLS),
+        coupon_decimals=s.opt_int(d, "coupon_decimals", p, None, minimum=0),
+        **{k: s.opt_str(d, k, p, v[0], v) for k, v in CHOICES.items()},  # type: ignore[arg-type]
     )
 
 
@@ -1600,6 +1742,7 @@ def deal_to_dict(deal: Deal, *, base: Path | None = None) -> dict[str, Any]:
             "fee_balance": cv.fee_balance,
             "unpaid_interest": cv.unpaid_interest,
             **({"fee_day_count": cv.fee_day_count} if cv.fee_day_count else {}),
+            **cv.pool_keys,
         }
     assert deal.waterfall is not None
     out["waterfall"] = {

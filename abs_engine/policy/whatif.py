@@ -662,7 +662,7 @@ def _funding(
         "balance": float(pool.balance),
         "declined_share": 1.0 - float(pool.balance) / tape_balance,
     }
-    base_cf = project(pool, deal.assumptions)
+    base_cf = project(pool, deal.assumptions, **deal.projection_options())
     row["expected_cnl"] = float(base_cf.totals()["cumulative_net_loss"].iloc[0])
     if sizing:
         try:

@@ -28,9 +28,28 @@ ANNUITY, EQUAL_PRINCIPAL, FLAT_FEE, BULLET = range(4)
 
 
 def _ro(a: ArrayLike, dtype: type | np.dtype[np.generic]) -> NDArray[np.generic]:
+    """A read-only array of ``dtype``: a copy, unless ``a`` is already a frozen array of its own.
+
+    An array that owns its data and is not writeable (as :meth:`Cohorts.from_loans` makes
+    its fresh arrays) cannot be changed through another reference, so it is kept as is.
+    """
+    if (
+        isinstance(a, np.ndarray)
+        and a.dtype == dtype
+        and a.flags.owndata
+        and not a.flags.writeable
+        and a.flags.c_contiguous
+    ):
+        return a
     out = np.array(a, dtype=dtype)
     out.setflags(write=False)
     return out
+
+
+def _frozen(a: NDArray[Any]) -> NDArray[Any]:
+    """``a`` (a fresh array of this module's own) made read-only in place."""
+    a.setflags(write=False)
+    return a
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,7 +116,10 @@ class Cohorts:
             object.__setattr__(self, "default_mult", np.ones(n))
         specs["default_mult"] = np.float64
         for name, dtype in specs.items():
-            arr = _ro(np.broadcast_to(np.asarray(getattr(self, name)), (n,)), dtype)
+            value = getattr(self, name)
+            if not (isinstance(value, np.ndarray) and value.shape == (n,)):
+                value = np.broadcast_to(np.asarray(value), (n,))
+            arr = _ro(value, dtype)
             object.__setattr__(self, name, arr)
         object.__setattr__(self, "grades", tuple(self.grades))
         if n and (self.grade.min() < 0 or self.grade.max() >= len(self.grades)):
@@ -161,62 +183,77 @@ class Cohorts:
         # The cohort key is a mixed-radix number over (grade, type, remaining term, age,
         # dpd bucket, annuity-rate code).  Its range is small for real tapes, so rows are
         # summed with bincount on the dense key; a huge key space falls back to hashing.
+        # Continuous annuity rates (nearly one rate per receivable) are grouped by sorting.
         pt = np.asarray(payment_type)
         r = np.asarray(rate, dtype=np.float64)
         annuity = pt == ANNUITY
-        rate_code = np.zeros(pt.shape[0], dtype=np.int64)
-        annuity_rates = np.zeros(1)
-        if annuity.any():
-            codes, uniq = pd.factorize(r[annuity])
-            rate_code[annuity] = codes
-            annuity_rates = np.asarray(uniq, dtype=np.float64)
-        overlay_values = np.ones(1)
-        overlay_code = np.zeros(pt.shape[0], dtype=np.int64)
-        if default_mult is not None:
-            overlay_values, overlay_code = np.unique(
-                np.asarray(default_mult, dtype=np.float64), return_inverse=True
-            )
-        digits = [
+        bal = np.asarray(balance, dtype=np.float64)
+        ob = np.asarray(original_balance, dtype=np.float64)
+        small = [
             np.asarray(grade),
             pt,
             np.asarray(remaining_term),
             np.asarray(age),
             np.asarray(dpd_bucket),
-            rate_code,
-            overlay_code,
         ]
-        radix = [int(d.max(initial=0)) + 1 for d in digits]
-        key = np.zeros(pt.shape[0], dtype=np.int64)
-        for d, base in zip(digits, radix, strict=True):
-            key *= base
-            key += d
-        space = int(np.prod(np.asarray(radix, dtype=np.float64)))
-        if space <= 1 << 24:
-            count = np.bincount(key, minlength=space)
-            ids = np.flatnonzero(count)
-            lookup = np.empty(space, dtype=np.int64)
-            lookup[ids] = np.arange(ids.size)
-            cohort = lookup[key]
-            uniques = ids
+        if default_mult is None and _continuous(r[annuity]):
+            cohort, first = _sorted_cohorts(small, np.where(annuity, r, 0.0))
+            m = first.size
+            c_grade, c_type, c_rem, c_age, c_dpd = (d[first] for d in small)
+            c_annuity_rate = r[first]
+            c_overlay_value: NDArray[np.float64] | None = None
         else:
-            cohort, uniques = pd.factorize(key, sort=True)
-            uniques = np.asarray(uniques, dtype=np.int64)
-        m = len(uniques)
+            rate_code = np.zeros(pt.shape[0], dtype=np.int64)
+            annuity_rates = np.zeros(1)
+            if annuity.any():
+                codes, uniq = pd.factorize(r[annuity])
+                rate_code[annuity] = codes
+                annuity_rates = np.asarray(uniq, dtype=np.float64)
+            overlay_values = np.ones(1)
+            overlay_code = np.zeros(pt.shape[0], dtype=np.int64)
+            if default_mult is not None:
+                overlay_values, overlay_code = np.unique(
+                    np.asarray(default_mult, dtype=np.float64), return_inverse=True
+                )
+            digits = [*small, rate_code, overlay_code]
+            radix = [int(d.max(initial=0)) + 1 for d in digits]
+            key = np.zeros(pt.shape[0], dtype=np.int64)
+            for d, base in zip(digits, radix, strict=True):
+                key *= base
+                key += d
+            space = int(np.prod(np.asarray(radix, dtype=np.float64)))
+            # Dense only where the key space is not far larger than the tape: scanning a
+            # space of millions for a few hundred receivables is a fixed cost of milliseconds.
+            if space <= min(1 << 24, 64 * key.size + 4096):
+                count = np.bincount(key, minlength=space)
+                ids = np.flatnonzero(count)
+                lookup = np.empty(space, dtype=np.int64)
+                lookup[ids] = np.arange(ids.size)
+                cohort = lookup[key]
+                uniques = ids
+            elif key.size <= 1 << 16:  # a small tape: sorting is cheaper than a hash table
+                uniques, cohort = np.unique(key, return_inverse=True)
+            else:
+                cohort, uniques = pd.factorize(key, sort=True)
+                uniques = np.asarray(uniques, dtype=np.int64)
+            m = len(uniques)
+            # Every row of a cohort shares the key, so the cohort's attributes decode from it.
+            c_grade, c_type, c_rem, c_age, c_dpd, c_rate, c_overlay = np.unravel_index(
+                uniques, radix
+            )
+            c_annuity_rate = annuity_rates[np.where(c_type == ANNUITY, c_rate, 0)]
+            c_overlay_value = _frozen(overlay_values[c_overlay])
 
         def total(weights: NDArray[np.float64]) -> NDArray[np.float64]:
             return np.asarray(np.bincount(cohort, weights=weights, minlength=m), dtype=np.float64)
 
-        # Every row of a cohort shares the key, so the cohort's attributes decode from it.
-        c_grade, c_type, c_rem, c_age, c_dpd, c_rate, c_overlay = np.unravel_index(uniques, radix)
-        bal = np.asarray(balance, dtype=np.float64)
         bal_sum = total(bal)
         safe = np.where(bal_sum > 0, bal_sum, 1.0)
         rate_c = np.where(
             c_type == ANNUITY,
-            annuity_rates[np.where(c_type == ANNUITY, c_rate, 0)],
+            c_annuity_rate,
             total(r * bal) / safe,  # exact: interest of these types is linear in balance
         )
-        ob = np.asarray(original_balance, dtype=np.float64)
         return cls(
             tuple(grades),
             c_grade,
@@ -224,12 +261,12 @@ class Cohorts:
             c_rem,
             c_age,
             c_dpd,
-            bal_sum,
-            rate_c,
-            total(np.asarray(fee_rate, dtype=np.float64) * ob),
-            total(ob),
-            np.bincount(cohort, minlength=m).astype(np.int64),
-            overlay_values[c_overlay],
+            _frozen(bal_sum),
+            _frozen(rate_c),
+            _frozen(total(np.asarray(fee_rate, dtype=np.float64) * ob)),
+            _frozen(total(ob)),
+            _frozen(np.bincount(cohort, minlength=m).astype(np.int64)),
+            c_overlay_value,
         )
 
     def select(self, mask: ArrayLike) -> Cohorts:
@@ -269,3 +306,41 @@ class Cohorts:
                 "default_mult": self.default_mult,
             }
         )
+
+
+def _continuous(rates: NDArray[np.float64]) -> bool:
+    """Whether annuity rates look continuous: most of a sample of them are distinct.
+
+    Only the speed depends on it (sorting against hashing); the cohorts are the same.
+    """
+    sample = rates[:4096]
+    return sample.size >= 64 and 2 * np.unique(sample).size > sample.size
+
+
+def _sorted_cohorts(
+    digits: Sequence[NDArray[Any]], value: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Cohorts of rows equal in every digit and in ``value``, by sorting rather than hashing.
+
+    Rows are sorted by ``value`` and then, stably, by the mixed-radix number of the
+    digits (a radix sort when it fits 16 bits), so equal rows are adjacent and the
+    cohorts come in order of (digits, value).  Returns the cohort of each row and
+    the first row of each cohort.
+    """
+    radix = [int(d.max(initial=0)) + 1 for d in digits]
+    key = np.zeros(value.shape[0], dtype=np.int64)
+    for d, base in zip(digits, radix, strict=True):
+        key *= base
+        key += d
+    space = int(np.prod(np.asarray(radix, dtype=np.float64)))
+    by_value = np.argsort(value)
+    narrow = np.uint16 if space <= 1 << 16 else np.uint32 if space <= 1 << 32 else np.int64
+    order = by_value[np.argsort(key[by_value].astype(narrow), kind="stable")]
+    k_s, v_s = key[order], value[order]
+    new = np.empty(order.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(k_s[1:], k_s[:-1], out=new[1:])
+    new[1:] |= v_s[1:] != v_s[:-1]
+    cohort = np.empty(order.size, dtype=np.int64)
+    cohort[order] = np.cumsum(new) - 1
+    return cohort, order[new]

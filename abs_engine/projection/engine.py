@@ -63,8 +63,10 @@ from abs_engine.curves.scenarios import Scenario, ScenarioSet
 from abs_engine.errors import AssumptionError, ScenarioError
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool
+from abs_engine.projection.conventions import Engine, PoolConventions
 from abs_engine.projection.results import FIELDS, PoolCashflows
 from abs_engine.projection.schedule import (
+    DENSE_LIMIT,
     Method,
     Schedules,
     class_schedules,
@@ -203,11 +205,12 @@ class _Paths:
     excluded: B1  # (C,)
 
 
-def _paths(cohorts: Cohorts, terms: _GradeTerms) -> _Paths:
+def _paths(cohorts: Cohorts, roll_g: B1, exclude_g: B1) -> _Paths:
+    """Paths from each grade's flags: roll rates (``roll_g``), excluded if late (``exclude_g``)."""
     g = cohorts.grade.astype(np.int64)
     bucket = cohorts.dpd_bucket.astype(np.int64)
-    roll = terms.roll[g]
-    excluded = (bucket >= 1) & (bucket <= 3) & terms.exclude[g]
+    roll = roll_g[g]
+    excluded = (bucket >= 1) & (bucket <= 3) & exclude_g[g]
     late = ~excluded & ((bucket == 4) | ((bucket >= 1) & ~roll))
     late_idx = np.flatnonzero(late)
     return _Paths(
@@ -258,6 +261,8 @@ def project(
     by: GroupBy = "pool",
     chunk_size: int | None = None,
     period_offset: int = 0,
+    conventions: PoolConventions | None = None,
+    engine: Engine = "cohort",
     schedules: Method = "auto",
 ) -> PoolCashflows:
     """Project the pool's monthly cash flows for every scenario at once.
@@ -281,6 +286,15 @@ def project(
         curves indexed by period (``by="period"``) are read from period
         ``period_offset + 1`` on.  Receivables bought in a revolving period
         use it so a calendar shock reaches them; age-indexed curves ignore it.
+    conventions : PoolConventions, optional
+        Market conventions of the projection (prepayment timing, order of
+        default and prepayment, rate conversion, rounding, ...); the default is
+        the SIFMA Standard Formulas.  See :mod:`abs_engine.projection.conventions`.
+    engine : {"cohort", "loan"}
+        ``"cohort"`` (default): exact cohorts (the closed form under SIFMA
+        conventions, a month loop over cohorts otherwise).  ``"loan"``: every
+        receivable on its own (:mod:`abs_engine.projection.loan`), which rounding
+        per receivable needs.
     schedules : {"auto", "dense", "streaming"}
         How the contractual schedules of rate classes are summed (see
         :func:`abs_engine.projection.schedule.class_schedules`); the same
@@ -292,6 +306,19 @@ def project(
         Arrays shaped ``(scenario, group, period)``.  ``notes`` says how
         receivables delinquent at cut-off were treated.
     """
+    if engine != "cohort" or (conventions is not None and not conventions.is_sifma):
+        from abs_engine.projection.loan import project_rows
+
+        return project_rows(
+            pool,
+            assumptions,
+            scenarios,
+            by=by,
+            chunk_size=chunk_size,
+            period_offset=period_offset,
+            conventions=conventions,
+            engine=engine,
+        )
     if by not in ("pool", "grade", "cohort", "loan"):
         raise AssumptionError(f"by must be 'pool', 'grade', 'cohort' or 'loan'; got {by!r}")
     if by == "loan":
@@ -321,33 +348,20 @@ def project(
     shift_all = sset.recovery_lag_shift
     lag_probe = np.zeros(G, dtype=np.int64)
     roll_probe = np.zeros(G, dtype=bool)
+    exclude_probe = np.zeros(G, dtype=bool)
+    advancing_probe = False
     for g in present:
         a = assumptions.for_grade(grades[g])
         lag_probe[g] = a.recovery_lag
         roll_probe[g] = a.roll_rates is not None
+        exclude_probe[g] = a.delinquent_at_cutoff == "exclude"
+        advancing_probe |= a.advancing
     max_lag = int(np.maximum(lag_probe[present][None, :] + shift_all[:, None], 0).max())
     late_any = bool((cohorts.dpd_bucket > 0).any())
     max_rem = int(cohorts.remaining_term.max())
     horizon = max_rem + max_lag + (4 if roll_probe.any() or late_any else 0)
     months = int(cohorts.age.max()) + horizon + 1 + period_offset
-    _budget.check_projection(  # before anything is sized by the horizon
-        n_cohorts=len(cohorts),
-        n_scenarios=len(sset),
-        n_groups=len(cohorts) if by in ("cohort", "loan") else len(grades),
-        horizon=horizon,
-        months=months,
-        n_grades=len(grades),
-        n_fields=len(FIELDS),
-        max_remaining=max_rem,
-        max_lag=max_lag,
-        delinquency=bool(roll_probe.any() or late_any),
-        chunk_bytes=_CHUNK_BYTES,
-    )
-    terms = _grade_terms(grades, present, assumptions, months)
-    paths = _paths(cohorts, terms)
-    notes = _describe_cutoff(cohorts, paths, terms)
-    for line in notes:
-        log.info("%s", line)
+    paths = _paths(cohorts, roll_probe, exclude_probe)
 
     # A default overlay (a multiplier per receivable, e.g. on early-warning flags) makes each
     # (grade, overlay) pair a virtual grade: same curves, its own default multiplier.
@@ -357,6 +371,32 @@ def project(
     else:
         ov_values, ov_code = np.unique(overlay, return_inverse=True)
     n_ov = ov_values.size
+    identity = by in ("cohort", "loan")
+    # Rows of (row, month) arrays the curve path holds: its cohorts, or with streaming
+    # schedules its rate classes (at most one per virtual grade and age).
+    n_curve = paths.curve.size
+    if not (advancing_probe or identity or schedules == "dense") and (
+        schedules == "streaming" or n_curve * (horizon + 1) > DENSE_LIMIT
+    ):
+        n_curve = min(n_curve, G * n_ov * (int(cohorts.age.max()) + 1))
+    _budget.check_projection(  # before anything is sized by the horizon
+        n_cohorts=n_curve + paths.roll.size,
+        n_scenarios=len(sset),
+        n_groups=len(cohorts) if identity else len(grades),
+        horizon=horizon,
+        months=months,
+        n_grades=len(grades),
+        n_fields=len(FIELDS),
+        max_remaining=max_rem,
+        max_lag=max_lag,
+        delinquency=paths.roll.size > 0,
+        chunk_bytes=_CHUNK_BYTES,
+    )
+    terms = _grade_terms(grades, present, assumptions, months)
+    notes = _describe_cutoff(cohorts, paths, terms)
+    for line in notes:
+        log.info("%s", line)
+
     v_c = grade_c * n_ov + ov_code
     grade_of_v = np.repeat(np.arange(G), n_ov)
     overlay_v = np.tile(ov_values, G)
@@ -365,7 +405,6 @@ def project(
     # --- output groups ------------------------------------------------------------------
     # Recoveries depend on each grade's lag and severity, so flows are first summed
     # into groups of a single grade ("pool" sums the grade groups at the end).
-    identity = by in ("cohort", "loan")
     if identity:
         n_groups = len(cohorts)
         group_c = np.arange(n_groups)

@@ -55,6 +55,8 @@ Method = Literal["auto", "dense", "streaming"]
 
 #: Receivable-months above which class schedules are built without a dense matrix.
 DENSE_LIMIT = 1 << 21
+#: Receivables per block of the annuity recursion, so that its working arrays stay in cache.
+_CHUNK = 1 << 15
 
 
 def unit_balance(
@@ -167,19 +169,51 @@ def _streaming_class_schedules(
     cohorts: Cohorts, idx: I64, cls: I64, n_classes: int, horizon: int
 ) -> Schedules:
     H, R = horizon, n_classes
-    SB = np.zeros((R, H + 1))
-    SI = np.zeros((R, H + 1))
-    SF = np.zeros((R, H + 1))
-    n = cohorts.remaining_term[idx].astype(np.int64)
+    n = cohorts.remaining_term[idx]
     rate = cohorts.rate[idx]
     pt = cohorts.payment_type[idx]
     b0 = cohorts.balance[idx]
-    k = np.arange(H + 1)
+    annuity = (pt == ANNUITY) & (rate > 0)
+    SB, SI, SF = _rate_free(n, rate, pt, b0, cohorts.fee[idx], ~annuity, cls, R, H)
+    if annuity.all():  # no copies of the arrays for the annuities alone
+        sb, si = _annuity_recursion(n, rate / 12.0, b0, cls, R, H)
+    elif annuity.any():
+        sb, si = _annuity_recursion(
+            n[annuity], rate[annuity] / 12.0, b0[annuity], cls[annuity], R, H
+        )
+    else:
+        return Schedules(SB, SI, SF)
+    SB += sb
+    SI += si
+    return Schedules(SB, SI, SF)
 
-    # Fees (every type) and the rate-free schedules, by (class, term).
-    terms, n_code = np.unique(n, return_inverse=True)
+
+def _rate_free(
+    n: NDArray[np.integer[Any]],
+    rate: F64,
+    pt: NDArray[np.integer[Any]],
+    b0: F64,
+    fee: F64,
+    other: NDArray[np.bool_],
+    cls: I64,
+    R: int,
+    H: int,
+) -> tuple[F64, F64, F64]:
+    """Fees of every receivable and schedules of the ``other`` (non-annuity) ones by class.
+
+    Their balances are linear in ``B_0`` and their interest in ``rate x B_0``, so
+    they are summed by (class, term) and spread over months by a matrix product.
+    """
+    SB = np.zeros((R, H + 1))
+    SI = np.zeros((R, H + 1))
+    SF = np.zeros((R, H + 1))
+    k = np.arange(H + 1)
+    seen = np.bincount(n)  # terms are at most MAX_TERM: a dense code, no sort
+    terms = np.flatnonzero(seen)
+    code_of = np.zeros(seen.size, dtype=np.int64)
+    code_of[terms] = np.arange(terms.size)
     T = terms.size
-    key = cls * T + n_code
+    key = cls * T + code_of[n]
 
     def by_class_term(weights: F64, where: NDArray[np.bool_] | None = None) -> F64:
         kk, ww = (key, weights) if where is None else (key[where], weights[where])
@@ -189,10 +223,12 @@ def _streaming_class_schedules(
 
     nt = terms.astype(np.float64)[:, None]
     on_term = ((k[None, :] >= 1) & (k[None, :] <= nt)).astype(np.float64)  # (T, H+1)
-    SF += by_class_term(cohorts.fee[idx]) @ on_term
-    annuity = (pt == ANNUITY) & (rate > 0)
+    if fee.any():
+        SF += by_class_term(fee) @ on_term
+    if not other.any():
+        return SB, SI, SF
     bullet = pt == BULLET
-    linear = ~annuity & ~bullet
+    linear = other & ~bullet
     for mask, factor in (
         (linear, np.clip((nt - k[None, :]) / nt, 0.0, 1.0)),
         (bullet, (k[None, :] < nt).astype(np.float64)),
@@ -200,57 +236,74 @@ def _streaming_class_schedules(
         if mask.any():
             SB += by_class_term(b0, mask) @ factor
             SI[:, 1:] += by_class_term(rate * b0 / 12.0, mask) @ factor[:, :-1]
-
-    if annuity.any():
-        sb, si = _annuity_recursion(
-            n[annuity], rate[annuity] / 12.0, b0[annuity], cls[annuity], R, H
-        )
-        SB += sb
-        SI += si
-    return Schedules(SB, SI, SF)
+    return SB, SI, SF
 
 
-def _annuity_recursion(n: I64, i: F64, b0: F64, cls: I64, R: int, H: int) -> tuple[F64, F64]:
+def _annuity_recursion(
+    n: NDArray[np.integer[Any]], i: F64, b0: F64, cls: I64, R: int, H: int
+) -> tuple[F64, F64]:
     """Class sums of annuity balances and interest by the amortisation recursion.
 
     Receivables are sorted by term (longest first) and class, so those still
-    outstanding in month ``k`` are a prefix and each (term, class) a block:
-    ``B_k = (1 + i) B_{k-1} - P`` with ``P = B_0 i / (1 - (1 + i)^{-n})``,
-    interest ``i B_{k-1}``, and ``B_n = 0`` exactly.
+    outstanding in month ``k`` are a prefix and each (term, class) a run:
+    ``B_k = B_{k-1} + i B_{k-1} - P`` with ``P = B_0 i / (1 - (1 + i)^{-n})``,
+    interest ``i B_{k-1}``, and ``B_n = 0`` exactly.  The sorted receivables
+    are taken :data:`_CHUNK` at a time, every month of a chunk before the next
+    chunk, so the working arrays stay in cache; each run's monthly sums go
+    into a (run, month) table that is summed into classes once at the end.
     """
     nmax = int(n.max())
     key = (nmax - n) * R + cls
     span = (nmax + 1) * R
     order = np.argsort(key.astype(np.uint16 if span <= 1 << 16 else np.int64), kind="stable")
-    key_s = key[order]
-    ns, i_s, c_s = n[order], i[order], cls[order]
+    key = key[order]
+    # Run boundaries, with a cut at every chunk boundary so no run spans two chunks.
+    cuts = np.empty(key.size, dtype=bool)
+    cuts[0] = True
+    np.not_equal(key[1:], key[:-1], out=cuts[1:])
+    del key
+    cuts[::_CHUNK] = True
+    starts = np.flatnonzero(cuts)
+    del cuts
+    ns, i_s = n[order].astype(np.int64), i[order]
     bal = b0[order]  # a copy: B_{k-1} as the loop advances
-    growth = 1.0 + i_s
-    pay = bal * i_s / -np.expm1(-ns * np.log1p(i_s))
-    starts = np.flatnonzero(np.r_[True, key_s[1:] != key_s[:-1]])
-    block_cls = c_s[starts]
-    block_n = ns[starts]
-    # Receivables (and blocks) outstanding in month k: those with n >= k, a prefix.
-    months = np.arange(1, nmax + 2)
-    m_k = np.searchsorted(-ns, -months, side="right")
-    nb_k = np.searchsorted(-block_n, -months, side="right")
+    run_cls = cls[order[starts]]
+    del order
+    pay = np.log1p(i_s)  # P = B_0 i / (1 - (1 + i)^-n), in place
+    pay *= -ns
+    np.expm1(pay, out=pay)
+    np.divide(i_s, pay, out=pay)
+    pay *= bal
+    np.negative(pay, out=pay)
     SB = np.zeros((R, H + 1))
+    SB[:, 0] = np.bincount(cls, weights=b0, minlength=R)
     SI = np.zeros((R, H + 1))
-    SB[:, 0] = np.bincount(c_s, weights=bal, minlength=R)
-    tmp = np.empty_like(bal)
-    for k in range(1, nmax + 1):
-        m, nb = m_k[k - 1], nb_k[k - 1]
-        m2, nb2 = m_k[k], nb_k[k]
-        np.multiply(i_s[:m], bal[:m], out=tmp[:m])
-        SI[:, k] = np.bincount(
-            block_cls[:nb], weights=np.add.reduceat(tmp[:m], starts[:nb]), minlength=R
-        )
-        if m2 == 0:
-            break
-        b = bal[:m2]
-        np.multiply(b, growth[:m2], out=b)
-        np.subtract(b, pay[:m2], out=b)
-        SB[:, k] = np.bincount(
-            block_cls[:nb2], weights=np.add.reduceat(b, starts[:nb2]), minlength=R
-        )
+    N = ns.size
+    run_n = ns[starts]
+    run_b = np.zeros((starts.size, nmax + 1))  # balance sums of each run by month
+    run_i = np.zeros((starts.size, nmax + 1))  # interest sums
+    tmp = np.empty(min(N, _CHUNK))
+    for lo in range(0, N, _CHUNK):
+        hi = min(N, lo + _CHUNK)
+        r_lo, r_hi = np.searchsorted(starts, [lo, hi])
+        st = starts[r_lo:r_hi] - lo
+        rn = run_n[r_lo:r_hi]
+        b, p, ii, nc = bal[lo:hi], pay[lo:hi], i_s[lo:hi], ns[lo:hi]
+        top = int(nc[0])
+        months = np.arange(1, top + 2)
+        m_k = np.searchsorted(-nc, -months, side="right")  # outstanding in month k: n >= k
+        r_k = np.searchsorted(-rn, -months, side="right")
+        for k in range(1, top + 1):
+            m, nr = m_k[k - 1], r_k[k - 1]
+            np.multiply(ii[:m], b[:m], out=tmp[:m])
+            run_i[r_lo : r_lo + nr, k] = np.add.reduceat(tmp[:m], st[:nr])
+            m2, nr2 = m_k[k], r_k[k]
+            if m2 == 0:
+                break
+            bb = b[:m2]  # B_k = B_{k-1} + i B_{k-1} - P
+            np.add(bb, tmp[:m2], out=bb)
+            np.subtract(bb, p[:m2], out=bb)
+            run_b[r_lo : r_lo + nr2, k] = np.add.reduceat(bb, st[:nr2])
+    SB[:, 1 : nmax + 1] = _sum_rows(run_b[:, 1:], run_cls, R)
+    SI[:, 1 : nmax + 1] = _sum_rows(run_i[:, 1:], run_cls, R)
     return SB, SI

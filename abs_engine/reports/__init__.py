@@ -22,37 +22,100 @@ workbook, cash flows, ledger, summary and metadata in one directory
 True
 """
 
-from abs_engine.reports.excel import Sheet, write_workbook
-from abs_engine.reports.format import column_label, format_value, infer_format, parse_format
-from abs_engine.reports.html import (
-    TEMPLATE,
-    Figure,
-    Heading,
-    KeyValue,
-    Paragraph,
-    RawHtml,
-    Report,
-    Section,
-    Table,
-)
-from abs_engine.reports.metadata import RunMetadata, git_commit, run_metadata, spec_hash
-from abs_engine.reports.pool_sections import (
-    assumptions_section,
-    collateral_section,
-    early_warning_section,
-    pool_report,
-    pool_sheets,
-    scenario_section,
-    spec_of,
-    strats_section,
-)
-from abs_engine.reports.privacy import assert_no_identifiers, find_identifiers
-from abs_engine.reports.run import FILES, build_report, write
-from abs_engine.reports.scorecard import (
-    stability_blocks,
-    stability_section,
-    validation_report,
-    write_validation_report,
+from typing import TYPE_CHECKING
+
+from abs_engine._lazy import attach
+
+if TYPE_CHECKING:  # loaded on first use (plotly and xlsxwriter only with the modules needing them)
+    from abs_engine.reports.excel import Sheet, write_workbook
+    from abs_engine.reports.format import column_label, format_value, infer_format, parse_format
+    from abs_engine.reports.html import (
+        TEMPLATE,
+        Figure,
+        Heading,
+        KeyValue,
+        Paragraph,
+        RawHtml,
+        Report,
+        Section,
+        Table,
+    )
+    from abs_engine.reports.metadata import RunMetadata, git_commit, run_metadata, spec_hash
+    from abs_engine.reports.pool_sections import (
+        assumptions_section,
+        collateral_section,
+        early_warning_section,
+        pool_report,
+        pool_sheets,
+        scenario_section,
+        spec_of,
+        strats_section,
+    )
+    from abs_engine.reports.privacy import assert_no_identifiers, find_identifiers
+    from abs_engine.reports.run import FILES, build_report, write
+    from abs_engine.reports.scorecard import (
+        stability_blocks,
+        stability_section,
+        validation_report,
+        write_validation_report,
+    )
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "abs_engine.reports.excel": (
+            "Sheet",
+            "write_workbook",
+        ),
+        "abs_engine.reports.format": (
+            "column_label",
+            "format_value",
+            "infer_format",
+            "parse_format",
+        ),
+        "abs_engine.reports.html": (
+            "TEMPLATE",
+            "Figure",
+            "Heading",
+            "KeyValue",
+            "Paragraph",
+            "RawHtml",
+            "Report",
+            "Section",
+            "Table",
+        ),
+        "abs_engine.reports.metadata": (
+            "RunMetadata",
+            "git_commit",
+            "run_metadata",
+            "spec_hash",
+        ),
+        "abs_engine.reports.pool_sections": (
+            "assumptions_section",
+            "collateral_section",
+            "early_warning_section",
+            "pool_report",
+            "pool_sheets",
+            "scenario_section",
+            "spec_of",
+            "strats_section",
+        ),
+        "abs_engine.reports.privacy": (
+            "assert_no_identifiers",
+            "find_identifiers",
+        ),
+        "abs_engine.reports.run": (
+            "FILES",
+            "build_report",
+            "write",
+        ),
+        "abs_engine.reports.scorecard": (
+            "stability_blocks",
+            "stability_section",
+            "validation_report",
+            "write_validation_report",
+        ),
+    },
 )
 
 __all__ = [

@@ -223,7 +223,7 @@ def write(
             raise FileNotFoundError("the deal names no tape; pass pool=")
         pool = load_pool(deal.pool.tape, grades=deal.pool.grades)
     scenarios = scenarios or ScenarioSet.from_arrays(analysed.scenario_names)
-    cf = project(pool, deal.assumptions, scenarios, by="grade")
+    cf = project(pool, deal.assumptions, scenarios, by="grade", **deal.projection_options())
     progress("analytics")
     summary = analysed.summary(prices)
     breakevens = solve_breakeven(deal, pool) if breakeven else None

@@ -21,6 +21,9 @@ loss, probability of loss, tail percentiles, heat maps) and
 (6, 'default_mult=1,prepay_mult=1.5')
 """
 
+from typing import TYPE_CHECKING
+
+from abs_engine._lazy import attach
 from abs_engine.stress.batch import (
     DEFAULT_CHUNK_SIZE,
     BatchSummary,
@@ -39,7 +42,6 @@ from abs_engine.stress.montecarlo import (
     factors,
     monte_carlo,
 )
-from abs_engine.stress.report import stress_report
 from abs_engine.stress.scenarios import (
     NamedSet,
     ScenarioTable,
@@ -58,6 +60,12 @@ from abs_engine.stress.summary import (
     pass_fail,
     pool_loss_statistics,
 )
+
+if TYPE_CHECKING:
+    from abs_engine.stress.report import stress_report
+
+# The report (plotly) loads on first use.
+__getattr__, __dir__ = attach(__name__, {"abs_engine.stress.report": ("stress_report",)})
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",

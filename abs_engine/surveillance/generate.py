@@ -241,7 +241,8 @@ def base_projection(
     S, G = len(sset), len(grades)
     M = int(ends[-1]) + extra_months
     L = M + _LOOKAHEAD
-    cf = project(cohorts, deal.assumptions, sset, by="grade")
+    unit_opts = deal.projection_options(per_unit=True)
+    cf = project(cohorts, deal.assumptions, sset, by="grade", **unit_opts)
     fields = ("begin_balance", *FLOW_FIELDS, "end_balance", "dpd_1_30", "dpd_31_60", "dpd_61_90")
     data = {f: np.zeros((S, G, L)) for f in (*fields, "purchases")}
 
@@ -261,12 +262,18 @@ def base_projection(
     if deal.revolving is not None and bought.any():
         tpl = template_cohorts(deal, grades)
         calendar_curves = _by_period_curves(deal, grades)
-        tcf = None if calendar_curves else project(tpl, deal.assumptions, sset, by="grade")
+        tcf = (
+            None
+            if calendar_curves or unit_opts["conventions"].annual_to_periodic != "monthly"
+            else project(tpl, deal.assumptions, sset, by="grade", **unit_opts)
+        )
         for p in np.flatnonzero(bought.any(axis=0)):
             start = int(ends[p])
             if start >= L:
                 continue
-            cfp = tcf or project(tpl, deal.assumptions, sset, by="grade", period_offset=start)
+            cfp = tcf or project(
+                tpl, deal.assumptions, sset, by="grade", period_offset=start, **unit_opts
+            )
             add(cfp, start, bought[:, p])
             gi = [grades.index(g) for g in cfp.groups]
             data["purchases"][:, gi, start] += (

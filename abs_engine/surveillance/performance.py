@@ -62,7 +62,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from abs_engine.reports.pool_sections import observed_rates
 from abs_engine.surveillance.servicer import DELINQUENCY_COLUMNS
 
 __all__ = [
@@ -132,6 +131,8 @@ def measures(data: Mapping[str, F64], cutoff: F64) -> dict[str, F64]:
     bought = data["purchases"]
     begin = opening + bought
     default = data["default"]
+    from abs_engine.reports.pool_sections import observed_rates  # the report's own rates (plotly)
+
     cdr, cpr = observed_rates(begin, data["scheduled_principal"], data["prepayment"], default)
     cum_q = np.cumsum(bought, axis=-1)
     basis = cutoff[..., None] + cum_q

@@ -532,7 +532,9 @@ def _aged(cohorts: Cohorts, months: int, deal: Deal, scale: F64 | None = None) -
         orig = cohorts.original_balance.copy()
         dpd = dpd_all
     else:
-        cf = project(cohorts, deal.assumptions, by="cohort")
+        cf = project(
+            cohorts, deal.assumptions, by="cohort", **deal.projection_options(per_unit=True)
+        )
         end = cf.array("end_balance")[0, :, months - 1] if months <= cf.n_periods else 0.0
         end = np.broadcast_to(end, (len(cohorts),)).astype(np.float64)
         A = balance_factors(cohorts, months)[:, months]

@@ -115,3 +115,103 @@ def test_conventions_are_validated() -> None:
         dataclasses.replace(tiny_deal(), conventions=Conventions(business_days="weekends"))
     )
     assert d["conventions"]["business_days"] == "weekends"
+
+
+# --- the pool conventions in the deal spec (issue 16, [conventions] of the deal TOML) -----------
+
+
+def _tape(n: int = 2) -> ae.Pool:
+    import pandas as pd
+
+    rows = [
+        {"loan_id": f"L{i}", "grade": "A", "rate": 0.12, "payment_type": "annuity",
+         "balance": 1000.05 + i, "original_balance": 1000.05 + i, "original_term": 4,
+         "remaining_term": 4, "fee_rate": 0.0}
+        for i in range(n)
+    ]  # fmt: skip
+    return ae.Pool.from_frame(pd.DataFrame(rows))
+
+
+POOL_KEYS = {
+    "engine": "loan",
+    "prepayment_timing": "start",
+    "default_order": "default_first",
+    "annual_to_periodic": "act_365",
+    "loss_timing": "default",
+    "rounding": "half_up",
+    "amortisation": "reamortise",
+    "coupon_decimals": 6,
+    "flat_fee": "survival",
+    "receivable_payment_day": 15,
+    "receivable_business_days": "weekends",
+    "receivable_roll": "modified_following",
+}
+
+
+def test_pool_conventions_are_read_from_the_spec_and_round_trip(tmp_path: object) -> None:
+    """Every pool key of [conventions] reaches the deal's PoolConventions (calendar from the
+    cut-off) and survives write_deal / load_deal."""
+    from pathlib import Path
+
+    deal = tiny_deal()
+    data = ae.deal.deal_to_dict(deal)
+    data["conventions"] = dict(POOL_KEYS)
+    loaded = ae.deal.deal_from_dict(data)
+    pc = loaded.pool_conventions
+    assert (pc.prepayment_timing, pc.default_order, pc.rounding, pc.coupon_decimals) == (
+        "start", "default_first", "half_up", 6)  # fmt: skip
+    assert (pc.cutoff, pc.payment_day, pc.business_days, pc.roll) == (
+        deal.dates.cutoff, 15, "weekends", "modified_following")  # fmt: skip
+    assert loaded.projection_options()["engine"] == "loan"
+    unit = loaded.projection_options(per_unit=True)
+    assert unit["engine"] == "cohort" and unit["conventions"].rounding == "none"
+    path = ae.deal.write_deal(loaded, Path(str(tmp_path)) / "deal.toml")
+    again = ae.load_deal(path)
+    assert again.conventions == loaded.conventions
+    assert ae.deal.deal_to_dict(again)["conventions"] == {
+        **ae.deal.deal_to_dict(loaded)["conventions"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("rounding", "half-up", r"conventions\.rounding.*did you mean 'half_up'"),
+        ("engine", "loans", r"conventions\.engine.*did you mean 'loan'"),
+        ("prepayment_timing", "begin", r"conventions\.prepayment_timing.*end, start"),
+        ("coupon_decimals", 13, r"conventions\.coupon_decimals.*0 to 12"),
+        ("receivable_payment_day", 32, r"conventions\.receivable_payment_day.*1 to 31"),
+        ("rounding_mode", "floor", r"conventions.*rounding_mode.*did you mean 'rounding'"),
+    ],
+)
+def test_pool_conventions_errors_name_the_key(key: str, value: object, message: str) -> None:
+    data = ae.deal.deal_to_dict(tiny_deal())
+    data["conventions"] = {"engine": "loan", key: value}
+    with pytest.raises(SpecError, match=message):
+        ae.deal.deal_from_dict(data)
+
+
+def test_rounding_needs_the_loan_engine() -> None:
+    with pytest.raises(SpecError, match=r'conventions\.rounding.*engine = "loan"'):
+        Conventions(rounding="floor")
+
+
+def test_the_deal_run_projects_its_collateral_under_its_conventions() -> None:
+    """The waterfall collects what ae.project gives under the deal's pool conventions: two
+    annuities of 1,000.05 and 1,001.05 at 12% over 4 months, rounded half-up per receivable
+    with start-of-month prepayments; pool month k is collected on payment date k."""
+    pool = _tape()
+    a = ae.Assumptions(default=ae.curves.cdr(0.2), prepay=ae.curves.cpr(0.3), severity=0.5,
+                       recovery_lag=1)  # fmt: skip
+    conv = Conventions(engine="loan", rounding="half_up", prepayment_timing="start")
+    deal = dataclasses.replace(
+        tiny_deal(), pool=dataclasses.replace(tiny_deal().pool, assumptions=a), conventions=conv
+    )
+    r = run(deal, pool)
+    cf = ae.project(pool, a, conventions=deal.pool_conventions, engine="loan")
+    sifma = ae.project(pool, a)
+    n = 5
+    for f in ("interest", "scheduled_principal", "prepayment", "default", "recovery"):
+        close(r.pool[f][0, :n], cf[f][0, :n])
+        np.testing.assert_allclose(np.round(cf[f][0] * 100), cf[f][0] * 100, atol=1e-6)
+    assert not np.allclose(cf["interest"][0], sifma["interest"][0])

@@ -25,6 +25,7 @@ a loop over months.  Amounts are per group; lists are indexed by month - 1.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 ANNUITY, EQUAL_PRINCIPAL, FLAT_FEE, BULLET = 0, 1, 2, 3
@@ -49,7 +50,8 @@ def contract(
     out = []
     bal = balance
     if payment_type == ANNUITY and i > 0:
-        payment = balance * i / (1.0 - (1.0 + i) ** (-n))
+        # balance x i / (1 - (1 + i)^-n), evaluated without cancellation for tiny rates
+        payment = balance * i / -math.expm1(-n * math.log1p(i))
     for q in range(1, n + 1):
         interest = bal * i
         if payment_type == ANNUITY and i > 0:

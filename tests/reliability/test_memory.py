@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import abs_engine as ae
@@ -146,3 +147,41 @@ def test_a_budget_error_is_one_line_through_the_cli(tmp_path: Path, small_tape: 
     assert res.returncode == 2, res.stderr
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "over the budget" in lines[0] and "2,000,000,0" in lines[0]
+
+
+def _distinct_rate_cohorts(n: int) -> ae.Cohorts:
+    """``n`` annuity cohorts, each with its own rate (a continuous-rate tape), terms 1..60."""
+    rng = np.random.default_rng(15)
+    term = rng.integers(1, 61, n)
+    return ae.Cohorts(
+        ("A", "B", "C"),
+        rng.integers(0, 3, n),
+        np.zeros(n, dtype=np.int8),
+        term,
+        rng.integers(0, 30, n),
+        np.zeros(n, dtype=np.int8),
+        rng.uniform(100.0, 5000.0, n),
+        np.round(rng.uniform(0.05, 0.30, n), 6),
+        np.zeros(n),
+        rng.uniform(5000.0, 6000.0, n),
+        np.ones(n, dtype=np.int64),
+    )
+
+
+def test_streaming_schedules_are_sized_by_rate_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With streaming schedules the (row, month) arrays are per rate class (grade x age).
+
+    40,000 cohorts over a 64-month horizon would be 8 x 40,000 x 64 x 12 bytes = 234 MiB of
+    per-scenario working arrays if sized by cohort; by class (3 grades x 30 ages = 90 rows) the
+    projection needs about the 96 MiB chunk: a 160 MiB budget passes, 60 MiB does not.
+    """
+    cohorts = _distinct_rate_cohorts(40_000)
+    a = ae.Assumptions(default=ae.curves.cdr(0.05), prepay=ae.curves.cpr(0.1), recovery_lag=3)
+    monkeypatch.setenv(_budget.BUDGET_ENV, "160MiB")
+    cf = ae.project(cohorts, a, schedules="streaming")
+    np.testing.assert_allclose(cf.initial_balance.sum(), cohorts.balance.sum(), rtol=1e-12)
+    with pytest.raises(ae.MemoryBudgetError, match="40,000 cohort"):
+        ae.project(cohorts, a, schedules="dense")
+    monkeypatch.setenv(_budget.BUDGET_ENV, "60MiB")
+    with pytest.raises(ae.MemoryBudgetError):
+        ae.project(cohorts, a, schedules="streaming")
