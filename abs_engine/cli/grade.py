@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from abs_engine.cli.commands import _parser, command, encoding
@@ -176,19 +177,41 @@ def migration(before: pd.Series, after: pd.Series) -> pd.DataFrame:
 
 
 def migration_text(before: pd.Series, after: pd.Series) -> str:
-    """The migration matrix with small cells withheld (aggregates only)."""
+    """The migration matrix with small cells withheld (aggregates only).
+
+    Cells of fewer than :data:`MIN_CELL` receivables are withheld with complementary
+    cells in every row and column (:func:`abs_engine.pool.strats.suppressed_matrix`),
+    so the totals cannot give them back; the share keeping its grade is withheld
+    when a diagonal cell is (the diagonal's sum is one more equation on the
+    withheld cells).
+    """
+    from abs_engine.pool.strats import suppressed_cells, suppressed_matrix
+
     table = migration(before, after)
     body = table.loc[table.index != "Total", table.columns != "Total"]
-    values = body.to_numpy(dtype=float)
-    same = sum(
-        values[i, list(body.columns).index(g)]
-        for i, g in enumerate(body.index)
-        if g in body.columns
+    values = body.to_numpy(dtype=np.int64)
+    hide = suppressed_matrix(values, MIN_CELL)
+    diag = [(i, list(body.columns).index(g)) for i, g in enumerate(body.index) if g in body.columns]
+    same = sum(int(values[i, j]) for i, j in diag)
+    n = int(values.sum())
+    shown = table.astype(object)
+    shown.loc[body.index, body.columns] = np.where(hide, "x", values)
+    # A small row or column total is withheld too, with a complementary one (grand total shown).
+    rows_hidden = suppressed_cells(table.loc[body.index, "Total"].to_numpy(), MIN_CELL)
+    cols_hidden = suppressed_cells(table.loc["Total", list(body.columns)].to_numpy(), MIN_CELL)
+    shown.loc[body.index[rows_hidden], "Total"] = "x"
+    shown.loc["Total", list(body.columns[cols_hidden])] = "x"
+    text = shown.map(lambda v: v if isinstance(v, str) else f"{int(v):,}").to_string()
+    if not n:
+        share = "n/a"
+    elif any(hide[i, j] for i, j in diag):
+        share = "withheld (with the totals it could give back a small cell): the share that would"
+    else:
+        share = f"{same / n:.1%}"
+    return (
+        f"{text}\n{share} keep their grade (x: withheld, cells under {MIN_CELL} receivables "
+        "and complementary cells, so the totals cannot give them back)"
     )
-    n = float(values.sum())
-    text = table.map(lambda v: "<5" if 0 < v < MIN_CELL else f"{int(v):,}").to_string()
-    share = f"{same / n:.1%}" if n else "n/a"
-    return f"{text}\n{share} keep their grade (cells under {MIN_CELL} receivables withheld)"
 
 
 def inactive(frame: pd.DataFrame, card: Any, with_flags: bool) -> list[str]:

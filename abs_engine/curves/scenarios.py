@@ -44,13 +44,22 @@ LEVERS = (*MULTIPLIERS, "recovery_lag_shift")
 _GRADE_COL = re.compile(r"^(default_mult|prepay_mult|severity_mult)\[(.+)\]$")
 
 
+#: Largest stress multiplier a scenario accepts.  Default and prepayment rates are capped at
+#: 100% a month, so beyond the multiple that caps the smallest curve value (the Monte Carlo
+#: calibration grid reaches about 1e6) a multiplier only adds floating-point trouble (1e308
+#: overflows to inf in products): such a figure is a typo, not a stress.
+MAX_MULT = 1e7
+
+
 def _check_mult(value: Any, where: str) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
         raise ScenarioError(f"{where}: expected a number, got {plain(value)!r}") from None
-    if not math.isfinite(v) or v < 0:
-        raise ScenarioError(f"{where}: a multiplier must be finite and >= 0; got {plain(value)!r}")
+    if not math.isfinite(v) or not 0 <= v <= MAX_MULT:
+        raise ScenarioError(
+            f"{where}: a multiplier must be between 0 and {MAX_MULT:g}; got {plain(value)!r}"
+        )
     return v
 
 
@@ -188,12 +197,16 @@ class ScenarioSet:
     def _check_column(col: str, arr: NDArray[np.float64], names: NDArray[np.str_]) -> None:
         bad = ~np.isfinite(arr)
         if col != "recovery_lag_shift":
-            bad |= arr < 0
+            bad |= (arr < 0) | (arr > MAX_MULT)
         else:
             bad |= arr != np.round(arr)
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
-            need = "whole months" if col == "recovery_lag_shift" else "a finite multiplier >= 0"
+            need = (
+                "whole months"
+                if col == "recovery_lag_shift"
+                else f"a multiplier between 0 and {MAX_MULT:g}"
+            )
             raise ScenarioError(
                 f"scenario {plain(names[i])!r} {col}: {need} expected; got {plain(arr[i])!r} "
                 f"({int(bad.sum())} bad value(s) in the column)"

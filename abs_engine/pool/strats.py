@@ -221,6 +221,55 @@ def suppressed_cells(counts: NDArray[np.integer[Any]], min_cell: int) -> NDArray
     return hide
 
 
+def _complete(line: NDArray[np.int64], hide: NDArray[np.bool_], min_cell: int) -> None:
+    """Withhold more cells of ``line`` (in place) until its withheld cells are safe.
+
+    Safe: none, or at least two holding ``min_cell`` receivables or more together
+    (or every non-empty cell, when the line holds fewer).
+    """
+    hide |= (line > 0) & (line < min_cell)
+    if 0 < line.sum() < min_cell and hide.any():
+        hide |= line > 0
+    for i in np.argsort(line, kind="stable"):
+        if not hide.any() or (line[hide].sum() >= min_cell and hide.sum() >= 2):
+            return
+        if not hide[i] and line[i] > 0:
+            hide[i] = True
+
+
+def suppressed_matrix(counts: NDArray[np.integer[Any]], min_cell: int) -> NDArray[np.bool_]:
+    """Cells to withhold in a two-way table shown with row and column totals.
+
+    The rule of :func:`suppressed_cells` on every row and every column, repeated
+    until no cell is added: each line with a withheld cell then withholds at
+    least two cells holding ``min_cell`` receivables or more together, so no row
+    or column total less its shown cells gives back a small cell.
+
+    >>> suppressed_matrix(np.array([[90, 3], [40, 60]]), 5).astype(int).tolist()
+    [[1, 1], [1, 1]]
+    >>> suppressed_matrix(np.array([[90, 3, 0], [40, 60, 7], [50, 9, 80]]), 5).astype(int).tolist()
+    [[1, 1, 0], [1, 0, 1], [1, 1, 1]]
+    >>> suppressed_matrix(np.array([[90, 10], [40, 60]]), 5).any()  # nothing small
+    np.False_
+    """
+    c = np.asarray(counts, dtype=np.int64)
+    hide = np.zeros(c.shape, dtype=bool)
+    if c.ndim != 2 or min_cell <= 1 or c.size == 0:
+        return hide
+    if 0 < c.sum() < min_cell:
+        return c >= 0
+    while True:
+        before = hide.copy()
+        for r in range(c.shape[0]):
+            _complete(c[r], hide[r], min_cell)
+        for k in range(c.shape[1]):
+            col = hide[:, k].copy()
+            _complete(c[:, k], col, min_cell)
+            hide[:, k] = col
+        if (hide == before).all():
+            return hide
+
+
 def _withhold(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """The table with every figure of its suppressed cells (not the Total row) set to NaN."""
     cells = table.index != "Total"

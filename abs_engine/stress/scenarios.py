@@ -48,7 +48,7 @@ from abs_engine import _spec as s
 from abs_engine._budget import check_memory
 from abs_engine._frozen import FrozenMap
 from abs_engine.curves.assumptions import Assumptions, GradedAssumptions
-from abs_engine.curves.scenarios import LEVERS, MULTIPLIERS, Scenario, ScenarioSet
+from abs_engine.curves.scenarios import LEVERS, MAX_MULT, MULTIPLIERS, Scenario, ScenarioSet
 from abs_engine.deal.spec import Deal
 from abs_engine.errors import ScenarioError, SpecError, plain
 
@@ -339,8 +339,10 @@ def _axis(name: str, values: Sequence[float] | ArrayLike) -> F64:
         raise ScenarioError(f"grid: recovery_haircut values are shares in [0, 1]; got {plain(arr)}")
     if name == "recovery_lag_shift" and np.any(arr != np.round(arr)):
         raise ScenarioError(f"grid: recovery_lag_shift values are whole months; got {plain(arr)}")
-    if name in MULTIPLIERS and np.any(arr < 0):
-        raise ScenarioError(f"grid: {name} values are multipliers >= 0; got {plain(arr)}")
+    if name in MULTIPLIERS and np.any((arr < 0) | (arr > MAX_MULT)):
+        raise ScenarioError(
+            f"grid: {name} values are multipliers between 0 and {MAX_MULT:g}; got {plain(arr)}"
+        )
     if np.unique(arr).size != arr.size:
         raise ScenarioError(f"grid: axis {name!r} repeats a value: {arr.tolist()}")
     return arr

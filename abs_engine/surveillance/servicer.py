@@ -70,7 +70,7 @@ from numpy.typing import NDArray
 
 from abs_engine._frozen import FrozenMap
 from abs_engine.errors import ServicerError
-from abs_engine.io import atomic_path
+from abs_engine.io import write_frame
 
 __all__ = [
     "AMOUNT_COLUMNS",
@@ -328,22 +328,10 @@ def validate_servicer(data: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFra
 def write_servicer(history: ServicerHistory | pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a servicer report atomically as parquet, CSV or Excel (by the suffix)."""
     frame = history.to_frame() if isinstance(history, ServicerHistory) else history
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in (".parquet", ".csv", ".xlsx"):
-        raise ServicerError(
-            f"cannot write a servicer report as {suffix!r}; use .parquet, .csv or .xlsx"
-        )
-    with atomic_path(p) as tmp:
-        if suffix == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        elif suffix == ".csv":
-            frame.to_csv(tmp, index=False, date_format="%Y-%m-%d")
-        else:
-            out = frame.copy()
-            out["period_end"] = pd.to_datetime(out["period_end"]).dt.date
-            out.to_excel(tmp, index=False, engine="openpyxl")
-    return p
+    if Path(path).suffix.lower() in (".csv", ".xlsx"):  # a date, not a midnight timestamp
+        frame = frame.assign(period_end=pd.to_datetime(frame["period_end"]).dt.date)
+    return write_frame(frame, path, sheet="servicer", suffixes=(".parquet", ".csv", ".xlsx"),
+                       error=ServicerError)  # fmt: skip
 
 
 # --- validation ------------------------------------------------------------------------------

@@ -58,8 +58,8 @@ def test_scenario_objects_round_trip() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"default_mult": -1.0}, ">= 0"),
-        ({"prepay_mult": float("nan")}, ">= 0"),
+        ({"default_mult": -1.0}, "between 0 and"),
+        ({"prepay_mult": float("nan")}, "between 0 and"),
         ({"recovery_lag_shift": 1.5}, "whole months"),
         ({"default_mult": {"A": "x"}}, "expected a number"),
     ],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -288,7 +289,7 @@ def test_an_assumptions_file_with_only_a_default_table(
             lambda: ae.ScenarioSet.from_frame(
                 pd.DataFrame({"scenario": ["a"], "default_mult": [-1.0]})
             ),
-            "scenario 'a' default_mult: a finite multiplier >= 0 expected; got -1.0",
+            "scenario 'a' default_mult: a multiplier between 0 and 1e+07 expected; got -1.0",
         ),
         (lambda: ae.Assumptions(severity=np.float64(2.0)), "got 2.0"),
         (lambda: ae.curves.cdr(np.float64(-0.1)), "got -0.1"),
@@ -304,3 +305,22 @@ def test_messages_carry_plain_values(make: object, plain: str) -> None:
     text = str(info.value)
     assert plain in text, text
     assert "np." not in text and "numpy" not in text and "array(" not in text, text
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda v: ae.Scenario("x", default_mult=v),
+        lambda v: ae.Scenario("x", prepay_mult={"A": v}),
+        lambda v: ae.ScenarioSet.from_frame(
+            pd.DataFrame({"scenario": ["a"], "severity_mult": [v]})
+        ),
+        lambda v: ae.stress.grid(default_mult=[1.0, v]),
+    ],
+)
+def test_an_absurd_multiplier_is_refused_not_overflowed(make: Any) -> None:
+    """1e308 (a misplaced exponent) would overflow to inf in the rate products; the bound is
+    1e7, above the Monte Carlo calibration grid (about 1e6) and far above any stress."""
+    with pytest.raises(ae.ScenarioError, match="between 0 and 1e\\+07"):
+        make(1e308)
+    make(1e7)  # the bound itself is a multiplier (every rate capped at 100%)

@@ -16,9 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 import abs_engine as ae
-from abs_engine.pool.strats import suppressed_cells
+from abs_engine.pool.strats import suppressed_cells, suppressed_matrix
 from abs_engine.reports.privacy import find_identifiers, is_distinctive
 from tests.reliability.conftest import Cli, deal_for
 
@@ -274,3 +277,58 @@ def test_a_report_that_would_leak_is_not_written(
     res = cli("run", deal_for(tmp_path, tape), "--out", tmp_path / "o", "--no-breakeven")
     res.assert_one_line_error("receivable-level data", "leak.txt")
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    arrays(np.int64, st.tuples(st.integers(1, 5), st.integers(1, 5)), elements=st.integers(0, 40))
+)
+def test_a_two_way_table_cannot_give_back_a_small_cell(counts: np.ndarray) -> None:
+    """Rows and columns with totals (the grade migration matrix): every small cell is withheld,
+    and every row and column with a withheld cell withholds at least two cells holding five or
+    more receivables together, so no total less its shown cells is a small cell.  A row or
+    column of fewer than five in all is withheld whole (and its total with it)."""
+    hide = suppressed_matrix(counts, 5)
+    assert not hide[(counts > 0) & (counts < 5)].size or hide[(counts > 0) & (counts < 5)].all()
+    if 0 < counts.sum() < 5:
+        assert hide.all()
+        return
+    for line, held in [*zip(counts, hide, strict=True), *zip(counts.T, hide.T, strict=True)]:
+        if line.sum() < 5:  # a small line: all of it withheld (its total too, by the caller)
+            assert held[line > 0].all()
+        elif (held & (line > 0)).any():
+            assert (held & (line > 0)).sum() >= 2 or line[~held].sum() == 0
+            assert line[held].sum() >= 5
+
+
+def test_the_migration_matrix_withholds_complementary_cells() -> None:
+    """Tape grade A: 90 stay A, 3 move to B; tape grade B: 40 to A, 60 stay B.  The 3 is
+    small; with the row total 93 and the column total 63 shown it could be given back, so
+    its row and column partners are withheld too; the share keeping its grade (150 / 193)
+    is withheld as well, since with the totals it fixes every cell of a 2 x 2 table."""
+    from abs_engine.cli.grade import migration_text
+
+    before = pd.Series(["A"] * 93 + ["B"] * 100)
+    after = pd.Series(["A"] * 90 + ["B"] * 3 + ["A"] * 40 + ["B"] * 60)
+    text = migration_text(before, after)
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines()[2:5]}
+    assert rows["A"] == ["x", "x", "93"] and rows["B"] == ["x", "x", "100"], text
+    assert rows["Total"] == ["130", "63", "193"], text
+    assert "keep their grade" in text and "%" not in text.splitlines()[-1], text
+    # Nothing small: every cell and the share are shown.
+    before = pd.Series(["A"] * 60 + ["B"] * 100)
+    after = pd.Series(["A"] * 50 + ["B"] * 10 + ["A"] * 40 + ["B"] * 60)
+    text = migration_text(before, after)
+    assert "x" not in "".join(text.splitlines()[2:5]) and "68.8% keep their grade" in text
+
+
+def test_a_small_grade_total_is_withheld_with_a_partner() -> None:
+    """Tape grade C has 3 receivables: its row total is withheld, and with it the smallest
+    other row total, or the grand total less the shown ones would give back the 3."""
+    from abs_engine.cli.grade import migration_text
+
+    before = pd.Series(["A"] * 60 + ["B"] * 100 + ["C"] * 3)
+    after = pd.Series(["A"] * 60 + ["B"] * 100 + ["B"] * 3)
+    text = migration_text(before, after)
+    totals = {line.split()[0]: line.split()[-1] for line in text.splitlines()[2:6]}
+    assert totals == {"A": "x", "B": "100", "C": "x", "Total": "163"}, text

@@ -72,7 +72,7 @@ def test_haircut_errors(deal: ae.Deal) -> None:
 @pytest.mark.parametrize(
     ("axes", "message"),
     [
-        ({"default_mult": [-1.0]}, ">= 0"),
+        ({"default_mult": [-1.0]}, "between 0 and"),
         ({"recovery_lag_shift": [0.5]}, "whole months"),
         ({"prepay_mult": [1.0, 1.0]}, "repeats"),
         ({"default_mult": []}, "no values"),
