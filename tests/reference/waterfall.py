@@ -360,6 +360,8 @@ class Waterfall:
         call_now = False
         cc = deal.clean_up_call
         callable_now = cc is not None and not called and not revolving and bool(months)
+        # READING: a call redeems notes; with no note and no write-down left there is none.
+        callable_now = callable_now and sum(begin_claims) > self.eps
         if callable_now and pool_end <= cc.threshold * self.pool0:
             proceeds, defaulted = self._call_proceeds(months[-1], pool_end, pay_date)
             rated_claims = sum(begin_claims[i] for i in range(n) if notes[i].rated)
