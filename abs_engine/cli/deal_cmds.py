@@ -229,7 +229,7 @@ def run_breakeven(args: argparse.Namespace) -> int:
     except KeyError as exc:
         raise AbsError(str(exc).strip("'\"")) from None
     reasons = not_applicable(deal, args.on)
-    table["reason"] = table["tranche"].map(reasons).fillna("")
+    table["reason"] = [reasons.get(str(t), "") for t in table["tranche"]]
     table.loc[table["reason"] != "", "breakeven"] = float("nan")
     view = table.drop(columns=["lever", "on"]).set_index("tranche")
     unit = "x" if args.lever == "default_mult" else " CDR"
