@@ -209,15 +209,8 @@ def suppressed_cells(counts: NDArray[np.integer[Any]], min_cell: int) -> NDArray
         return np.zeros(c.shape, dtype=bool)
     if 0 < c.sum() < min_cell:
         return np.ones(c.shape, dtype=bool)
-    hide = (c > 0) & (c < min_cell)
-    if not hide.any():
-        return hide
-    order = np.argsort(c, kind="stable")
-    for i in order:
-        if c[hide].sum() >= min_cell and hide.sum() >= 2:
-            break
-        if not hide[i] and c[i] > 0:
-            hide[i] = True
+    hide = np.zeros(c.shape, dtype=bool)
+    _complete(c, hide, min_cell)
     return hide
 
 
