@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from abs_engine._frozen import FrozenMap
 from abs_engine.errors import TapeError
 from abs_engine.io import frame_to_table, read_table
-from abs_engine.pool.cohorts import Cohorts
+from abs_engine.pool.cohorts import Cohorts, grouping_pays
 from abs_engine.pool.schema import (
     COLUMN_BY_NAME,
     DEFAULT_GRADES,
@@ -184,25 +184,39 @@ class Pool:
         frame: pd.DataFrame = self.table.to_pandas()
         return frame
 
-    def cohorts(self, *, loan_level: bool = False) -> Cohorts:
+    def cohorts(self, *, loan_level: bool | Literal["auto"] = False) -> Cohorts:
         """Exact cohort aggregation of the pool (see :class:`Cohorts`).
 
-        ``loan_level=True`` keeps one cohort per receivable, in pool order.
+        ``loan_level=True`` keeps one cohort per receivable, in pool order;
+        ``"auto"`` does so only where grouping cannot pay
+        (:func:`~abs_engine.pool.cohorts.grouping_pays`), as :func:`abs_engine.project`
+        does for results by pool or grade.  One cohort per receivable shares the
+        pool's arrays (no copy).
         """
         a = self.arrays
+        bucket = dpd_bucket(a["dpd"])
+        bucket.setflags(write=False)
+        overlay = a.get("default_mult")
+        if loan_level == "auto":
+            loan_level = not grouping_pays(a["type_code"], a["rate"], overlay)
+        if loan_level:
+            return Cohorts._per_receivable(
+                self.grades, a["grade_code"], a["type_code"], a["remaining_term"], a["age"],
+                bucket, a["balance"], a["rate"], a["fee_rate"], a["original_balance"],
+                overlay, adopt=True,
+            )  # fmt: skip
         return Cohorts.from_loans(
             self.grades,
             a["grade_code"],
             a["type_code"],
             a["remaining_term"],
             a["age"],
-            dpd_bucket(a["dpd"]),
+            bucket,
             a["balance"],
             a["rate"],
             a["fee_rate"],
             a["original_balance"],
-            loan_level=loan_level,
-            default_mult=a.get("default_mult"),
+            default_mult=overlay,
         )
 
     def strats(

@@ -50,7 +50,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -81,6 +81,7 @@ log = logging.getLogger(__name__)
 GroupBy = Literal["pool", "grade", "cohort", "loan"]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+IX = NDArray[np.integer[Any]]  # codes and indices of any integer width
 B1 = NDArray[np.bool_]
 _CHUNK_BYTES = 96 * 2**20  # working memory per scenario chunk
 
@@ -207,8 +208,8 @@ class _Paths:
 
 def _paths(cohorts: Cohorts, roll_g: B1, exclude_g: B1) -> _Paths:
     """Paths from each grade's flags: roll rates (``roll_g``), excluded if late (``exclude_g``)."""
-    g = cohorts.grade.astype(np.int64)
-    bucket = cohorts.dpd_bucket.astype(np.int64)
+    g = cohorts.grade
+    bucket = cohorts.dpd_bucket
     roll = roll_g[g]
     excluded = (bucket >= 1) & (bucket <= 3) & exclude_g[g]
     late = ~excluded & ((bucket == 4) | ((bucket >= 1) & ~roll))
@@ -217,7 +218,7 @@ def _paths(cohorts: Cohorts, roll_g: B1, exclude_g: B1) -> _Paths:
         curve=np.flatnonzero(~roll & (bucket == 0)),
         roll=np.flatnonzero(roll & ~excluded & (bucket <= 3)),
         late=late_idx,
-        late_month=np.where(bucket[late_idx] >= 3, 1, 4 - bucket[late_idx]),
+        late_month=np.where(bucket[late_idx] >= 3, 1, 4 - bucket[late_idx].astype(np.int64)),
         excluded=excluded,
     )
 
@@ -326,8 +327,18 @@ def project(
             raise AssumptionError("by='loan' needs a Pool (loan ids), not Cohorts")
         cohorts = pool.cohorts(loan_level=True)
         labels: tuple[str, ...] = tuple(str(x) for x in pool.table.column("loan_id").to_pylist())
+    elif isinstance(pool, Pool):
+        # Results by pool or grade do not show the cohorts: where grouping cannot pay
+        # (continuous annuity rates) each receivable is projected as its own cohort.
+        # The delinquency pipeline and advancing work per cohort: there, group.
+        per_cohort = by == "cohort" or any(
+            assumptions.for_grade(g).roll_rates is not None or assumptions.for_grade(g).advancing
+            for g in pool.grades
+        )
+        cohorts = pool.cohorts(loan_level=False if per_cohort else "auto")
+        labels = ()
     else:
-        cohorts = pool.cohorts() if isinstance(pool, Pool) else pool
+        cohorts = pool
         labels = ()
     if len(cohorts) == 0:
         raise AssumptionError("the pool has no receivables to project")
@@ -343,7 +354,7 @@ def project(
 
     grades = cohorts.grades
     G = len(grades)
-    grade_c = cohorts.grade.astype(np.int64)
+    grade_c = cohorts.grade  # int8 codes: per-cohort arrays stay compact on large pools
     present = np.flatnonzero(np.bincount(grade_c, minlength=G))
     shift_all = sset.recovery_lag_shift
     lag_probe = np.zeros(G, dtype=np.int64)
@@ -366,8 +377,9 @@ def project(
     # A default overlay (a multiplier per receivable, e.g. on early-warning flags) makes each
     # (grade, overlay) pair a virtual grade: same curves, its own default multiplier.
     overlay = np.asarray(cohorts.default_mult, dtype=np.float64)
-    if overlay.size and np.all(overlay == overlay[0]):
-        ov_values, ov_code = overlay[:1].copy(), np.zeros(overlay.size, dtype=np.int64)
+    ov_code: I64 | None = None
+    if overlay.size and (overlay.strides[0] == 0 or np.all(overlay == overlay[0])):
+        ov_values = overlay[:1].copy()
     else:
         ov_values, ov_code = np.unique(overlay, return_inverse=True)
     n_ov = ov_values.size
@@ -397,7 +409,7 @@ def project(
     for line in notes:
         log.info("%s", line)
 
-    v_c = grade_c * n_ov + ov_code
+    v_c = grade_c if ov_code is None else grade_c.astype(np.int64) * n_ov + ov_code
     grade_of_v = np.repeat(np.arange(G), n_ov)
     overlay_v = np.tile(ov_values, G)
     vterms = terms.take(grade_of_v)
@@ -414,10 +426,12 @@ def project(
         n_groups = present.size
         slot = np.full(G, -1, dtype=np.int64)
         slot[present] = np.arange(n_groups)
-        group_c = slot[grade_c]
+        group_c = slot.astype(np.int8)[grade_c]
         group_grade = present
         names = tuple(grades[g] for g in present)
-    kept_balance = np.where(paths.excluded, 0.0, cohorts.balance)
+    kept_balance = (
+        np.where(paths.excluded, 0.0, cohorts.balance) if paths.excluded.any() else cohorts.balance
+    )
     initial = np.asarray(
         np.bincount(group_c, weights=kept_balance, minlength=n_groups), dtype=np.float64
     )
@@ -474,7 +488,7 @@ def project(
     return result.pool_total() if by == "pool" else result
 
 
-def _add_to_groups(target: F64, arr: F64, group_of_row: I64, identity: bool, rows: I64) -> None:
+def _add_to_groups(target: F64, arr: F64, group_of_row: IX, identity: bool, rows: I64) -> None:
     """Add per-cohort flows ``arr`` (s, n_rows, H) into ``target`` (s, n_groups, H)."""
     if identity:
         target[:, rows, :] += arr
@@ -484,7 +498,7 @@ def _add_to_groups(target: F64, arr: F64, group_of_row: I64, identity: bool, row
 
 
 def _late_flows(
-    cohorts: Cohorts, paths: _Paths, group_c: I64, n_groups: int, H: int
+    cohorts: Cohorts, paths: _Paths, group_c: IX, n_groups: int, H: int
 ) -> dict[str, F64] | None:
     """Receivables that pay nothing and default in month ``m`` (scenario-free), by group.
 
@@ -546,9 +560,9 @@ class _CurvePath:
         cls,
         cohorts: Cohorts,
         idx: I64,
-        v_c: I64,
+        v_c: IX,
         vterms: _GradeTerms,
-        group_c: I64,
+        group_c: IX,
         n_groups: int,
         identity: bool,
         H: int,
@@ -562,12 +576,12 @@ class _CurvePath:
                 np.zeros(0), _Reducer(empty, n_groups, identity, empty), np.zeros(0),
                 np.zeros(0), empty, None, empty, empty,
             )  # fmt: skip
-        ages = cohorts.age[idx].astype(np.int64)
+        ages = cohorts.age[idx]
         vg = v_c[idx]
         kk = np.arange(1, H + 1)
         if vterms.advancing:
             # Advancing stops defaults in each loan's final months: classes are the cohorts.
-            g_r, age_r = vg, ages
+            g_r, age_r = vg.astype(np.int64), ages.astype(np.int64)
             sched = cohort_schedules(cohorts, idx, H)
             d_idx, p_idx = _month_index(vterms, g_r, age_r, kk, period_offset)
             return cls(
@@ -577,16 +591,21 @@ class _CurvePath:
                 cohorts.grade[idx].astype(np.int64),
             )  # fmt: skip
         width = int(ages.max()) + 1
-        key = vg * width + ages
         space = (int(vg.max()) + 1) * width
+        # The class key (virtual grade, age) in 32 bits where it fits: on large pools
+        # these per-cohort arrays are the projection's largest.
+        key: NDArray[np.signedinteger[Any]] = vg.astype(np.int32 if space < 1 << 31 else np.int64)
+        np.multiply(key, width, out=key)
+        np.add(key, ages, out=key)
         if space <= 1 << 24:
             seen = np.bincount(key, minlength=space)
             ids = np.flatnonzero(seen)
-            lookup = np.zeros(space, dtype=np.int64)
-            lookup[ids] = np.arange(ids.size)
+            lookup = np.zeros(space, dtype=np.int32)
+            lookup[ids] = np.arange(ids.size, dtype=np.int32)
             cls_c = lookup[key]
         else:
             ids, cls_c = np.unique(key, return_inverse=True)
+        del key
         R = ids.size
         g_r, age_r = ids // width, ids % width
         sched = class_schedules(cohorts, idx, cls_c, R, H, method=method)
@@ -673,7 +692,7 @@ def _stack(reduce: _Reducer, sched: Schedules) -> tuple[F64, F64]:
     )
 
 
-def _gather(table: F64, g_r: I64, idx: I64) -> F64:
+def _gather(table: F64, g_r: IX, idx: I64) -> F64:
     """Rates per (period, class, scenario) from a (scenario, grade, month) table.
 
     The table is laid out (month, grade, scenario) so each gathered element is
@@ -748,7 +767,7 @@ class _Reducer:
     ``rows`` of the output and the products are taken without a sum.
     """
 
-    group_of_class: I64
+    group_of_class: IX
     n_groups: int
     identity: bool
     rows: I64
@@ -899,7 +918,7 @@ def _post_maturity(P: F64) -> F64:
 def _roll_path(
     cohorts: Cohorts,
     idx: I64,
-    v_c: I64,
+    v_c: IX,
     vterms: _GradeTerms,
     dm: F64,
     smm_tab: F64,

@@ -51,12 +51,16 @@ __all__ = [
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+IX = NDArray[np.signedinteger[Any]]
 Method = Literal["auto", "dense", "streaming"]
 
 #: Receivable-months above which class schedules are built without a dense matrix.
 DENSE_LIMIT = 1 << 21
 #: Receivables per block of the annuity recursion, so that its working arrays stay in cache.
 _CHUNK = 1 << 15
+#: Annual rate from which streaming annuity interest is the payment less the principal
+#: (:func:`_geometric_block`); below it the interest is ``i B`` (:func:`_annuity_block`).
+GEOMETRIC_MIN_RATE = 1e-3
 
 
 def unit_balance(
@@ -81,11 +85,12 @@ def unit_balance(
         a[bullet] = np.where(k < n[bullet], 1.0, 0.0)
     annuity = (pt == ANNUITY) & (r > 0)
     if annuity.any():
-        i = r[annuity, None] / 12.0
+        # A_k = (1+i)^k ((1+i)^(n-k) - 1) / ((1+i)^n - 1), through log1p/expm1 so that
+        # near-zero rates keep full precision (the differences of powers cancel).
+        log_g = np.log1p(r[annuity, None] / 12.0)
         na = n[annuity]
-        growth_n = np.power(1.0 + i, na)
-        growth_k = np.power(1.0 + i, np.minimum(k, na))
-        a[annuity] = (growth_n - growth_k) / (growth_n - 1.0)
+        kk = np.minimum(k, na)
+        a[annuity] = np.exp(kk * log_g) * np.expm1((na - kk) * log_g) / np.expm1(na * log_g)
     a[:, 0] = 1.0
     return a
 
@@ -166,144 +171,226 @@ def _dense_class_schedules(
 
 
 def _streaming_class_schedules(
-    cohorts: Cohorts, idx: I64, cls: I64, n_classes: int, horizon: int
+    cohorts: Cohorts, idx: I64, cls: NDArray[np.integer[Any]], n_classes: int, horizon: int
 ) -> Schedules:
-    H, R = horizon, n_classes
-    n = cohorts.remaining_term[idx]
-    rate = cohorts.rate[idx]
-    pt = cohorts.payment_type[idx]
-    b0 = cohorts.balance[idx]
-    annuity = (pt == ANNUITY) & (rate > 0)
-    SB, SI, SF = _rate_free(n, rate, pt, b0, cohorts.fee[idx], ~annuity, cls, R, H)
-    if annuity.all():  # no copies of the arrays for the annuities alone
-        sb, si = _annuity_recursion(n, rate / 12.0, b0, cls, R, H)
-    elif annuity.any():
-        sb, si = _annuity_recursion(
-            n[annuity], rate[annuity] / 12.0, b0[annuity], cls[annuity], R, H
-        )
-    else:
-        return Schedules(SB, SI, SF)
-    SB += sb
-    SI += si
-    return Schedules(SB, SI, SF)
+    """Class schedules built :data:`_CHUNK` cohorts at a time, without (cohort x month) arrays.
 
-
-def _rate_free(
-    n: NDArray[np.integer[Any]],
-    rate: F64,
-    pt: NDArray[np.integer[Any]],
-    b0: F64,
-    fee: F64,
-    other: NDArray[np.bool_],
-    cls: I64,
-    R: int,
-    H: int,
-) -> tuple[F64, F64, F64]:
-    """Fees of every receivable and schedules of the ``other`` (non-annuity) ones by class.
-
-    Their balances are linear in ``B_0`` and their interest in ``rate x B_0``, so
-    they are summed by (class, term) and spread over months by a matrix product.
+    A first pass over blocks of ``idx`` gives each annuity its sort key (term,
+    longest first, then class) and handles the rest: for the types whose schedule
+    does not depend on the rate, and for the fees, sums by (class, term) that one
+    matrix product spreads over the months at the end; annuities of near-zero rates
+    by the direct recursion (:func:`_annuity_block`).  The annuities are then taken
+    in key order, block by block (:func:`_geometric_block`), so that every (term,
+    class) is one long run.
     """
+    H, R = horizon, n_classes
+    T1 = int(cohorts.remaining_term.max(initial=1)) + 1  # term codes 0..T1-1
+    nmax = T1 - 1
+    span = (nmax + 1) * R  # annuity keys are (nmax - n) R + class < span; others: span
+    key_type = np.uint16 if span < 1 << 16 else np.uint32 if span < 1 << 32 else np.int64
+    wide = np.int32 if span < 1 << 31 else np.int64
     SB = np.zeros((R, H + 1))
     SI = np.zeros((R, H + 1))
     SF = np.zeros((R, H + 1))
-    k = np.arange(H + 1)
-    seen = np.bincount(n)  # terms are at most MAX_TERM: a dense code, no sort
-    terms = np.flatnonzero(seen)
-    code_of = np.zeros(seen.size, dtype=np.int64)
-    code_of[terms] = np.arange(terms.size)
-    T = terms.size
-    key = cls * T + code_of[n]
-
-    def by_class_term(weights: F64, where: NDArray[np.bool_] | None = None) -> F64:
-        kk, ww = (key, weights) if where is None else (key[where], weights[where])
-        return np.asarray(np.bincount(kk, weights=ww, minlength=R * T), dtype=np.float64).reshape(
-            R, T
+    # Rows: fee; balance and rate x balance / 12 of equal-principal and flat-fee
+    # receivables (and zero-rate annuities), then of bullets; columns class x term.
+    by_term = np.zeros((5, R * T1))
+    used = np.zeros(5, dtype=bool)
+    fees = bool(cohorts.fee.any())
+    # Keys by cohort position (not by position in ``idx``), so that the annuities'
+    # data are gathered once, in sorted order, straight from the cohort arrays.
+    akey: NDArray[np.integer[Any]] = np.full(len(cohorts), span, dtype=key_type)
+    for lo in range(0, idx.size, _CHUNK):
+        j = idx[lo : lo + _CHUNK]
+        c: IX = cls[lo : lo + _CHUNK].astype(wide, copy=False)
+        n: IX = cohorts.remaining_term[j].astype(wide, copy=False)
+        rate = cohorts.rate[j]
+        pt = cohorts.payment_type[j]
+        geometric = (pt == ANNUITY) & (rate >= GEOMETRIC_MIN_RATE)
+        key = np.subtract(nmax, n)
+        key *= R
+        key += c
+        if geometric.all():
+            akey[j] = key
+            if not fees:
+                continue
+        else:
+            akey[j] = np.where(geometric, key, span)
+        other = ~geometric
+        b0 = cohorts.balance[j]
+        if other.any():
+            SB[:, 0] += np.bincount(c[other], weights=b0[other], minlength=R)
+            tiny = other & (pt == ANNUITY) & (rate > 0)
+            if tiny.any():  # rare: the direct recursion, on the block's own order
+                o_t = np.flatnonzero(tiny)
+                o_t = o_t[np.argsort(key[o_t], kind="stable")]
+                _annuity_block(n[o_t], rate[o_t] / 12.0, b0[o_t], c[o_t], key[o_t], SB, SI)
+            tc = c.astype(np.int64) * T1 + n  # (class, term) codes
+            bullet = pt == BULLET
+            for row, mask in ((1, other & ~tiny & ~bullet), (3, bullet)):
+                if mask.any():
+                    _add_by_key(by_term[row], tc[mask], b0[mask])
+                    _add_by_key(by_term[row + 1], tc[mask], rate[mask] * b0[mask] / 12.0)
+                    used[row : row + 2] = True
+        if fees:
+            fee = cohorts.fee[j]
+            if fee.any():
+                _add_by_key(by_term[0], c.astype(np.int64) * T1 + n, fee)
+                used[0] = True
+    order = np.argsort(akey, kind="stable")  # a radix sort for 16-bit keys
+    akey = akey[order]
+    n_ann = int(np.searchsorted(akey, span))
+    for lo in range(0, n_ann, _CHUNK):
+        hi = min(n_ann, lo + _CHUNK)
+        o = order[lo:hi]
+        k_s: IX = akey[lo:hi].astype(wide)
+        _geometric_block(
+            nmax - k_s // R, cohorts.rate[o] / 12.0, cohorts.balance[o], k_s % R, k_s, SB, SI
         )
-
-    nt = terms.astype(np.float64)[:, None]
-    on_term = ((k[None, :] >= 1) & (k[None, :] <= nt)).astype(np.float64)  # (T, H+1)
-    if fee.any():
-        SF += by_class_term(fee) @ on_term
-    if not other.any():
-        return SB, SI, SF
-    bullet = pt == BULLET
-    linear = other & ~bullet
-    for mask, factor in (
-        (linear, np.clip((nt - k[None, :]) / nt, 0.0, 1.0)),
-        (bullet, (k[None, :] < nt).astype(np.float64)),
-    ):
-        if mask.any():
-            SB += by_class_term(b0, mask) @ factor
-            SI[:, 1:] += by_class_term(rate * b0 / 12.0, mask) @ factor[:, :-1]
-    return SB, SI, SF
+    if used.any():
+        k = np.arange(H + 1)
+        nt = np.maximum(np.arange(T1, dtype=np.float64), 1.0)[:, None]  # term 0 never occurs
+        tab = by_term.reshape(5, R, T1)
+        if used[0]:
+            SF += tab[0] @ ((k[None, :] >= 1) & (k[None, :] <= nt)).astype(np.float64)
+        for row, factor in (
+            (1, np.clip((nt - k[None, :]) / nt, 0.0, 1.0)),
+            (3, (k[None, :] < nt).astype(np.float64)),
+        ):
+            if used[row]:
+                SB[:, 1:] += tab[row] @ factor[:, 1:]  # column 0: the blocks
+                SI[:, 1:] += tab[row + 1] @ factor[:, :-1]
+    return Schedules(SB, SI, SF)
 
 
-def _annuity_recursion(
-    n: NDArray[np.integer[Any]], i: F64, b0: F64, cls: I64, R: int, H: int
-) -> tuple[F64, F64]:
-    """Class sums of annuity balances and interest by the amortisation recursion.
+def _add_by_key(target: F64, key: I64, weights: F64) -> None:
+    """``target[key] += weights`` for repeated keys (a bincount where the table is small)."""
+    if target.size <= 8 * key.size:
+        target += np.bincount(key, weights=weights, minlength=target.size)
+    else:
+        np.add.at(target, key, weights)
 
-    Receivables are sorted by term (longest first) and class, so those still
-    outstanding in month ``k`` are a prefix and each (term, class) a run:
-    ``B_k = B_{k-1} + i B_{k-1} - P`` with ``P = B_0 i / (1 - (1 + i)^{-n})``,
-    interest ``i B_{k-1}``, and ``B_n = 0`` exactly.  The sorted receivables
-    are taken :data:`_CHUNK` at a time, every month of a chunk before the next
-    chunk, so the working arrays stay in cache; each run's monthly sums go
-    into a (run, month) table that is summed into classes once at the end.
+
+def _annuity_block(
+    n: NDArray[np.integer[Any]],
+    i: F64,
+    b0: F64,
+    cls: NDArray[np.integer[Any]],
+    key: NDArray[np.integer[Any]],
+    SB: F64,
+    SI: F64,
+) -> None:
+    """Add a block's annuity balances and interest to the class sums ``SB``, ``SI``.
+
+    The block comes sorted by ``key`` — term (longest first), then class — so the
+    receivables still outstanding in month ``k`` are a prefix and each (term, class)
+    a run: ``B_k = B_{k-1} + i B_{k-1} - P`` with ``P = B_0 i / (1 - (1 + i)^{-n})``,
+    interest ``i B_{k-1}``, and ``B_n = 0`` exactly (the receivable has left the
+    prefix).  Month sums of each run are taken with ``reduceat`` and added to
+    their class.  Blocks are small enough for the working arrays to stay in cache.
     """
-    nmax = int(n.max())
-    key = (nmax - n) * R + cls
-    span = (nmax + 1) * R
-    order = np.argsort(key.astype(np.uint16 if span <= 1 << 16 else np.int64), kind="stable")
-    key = key[order]
-    # Run boundaries, with a cut at every chunk boundary so no run spans two chunks.
-    cuts = np.empty(key.size, dtype=bool)
-    cuts[0] = True
-    np.not_equal(key[1:], key[:-1], out=cuts[1:])
-    del key
-    cuts[::_CHUNK] = True
-    starts = np.flatnonzero(cuts)
-    del cuts
-    ns, i_s = n[order].astype(np.int64), i[order]
-    bal = b0[order]  # a copy: B_{k-1} as the loop advances
-    run_cls = cls[order[starts]]
-    del order
-    pay = np.log1p(i_s)  # P = B_0 i / (1 - (1 + i)^-n), in place
+    new = np.empty(key.size, dtype=bool)
+    new[0] = True
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    st = np.flatnonzero(new)
+    ns = n.astype(np.int64)
+    nmax = int(ns[0])
+    run_cls = cls[st]
+    run_n = ns[st]
+    b = b0  # a fresh gather: B_{k-1} as the loop advances
+    pay = np.log1p(i)  # P = B_0 i / (1 - (1 + i)^-n), in place
     pay *= -ns
     np.expm1(pay, out=pay)
-    np.divide(i_s, pay, out=pay)
-    pay *= bal
+    np.divide(i, pay, out=pay)
+    pay *= b
     np.negative(pay, out=pay)
-    SB = np.zeros((R, H + 1))
-    SB[:, 0] = np.bincount(cls, weights=b0, minlength=R)
-    SI = np.zeros((R, H + 1))
-    N = ns.size
-    run_n = ns[starts]
-    run_b = np.zeros((starts.size, nmax + 1))  # balance sums of each run by month
-    run_i = np.zeros((starts.size, nmax + 1))  # interest sums
-    tmp = np.empty(min(N, _CHUNK))
-    for lo in range(0, N, _CHUNK):
-        hi = min(N, lo + _CHUNK)
-        r_lo, r_hi = np.searchsorted(starts, [lo, hi])
-        st = starts[r_lo:r_hi] - lo
-        rn = run_n[r_lo:r_hi]
-        b, p, ii, nc = bal[lo:hi], pay[lo:hi], i_s[lo:hi], ns[lo:hi]
-        top = int(nc[0])
-        months = np.arange(1, top + 2)
-        m_k = np.searchsorted(-nc, -months, side="right")  # outstanding in month k: n >= k
-        r_k = np.searchsorted(-rn, -months, side="right")
-        for k in range(1, top + 1):
-            m, nr = m_k[k - 1], r_k[k - 1]
-            np.multiply(ii[:m], b[:m], out=tmp[:m])
-            run_i[r_lo : r_lo + nr, k] = np.add.reduceat(tmp[:m], st[:nr])
-            m2, nr2 = m_k[k], r_k[k]
-            if m2 == 0:
-                break
-            bb = b[:m2]  # B_k = B_{k-1} + i B_{k-1} - P
-            np.add(bb, tmp[:m2], out=bb)
-            np.subtract(bb, p[:m2], out=bb)
-            run_b[r_lo : r_lo + nr2, k] = np.add.reduceat(bb, st[:nr2])
-    SB[:, 1 : nmax + 1] = _sum_rows(run_b[:, 1:], run_cls, R)
-    SI[:, 1 : nmax + 1] = _sum_rows(run_i[:, 1:], run_cls, R)
-    return SB, SI
+    run_b = np.zeros((st.size, nmax + 1))  # balance sums of each run by month
+    run_i = np.zeros((st.size, nmax + 1))  # interest sums
+    months = np.arange(1, nmax + 2)
+    m_k = np.searchsorted(-ns, -months, side="right")  # outstanding in month k: n >= k
+    r_k = np.searchsorted(-run_n, -months, side="right")
+    tmp = np.empty(ns.size)
+    for k in range(1, nmax + 1):
+        m, nr = m_k[k - 1], r_k[k - 1]
+        np.multiply(i[:m], b[:m], out=tmp[:m])
+        run_i[:nr, k] = np.add.reduceat(tmp[:m], st[:nr])
+        m2, nr2 = m_k[k], r_k[k]
+        if m2 == 0:
+            break
+        bb = b[:m2]  # B_k = B_{k-1} + i B_{k-1} - P
+        np.add(bb, tmp[:m2], out=bb)
+        np.subtract(bb, pay[:m2], out=bb)
+        run_b[:nr2, k] = np.add.reduceat(bb, st[:nr2])
+    _runs_to_classes(run_cls, run_b[:, 1:], run_i[:, 1:], SB[:, 1:], SI[:, 1:])
+
+
+def _geometric_block(
+    n: NDArray[np.integer[Any]],
+    i: F64,
+    b0: F64,
+    cls: NDArray[np.integer[Any]],
+    key: NDArray[np.integer[Any]],
+    SB: F64,
+    SI: F64,
+) -> None:
+    """Add a block's annuity balances and interest to ``SB``, ``SI`` from the principal.
+
+    An annuity's principal grows geometrically: in month ``k <= n`` it pays
+    ``Q_k = q (1 + i)^(k - 1)`` with ``q = B_0 i / ((1 + i)^n - 1)``, the interest is
+    the level payment less it, ``P - Q_k`` (``P = q (1 + i)^n``), and the balance
+    ``B_k = B_{k-1} - Q_k``.  So the month loop only advances ``q`` by ``(1 + i)``
+    over the receivables still outstanding and sums it by run (the block is sorted
+    by ``key``: term, longest first, then class); balances and interest follow on
+    the small (run, month) table, and ``B_n = 0`` exactly.  Interest taken as a
+    difference loses about ``log10(1/i)`` digits at the end of a contract, so this
+    path is for rates of at least :data:`GEOMETRIC_MIN_RATE` (at most about four
+    digits of sixteen).
+    """
+    new = np.empty(key.size, dtype=bool)
+    new[0] = True
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    st = np.flatnonzero(new)
+    ns = n.astype(np.int64)
+    nmax = int(ns[0])
+    run_n = ns[st]
+    q = np.log1p(i)  # q = B_0 i / ((1 + i)^n - 1) through expm1(n log1p(i)), in place
+    q *= ns
+    np.expm1(q, out=q)
+    growth = q + 1.0  # (1 + i)^n
+    np.divide(i, q, out=q)
+    q *= b0
+    run_pay = np.add.reduceat(np.multiply(growth, q, out=growth), st)  # P = q (1 + i)^n
+    del growth
+    g = np.add(i, 1.0)
+    run_q = np.zeros((st.size, nmax + 1))  # principal sums of each run by month
+    months = np.arange(1, nmax + 2)
+    m_k = np.searchsorted(-ns, -months, side="right")  # outstanding in month k: n >= k
+    r_k = np.searchsorted(-run_n, -months, side="right")
+    run_q[:, 1] = np.add.reduceat(q, st)
+    for k in range(2, nmax + 1):
+        m, nr = m_k[k - 1], r_k[k - 1]
+        if m == 0:
+            break
+        qq = q[:m]
+        np.multiply(qq, g[:m], out=qq)
+        run_q[:nr, k] = np.add.reduceat(qq, st[:nr])
+    live = months[None, :-1] <= run_n[:, None]  # (run, k = 1..nmax): month k is paid
+    run_b = np.empty_like(run_q)
+    run_b[:, 0] = np.add.reduceat(b0, st)
+    np.subtract(run_b[:, :1], np.cumsum(run_q[:, 1:], axis=1), out=run_b[:, 1:])
+    run_b[:, 1:][~(months[None, :-1] < run_n[:, None])] = 0.0  # B_k = 0 from k = n
+    run_i = np.where(live, run_pay[:, None] - run_q[:, 1:], 0.0)
+    _runs_to_classes(cls[st], run_b, np.c_[np.zeros(st.size), run_i], SB, SI)
+
+
+def _runs_to_classes(
+    run_cls: NDArray[np.integer[Any]], run_b: F64, run_i: F64, SB: F64, SI: F64
+) -> None:
+    """Add (run, month) sums into the rows of their classes of ``SB``, ``SI`` (from column 0)."""
+    by_cls = np.argsort(run_cls, kind="stable")
+    c_sorted = run_cls[by_cls]
+    first = np.flatnonzero(np.r_[True, c_sorted[1:] != c_sorted[:-1]])
+    rows = c_sorted[first]  # distinct classes: a fancy += is safe
+    width = run_b.shape[1]
+    SB[rows, :width] += np.add.reduceat(run_b[by_cls], first, axis=0)
+    SI[rows, :width] += np.add.reduceat(run_i[by_cls], first, axis=0)
