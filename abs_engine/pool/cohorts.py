@@ -390,6 +390,10 @@ class Cohorts:
         )
 
 
+#: Tapes shorter than this are always grouped (it costs little either way).
+GROUPING_MIN_ROWS = 1 << 16
+
+
 def grouping_pays(
     payment_type: ArrayLike, rate: ArrayLike, default_mult: ArrayLike | None = None
 ) -> bool:
@@ -404,9 +408,9 @@ def grouping_pays(
     """
     pt = np.asarray(payment_type)
     n = pt.shape[0]
-    if n < 1 << 16 or default_mult is not None:
+    if n < GROUPING_MIN_ROWS or default_mult is not None:
         return True  # small tapes group cheaply; overlays keep the grouped path
-    step = n // 4096
+    step = max(1, n // 4096)
     sample_pt = pt[::step]
     annuity = sample_pt == ANNUITY
     if annuity.sum() < 0.99 * sample_pt.size:

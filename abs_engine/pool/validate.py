@@ -328,7 +328,11 @@ def _categories(col: pa.ChunkedArray, name: str, mapping: Mapping[str, int]) -> 
         indices = chunk.indices
         if indices.null_count:
             indices = pc.fill_null(indices, len(dictionary))
-        out.append(lut[np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.intp)])
+        codes = np.asarray(indices.to_numpy(zero_copy_only=False))
+        if np.array_equal(lut[:-1], np.arange(len(dictionary))) and not chunk.null_count:
+            out.append(codes.astype(np.int16))  # the dictionary is in the mapping's order
+        else:
+            out.append(lut[codes])
     if not out:
         return np.zeros(0, dtype=np.int16)
     return out[0] if len(out) == 1 else np.concatenate(out)
@@ -396,6 +400,13 @@ def _flat_fee_rows(by_name: Mapping[str, pa.ChunkedArray]) -> int:
         return 0
     try:
         mapping = {a: 1 for a, pt in PAYMENT_TYPE_ALIASES.items() if pt == "flat_fee"}
+        if all(pa.types.is_dictionary(c.type) for c in col.chunks) and not any(
+            str(d).strip().lower() in {k.lower() for k in mapping}
+            for c in col.chunks
+            for d in c.dictionary.to_pylist()
+            if d is not None
+        ):
+            return 0  # no category reads as flat_fee: the rows need not be looked at
         return int((_categories(col, "payment_type", mapping) == 1).sum())
     except (pa.ArrowException, ValueError):
         return 0
@@ -843,6 +854,8 @@ def _dates(col: pa.ChunkedArray, problems: _Problems) -> NDArray[np.datetime64]:
 
 def dpd_bucket(dpd: NDArray[np.integer[Any]]) -> NDArray[np.int8]:
     """Bucket index of days past due: 0 current, 1 for 1-30, 2 for 31-60, 3 for 61-90, 4 for 90+."""
-    d = np.asarray(dpd, dtype=np.int64)
-    bucket: NDArray[np.int8] = np.minimum((d + 29) // 30, 4).astype(np.int8)
+    d = np.asarray(dpd)
+    bucket: NDArray[np.int8] = (d > 0).view(np.int8)  # a fresh array: counts of thresholds passed
+    for days in (30, 60, 90):
+        bucket += d > days
     return bucket

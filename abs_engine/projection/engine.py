@@ -210,13 +210,15 @@ def _paths(cohorts: Cohorts, roll_g: B1, exclude_g: B1) -> _Paths:
     """Paths from each grade's flags: roll rates (``roll_g``), excluded if late (``exclude_g``)."""
     g = cohorts.grade
     bucket = cohorts.dpd_bucket
-    roll = roll_g[g]
-    excluded = (bucket >= 1) & (bucket <= 3) & exclude_g[g]
+    # Grade flags gathered only where some grade has them (large pools: no 1M-row gathers).
+    roll = roll_g[g] if roll_g.any() else np.zeros(g.shape, dtype=bool)
+    excluded = (bucket >= 1) & (bucket <= 3)
+    excluded &= exclude_g[g] if exclude_g.any() else False
     late = ~excluded & ((bucket == 4) | ((bucket >= 1) & ~roll))
     late_idx = np.flatnonzero(late)
     return _Paths(
         curve=np.flatnonzero(~roll & (bucket == 0)),
-        roll=np.flatnonzero(roll & ~excluded & (bucket <= 3)),
+        roll=np.flatnonzero(roll & ~excluded & (bucket <= 3)) if roll_g.any() else late_idx[:0],
         late=late_idx,
         late_month=np.where(bucket[late_idx] >= 3, 1, 4 - bucket[late_idx].astype(np.int64)),
         excluded=excluded,
@@ -225,20 +227,21 @@ def _paths(cohorts: Cohorts, roll_g: B1, exclude_g: B1) -> _Paths:
 
 def _describe_cutoff(cohorts: Cohorts, paths: _Paths, terms: _GradeTerms) -> tuple[str, ...]:
     """Aggregate lines on receivables delinquent at cut-off (counts and balances only)."""
-    bucket = cohorts.dpd_bucket
-    g = cohorts.grade.astype(np.int64)
+    late = np.flatnonzero(cohorts.dpd_bucket)  # the statements concern these rows only
+    bucket = cohorts.dpd_bucket[late]
+    g = cohorts.grade[late]
+    count, balance = cohorts.count[late], cohorts.balance[late]
+    excluded = paths.excluded[late]
     notes = []
 
     def amount(mask: B1) -> str:
-        return f"{int(cohorts.count[mask].sum()):,} receivables, balance {cohorts.balance[mask].sum():,.2f}"
+        return f"{int(count[mask].sum()):,} receivables, balance {balance[mask].sum():,.2f}"
 
     late_1_90 = (bucket >= 1) & (bucket <= 3)
-    rolled = late_1_90 & ~paths.excluded & ~terms.roll[g]
-    piped = late_1_90 & ~paths.excluded & terms.roll[g]
-    if paths.excluded.any():
-        notes.append(
-            f"1-90 days past due at cut-off, excluded as ineligible: {amount(paths.excluded)}"
-        )
+    rolled = late_1_90 & ~excluded & ~terms.roll[g]
+    piped = late_1_90 & ~excluded & terms.roll[g]
+    if excluded.any():
+        notes.append(f"1-90 days past due at cut-off, excluded as ineligible: {amount(excluded)}")
     if rolled.any():
         notes.append(
             "1-90 days past due at cut-off, rolled to default without payments "
@@ -439,9 +442,11 @@ def project(
     H = horizon
     S = len(sset)
     out = {f: np.zeros((S, n_groups, H)) for f in FIELDS}
+    group_of_v = None if identity else slot[grade_of_v]
     curve = _CurvePath.build(
-        cohorts, paths.curve, v_c, vterms, group_c, n_groups, identity, H, period_offset, schedules
-    )
+        cohorts, paths.curve, v_c, vterms, group_c, group_of_v, n_groups, H, period_offset,
+        schedules,
+    )  # fmt: skip
     per_scenario = 8 * H * (12 * curve.n_classes + 40 * paths.roll.size + 20 * curve.n_cohort_rows)
     chunk = chunk_size or max(1, min(S, _CHUNK_BYTES // max(per_scenario, 1)))
     dm_all = sset.multipliers("default_mult", grades)
@@ -563,12 +568,13 @@ class _CurvePath:
         v_c: IX,
         vterms: _GradeTerms,
         group_c: IX,
+        group_of_v: IX | None,
         n_groups: int,
-        identity: bool,
         H: int,
         period_offset: int,
         method: Method,
     ) -> _CurvePath:
+        identity = group_of_v is None  # groups are the cohorts themselves
         empty = np.zeros(0, dtype=np.int64)
         if idx.size == 0:
             return cls(
@@ -616,9 +622,8 @@ class _CurvePath:
             stacked, end = _stack(reduce, csched)
             rows = idx.size
         else:
-            group_r = np.zeros(R, dtype=np.int64)
-            group_r[cls_c] = group_c[idx]  # every cohort of a class has the class's grade
-            reduce = _Reducer(group_r, n_groups, False, empty)
+            assert group_of_v is not None
+            reduce = _Reducer(group_of_v[g_r], n_groups, False, empty)
             stacked, end = _stack(reduce, sched)
             rows = 0
         return cls(

@@ -116,3 +116,24 @@ def test_projection_on_streaming_schedules_equals_dense(
         x, y = dense[f], streaming[f]
         scale = max(float(np.abs(x).max()), 1e-300)
         np.testing.assert_allclose(y / scale, x / scale, rtol=1e-9, atol=1e-9, err_msg=f)
+
+
+def test_both_annuity_kernels_equal_the_contract_on_long_terms() -> None:
+    """Rates either side of GEOMETRIC_MIN_RATE (interest as payment less principal above it,
+    ``i B`` below), over 1 to 360 months: every class sum within 1e-9 of its row's scale."""
+    floor = schedule.GEOMETRIC_MIN_RATE
+    rates = [1e-9, 0.5 * floor, floor * (1 - 1e-9), floor, 2 * floor, 0.05, 0.36]
+    terms = [1, 2, 59, 360]
+    grid = [(r, n) for r in rates for n in terms]
+    m = len(grid)
+    c = Cohorts.from_loans(
+        ("A", "B"), [j % 2 for j in range(m)], [0] * m, [n for _, n in grid], [j % 3 for j in range(m)],
+        [0] * m, [1000.0 + j for j in range(m)], [r for r, _ in grid], [0.0] * m, [5000.0] * m,
+        loan_level=True,
+    )  # fmt: skip
+    cls, R = _classes(c)
+    H = 362
+    expected = reference_class_schedules(c, cls, R, H)
+    got = schedule.class_schedules(c, np.arange(m), cls, R, H, method="streaming")
+    _close(got.balance, expected.balance)
+    _close(got.interest, expected.interest)
