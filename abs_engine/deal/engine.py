@@ -1608,7 +1608,7 @@ class _Ctx:
         w = self.w
         if self.dry:  # an empty pocket: the same entries, at zero
             if account == "revenue" and not self.combined:
-                if self.has_writedowns and np.count_nonzero(self.W[:, w.rated_cols]):
+                if w.writedown_mode:
                     self.book.register("reimburse_writedowns", account, "principal_funds")
                 if self.eff_any["divert_excess_spread"] or self.any_final:
                     self.book.register("divert_excess_spread", account, "principal_funds")
@@ -1619,20 +1619,27 @@ class _Ctx:
             self.book.register("residual", account, "equity")
             return funds
         if account == "revenue" and not self.combined:
-            rated_w = _rows(self.W[:, w.rated_cols]) if self.has_writedowns else None
-            if rated_w is not None and np.count_nonzero(rated_w):
-                # Reimbursement of write-downs: a rated class's write-down is made good
-                # before the residual holder takes spread (its own equity write-down is not).
-                bought = self.purchase_cash / w.price
+            if w.writedown_mode:
+                # Reimbursement of write-downs: spread goes to the residual holder only once
+                # the collateral (performing pool, what is being bought and what the
+                # principal funds will buy) covers every rated class's balance and write-down,
+                # so a rated write-down is made good, and a rated class is not written down
+                # at the end of this period, before the residual holder takes spread.  In the
+                # revolving period the principal funds buy at ``price``: a cash amount x adds
+                # x / price to the collateral, so the need in cash is the par need x price.
+                buying = self.revolving & ~self.final
                 pending = self.principal_pending + self.transfer_to_principal
-                # In the revolving period the principal funds back the notes by what they buy.
-                backing = np.where(self.revolving & ~self.final, pending / w.price, pending)
-                surplus = np.maximum(self.pool_end + bought + backing - _rows(self.B), 0.0)
-                need = np.maximum(rated_w - surplus, 0.0)
-                move = self._avail(np.minimum(funds, need), mask)
-                self.D = self.D - np.minimum(self.D, move)
-                self._to_principal("reimburse_writedowns", account, move)
-                funds = funds - move
+                backing = np.where(buying, pending / w.price, pending)
+                cover = self.pool_end + self.purchase_cash / w.price + backing
+                need = _rows((self.B + self.W) * w.rated) - cover
+                if np.count_nonzero(need > w.eps):  # a need below the run's zero is none
+                    need = np.where(need > w.eps, np.where(buying, need * w.price, need), 0.0)
+                    move = self._avail(np.minimum(funds, need), mask)
+                    self.D = self.D - np.minimum(self.D, move)
+                    self._to_principal("reimburse_writedowns", account, move)
+                    funds = funds - move
+                else:
+                    self.book.register("reimburse_writedowns", account, "principal_funds")
             if self.eff_any["divert_excess_spread"] or self.any_final:
                 claims = _rows(self.B + self.W) > 0
                 divert = (self.eff["divert_excess_spread"] | self.final) & mask & claims

@@ -258,7 +258,14 @@ TABLES: tuple[Table, ...] = (
         "Revolving period: principal collections buy new receivables (the `reinvest` step).",
         (
             Key("periods", "integer >= 1", REQUIRED, "Payment periods of purchases.", "12"),
-            Key("price", "number", "1.0", "Price per unit of principal bought (1.0 = par).", "1.0"),
+            Key(
+                "price",
+                "number",
+                "1.0",
+                "Price per unit of principal bought (1.0 = par); a premium is paid from "
+                "spread before the residual (waterfall.md step 7).",
+                "1.0",
+            ),
             Key(
                 "template",
                 "array of tables",

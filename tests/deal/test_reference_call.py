@@ -49,3 +49,16 @@ def test_pass_through_call_with_an_exact_redemption() -> None:
     exactly; a 1e-14 float shortfall must not block the call."""
     eng, ref = run_both(cases.pass_through_call())
     check(eng, ref)
+
+
+@pytest.mark.parametrize("turbo", [True, False])
+def test_no_call_once_nothing_is_left_to_redeem(turbo: bool) -> None:
+    """The senior repaid before the pool reaches the threshold: no call, the residual holder
+    keeps collecting (with turbo); otherwise the call at 0.97 on payment date 6."""
+    eng, ref = run_both(cases.call_after_the_notes(turbo))
+    sale = eng.pool["sale"][0]
+    if turbo:
+        assert len(eng.dates) == 8 and not sale.any()
+    else:
+        assert len(eng.dates) == 6 and sale[5] > 0.97 * 250
+    check(eng, ref)

@@ -20,8 +20,17 @@ def test_purchases_meet_a_calendar_shock() -> None:
     check(eng, ref)
 
 
-def test_a_writedown_without_a_default_is_reimbursed() -> None:
-    """Receivables bought at 1.02 write the senior down with no default (the PDL cannot see
-    it); the next period's revenue reinstates the senior before any residual is paid."""
+def test_a_purchase_premium_is_paid_from_spread() -> None:
+    """Receivables bought at 1.02: the spread pays the premium before the residual holder
+    (nothing is written down when it can); the PDL cannot see it (no default)."""
     eng, ref = run_both(cases.premium_purchase())
+    np.testing.assert_allclose(eng.tranche["writedown"][0, 0], 0.0, atol=1e-9)
+    check(eng, ref)
+
+
+def test_a_purchase_premium_beyond_the_spread() -> None:
+    """The spread cannot pay the whole premium: the equity gets nothing in that period and
+    the senior carries the rest as a write-down to its loss."""
+    eng, ref = run_both(cases.premium_purchase_thin_spread())
+    np.testing.assert_allclose(eng.tranche["residual"][0, 1, :3], [0.56, 0, 0], atol=1e-9)
     check(eng, ref)

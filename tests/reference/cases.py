@@ -230,6 +230,21 @@ def pass_through_call() -> Case:
     return Case(spec, equal_principal(4, 0.12), rp.Collateral(smm=rp.flat(0.0835)))
 
 
+def call_after_the_notes(turbo: bool = True) -> Case:
+    """Equal principal 1,000 at 120% (10% a month) over 8 months; one senior class of 100% at
+    0% (no equity note); call at 30% and 0.97: the pool falls to 250 in month 6.  With
+    ``turbo`` the interest waterfall pays senior principal and the senior is repaid in month 5,
+    before that."""
+    turbo_steps = ("principal:senior",) if turbo else ()
+    spec = Spec(
+        notes=(Note("senior", "senior", size=1.0), EQ),
+        interest=("interest:senior", *turbo_steps, "cover_defaults", "residual"),
+        principal=("principal:senior", "principal:equity", "residual"),
+        clean_up_call=Call(0.3, price=0.97),
+    )
+    return Case(spec, equal_principal(8, 1.2), rp.Collateral())
+
+
 # --- item 7: revolving purchases see the calendar ------------------------------------------------
 
 
@@ -257,6 +272,20 @@ def premium_purchase() -> Case:
         revolving=Revolving(1, (Line(rp.BULLET, 2, rate=0.12),), price=1.02),
     )
     return Case(spec, equal_principal(2, 0.12), rp.Collateral())
+
+
+def premium_purchase_thin_spread() -> Case:
+    """A flat-fee receivable of 100 over 2 months (fee 1.56 a month, no interest); two
+    periods of purchases of 1-month zero-rate annuities at 1.02 per unit, so the spread
+    cannot pay the whole premium.  Senior 100 (100%) at 0%, a residual-only equity."""
+    spec = Spec(
+        notes=(Note("senior", "senior", size=1.0), EQ),
+        interest=STANDARD_INTEREST[:1] + STANDARD_INTEREST[2:],
+        principal=("reinvest", "principal:senior", "principal:equity", "residual"),
+        revolving=Revolving(2, (Line(rp.ANNUITY, 1, rate=0.0),), price=1.02),
+    )
+    cohorts = (rp.Cohort(100.0, 2, rp.FLAT_FEE, 0.0, fee=1.56),)
+    return Case(spec, cohorts, rp.Collateral())
 
 
 def repaid_before_the_horizon() -> Case:

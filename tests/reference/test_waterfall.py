@@ -360,6 +360,27 @@ def test_pass_through_call_with_an_exact_redemption() -> None:
 # --- item 7 ----------------------------------------------------------------------------------
 
 
+def test_no_call_once_nothing_is_left_to_redeem() -> None:
+    """Rule book step 3: the call needs a note or write-down outstanding.  Equal principal
+    1,000 at 10% a month over 8 months (principal 125, interest 100, 87.5, ..., 12.5);
+    senior 1,000 at 0%, no equity note; call at 30% (300) and price 0.97.
+    Turbo (revenue pays senior principal): the senior is repaid 225, 212.5, 200, 187.5, 175
+    in months 1-5 (100 + 125, 87.5 + 125, ...).  The pool is 375 after month 5 (no call) and
+    250 after month 6, but nothing is outstanding: no call, no sale at 0.97; the residual
+    holder collects 37.5 + 125, 25 + 125, 12.5 + 125 in months 6-8.
+    Without turbo the senior still owes 375 at payment date 6: the call is exercised there,
+    the pool is sold for 0.97 x 250 = 242.50 plus accrued interest, and the run ends."""
+    r = run(cases.call_after_the_notes())
+    t = r.tranche
+    close(t["principal_paid"][0], [225, 212.5, 200, 187.5, 175, 0, 0, 0])
+    close(t["residual"][1], [0, 0, 0, 0, 0, 162.5, 150, 137.5])
+    close(r.pool["sale"], [0] * 8)
+    called = run(cases.call_after_the_notes(turbo=False))
+    assert len(called.dates) == 6
+    close(called.tranche["principal_paid"][0][:5], [125] * 5)
+    assert called.pool["sale"][5] >= 0.97 * 250
+
+
 def test_revolving_purchases_meet_a_calendar_shock() -> None:
     """Equal principal 1,000 at 12% over 2 months; the principal of periods 1 and 2 (500 each)
     buys 6-month bullets at 12%; a period-indexed default curve: 10% in calendar month 6 only.
@@ -380,27 +401,51 @@ def test_revolving_purchases_meet_a_calendar_shock() -> None:
     close(r.tranche["principal_loss"][EQ][-1], 91.6974125)
 
 
-def test_a_writedown_without_a_default_is_reimbursed_before_the_residual() -> None:
+def test_a_purchase_premium_is_paid_from_spread_before_the_residual() -> None:
     """Equal principal 1,000 at 12% over 2 months; senior 1,000 at 0%, no equity note.
-    P1: revenue 10 is residual; the principal 500 buys 500 / 1.02 = 490.19607843.. of
-    bullets: the pool (990.19607843..) is below the notes, the senior is written down
-    500 - 500/1.02 = 9.80392156..; no default, so the PDL stays 0.
-    P2: revenue 5 + 4.90196078.. (1% of the purchase); the senior's write-down comes before
-    the residual (READING of issue 10, item 1): the principal funds' surplus is 490.196.. +
-    500 - 990.196.. = 0, so 9.80392.. of revenue moves to the principal funds, reinstates the
-    senior and repays it with the 500 (509.80392..); residual 9.90196.. - 9.80392.. =
-    0.09803921...  P3 (last): the purchase pays 490.196.. and 4.90196.. of interest; the
-    senior is repaid and the revenue, diverted on the last payment date, is principal
-    residual."""
+    P1: the principal 500 would buy 500 / 1.02 = 490.19607843.. of bullets, leaving the
+    collateral 500 + 490.196.. = 990.196.. below the senior's 1,000.  The rated claims come
+    before the residual (READING of issue 10, item 1): the par need 1,000 - 990.196.. =
+    9.80392.. costs 9.80392.. x 1.02 = 10.00 of cash at the purchase price, which is the
+    whole revenue (interest 10): residual 0; the principal funds 510 buy exactly 500 of
+    bullets; nothing is written down.
+    P2 (revolving over): revenue 5 + 5 (1% of the bullets) = 10 and the collateral (500
+    performing + 500 principal) covers the senior: residual 10; the senior is repaid 500.
+    P3 (last): the bullets pay 500 and 5 of interest; on the last payment date the revenue
+    is diverted while the senior has a claim, the senior is repaid and the 5 left is
+    principal residual.  No write-down, no loss, the PDL stays 0."""
     r = run(cases.premium_purchase())
     t = r.tranche
-    bought = 500 / 1.02
-    close(r.account["purchase_cash"], [500, 0, 0])
-    close(t["writedown"][0], [500 - bought, 0, 0])
-    close(t["reinstatement"][0], [0, 500 - bought, 0])
-    close(t["residual"][1], [10, 5 + bought / 100 - (500 - bought), bought / 100])
-    close(t["principal_paid"][0], [0, 1000 - bought, bought])
+    close(r.account["purchase_cash"], [510, 0, 0])
+    close(r.pool["purchases"], [500, 0, 0])
+    close(t["writedown"][0], [0, 0, 0])
+    close(t["residual"][1], [0, 10, 5])
+    close(t["principal_paid"][0], [0, 500, 500])
+    close(t["principal_loss"][0], [0, 0, 0])
     close(r.account["pdl"], [0, 0, 0])
+
+
+def test_a_purchase_premium_the_spread_cannot_pay_leaves_the_equity_nothing() -> None:
+    """Flat fee 100 over 2 months (principal 50 and fee 1.56 a month); purchases of
+    1-month zero-rate annuities at 1.02 in periods 1 and 2; senior 100 at 0%, residual-only
+    equity.  Par need = rated B + W - (pool end + principal funds / 1.02); cash = need x 1.02.
+    P1: need 100 - (50 + 50/1.02) = 0.98039.., cash 1.00; residual 1.56 - 1.00 = 0.56;
+    the funds 51 buy 50; collateral 100 = senior: no write-down.
+    P2: collections 50 + 50 = 100, revenue 1.56; need 100 - 100/1.02 = 1.96078.., cash
+    2.00 > 1.56: the whole revenue moves, residual 0 (the equity receives nothing while the
+    senior is short); the funds 101.56 buy 99.56862745..; the senior is written down
+    100 - 99.5686.. = 0.43137254...
+    P3 (last): the purchase pays 99.5686..; the senior is repaid that and loses 0.43137..."""
+    r = run(cases.premium_purchase_thin_spread())
+    t = r.tranche
+    bought2 = 101.56 / 1.02
+    close(r.account["purchase_cash"], [51, 101.56, 0])
+    close(r.pool["purchases"], [50, bought2, 0])
+    close(t["residual"][1], [0.56, 0, 0])
+    close(t["writedown"][0], [0, 100 - bought2, 0])
+    close(t["reinstatement"][0], [0, 0, 0])
+    close(t["principal_paid"][0], [0, 0, bought2])
+    close(t["principal_loss"][0], [0, 0, 100 - bought2])
 
 
 def test_the_run_ends_when_nothing_is_left() -> None:

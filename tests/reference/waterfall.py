@@ -537,6 +537,32 @@ class Waterfall:
                 self.D -= x
                 self.book("cover_defaults", "revenue", "principal_funds", x)
             elif action == "residual":
+                # READING (issue 10, item 1: a rated class's write-down is reimbursed
+                # before the residual is paid, senior first): spread goes to the residual
+                # holder only once the collateral -- performing pool end balance plus what
+                # the principal funds add to it (backing: at face, or funds / price while
+                # they buy receivables) -- covers every rated class's claim B + W.  The rest
+                # of the need moves to the principal funds first.  cover_defaults has
+                # already trapped the spread for what came from defaults; this reaches
+                # collateral lost without a default too (receivables bought above par), in
+                # the period of the purchase as well as later.  Money needed: a par need n
+                # is n x price while the principal funds buy at price (funds / price back
+                # the notes), else n.  A need below the run's zero is none.  The residual
+                # holder's own write-down does not hold back its residual.
+                if deal.loss_allocation == "writedown":
+                    rated_claims = sum(self.B[i] + self.W[i] for i in range(n) if notes[i].rated)
+                    needed = rated_claims - pool_end - backing(pockets["principal_funds"])
+                    if needed <= self.eps:
+                        needed = 0.0
+                    elif revolving and not last and rv is not None:
+                        needed *= rv.price
+                    x = min(pockets["revenue"], needed)
+                    pockets["revenue"] -= x
+                    pockets["principal_funds"] += x
+                    self.D -= min(self.D, x)
+                    self.book("reinstate_writedowns", "revenue", "principal_funds", x)
+                # Then all of it while a class has a claim and spread is diverted, or on the
+                # last payment date.
                 any_claim = any(self.claim(i) > self.eps for i in range(n))
                 if any_claim and (divert or last):
                     x = pockets["revenue"]
@@ -544,21 +570,6 @@ class Waterfall:
                     pockets["principal_funds"] += x
                     self.book("divert_excess_spread", "revenue", "principal_funds", x)
                     continue
-                # READING (issue 10, item 1: a rated class's write-down is reimbursed
-                # before the residual is paid): what the rated write-downs still need after
-                # the principal funds' surplus moves to the principal funds; only the rest
-                # is residual.  cover_defaults has already trapped the spread for every
-                # write-down that came from a default (D >= W then); this reaches a
-                # write-down without a default too (receivables bought above par).  The
-                # residual holder's own write-down does not hold back its residual.
-                if deal.loss_allocation == "writedown":
-                    surplus = pool_end + backing(pockets["principal_funds"]) - sum(self.B)
-                    rated_w = sum(self.W[i] for i in range(n) if notes[i].rated)
-                    needed = max(rated_w - max(surplus, 0.0), 0.0)
-                    x = min(pockets["revenue"], needed)
-                    pockets["revenue"] -= x
-                    pockets["principal_funds"] += x
-                    self.book("reinstate_writedowns", "revenue", "principal_funds", x)
                 residual("revenue")
             else:
                 raise NotImplementedError(f"step {action!r} in the interest waterfall")

@@ -71,12 +71,15 @@ def test_cumulative_default() -> None:
 def test_oc() -> None:
     """OC of the senior notes (pool + reserve) / senior, breached below 1.2.  The pool pays
     80 a month, all to the senior: 920 / 520 = 1.77, 840 / 440 = 1.91; in month 3 a default
-    of 350 leaves 410 against 360: 1.14 < 1.2, period 3."""
+    of 350 leaves a pool of 410, and the rated classes (440 + 200) would be written down: the
+    spread left after interest (10 - 2.2 - 2.0 = 5.8) is not residual but moves to the
+    principal funds (docs/waterfall.md step 7, `reimburse_writedowns`), so the senior ends
+    at 440 - 80 - 5.8 = 354.2: 410 / 354.2 = 1.158 < 1.2, period 3."""
     t = _run(
         Trigger("oc_senior", "oc", ("sequential",), level=1.2, tranche="senior"),
         _months(5, default={3: 350.0}),
     )
-    np.testing.assert_allclose(t["value"].iloc[:3], [920 / 520, 840 / 440, 410 / 360])
+    np.testing.assert_allclose(t["value"].iloc[:3], [920 / 520, 840 / 440, 410 / 354.2])
     assert _first_breach(t) == 3
 
 
