@@ -440,7 +440,10 @@ def load_pool(
         loan id, column and value, and ``err.report`` holds them all.
     """
     table = read_tape(path, encoding=encoding)
-    return Pool.from_table(table, grades=grades, on_error=on_error, source=str(path))
+    pool = Pool.from_table(table, grades=grades, on_error=on_error, source=str(path))
+    del table
+    pa.default_memory_pool().release_unused()  # the pages of columns the pool did not keep
+    return pool
 
 
 def validate_pool(

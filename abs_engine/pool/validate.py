@@ -768,21 +768,19 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
         if fee is None
         else np.where(flat_fee, fee.filled(0.0, np.float64, bad_or_none), 0.0)
     )
-    arrays["original_balance"] = (
-        arrays["balance"]
-        if ob is None
-        else np.where(
-            ob_missing if ob_missing is not None else False,
-            arrays["balance"],
-            ob.filled(0.0, np.float64, bad_or_none),
+    if ob is None:
+        arrays["original_balance"] = arrays["balance"]
+    elif ob_missing is None:  # no copy: the column's own values
+        arrays["original_balance"] = ob.filled(0.0, np.float64, bad_or_none)
+    else:
+        arrays["original_balance"] = np.where(
+            ob_missing, arrays["balance"], ob.filled(0.0, np.float64, bad_or_none)
         )
-    )
     age = parsed.get("age")
-    derived_age = arrays["original_term"].astype(np.int32) - arrays["remaining_term"].astype(
-        np.int32
-    )
+    if age is None or age.missing is not None:
+        derived_age = np.subtract(arrays["original_term"], arrays["remaining_term"], dtype=np.int32)
     if age is None:
-        arrays["age"] = derived_age.astype(np.int32)
+        arrays["age"] = derived_age
     else:
         filled_age = age.filled(0, np.int32, bad_or_none)
         arrays["age"] = (

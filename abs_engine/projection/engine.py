@@ -216,8 +216,9 @@ def _paths(cohorts: Cohorts, roll_g: B1, exclude_g: B1) -> _Paths:
     excluded &= exclude_g[g] if exclude_g.any() else False
     late = ~excluded & ((bucket == 4) | ((bucket >= 1) & ~roll))
     late_idx = np.flatnonzero(late)
+    curve = np.flatnonzero(~roll & (bucket == 0))
     return _Paths(
-        curve=np.flatnonzero(~roll & (bucket == 0)),
+        curve=curve.astype(np.int32) if g.size < 1 << 31 else curve,  # compact on large pools
         roll=np.flatnonzero(roll & ~excluded & (bucket <= 3)) if roll_g.any() else late_idx[:0],
         late=late_idx,
         late_month=np.where(bucket[late_idx] >= 3, 1, 4 - bucket[late_idx].astype(np.int64)),
@@ -603,11 +604,12 @@ class _CurvePath:
         key: NDArray[np.signedinteger[Any]] = vg.astype(np.int32 if space < 1 << 31 else np.int64)
         np.multiply(key, width, out=key)
         np.add(key, ages, out=key)
+        del ages, vg
         if space <= 1 << 24:
             seen = np.bincount(key, minlength=space)
             ids = np.flatnonzero(seen)
-            lookup = np.zeros(space, dtype=np.int32)
-            lookup[ids] = np.arange(ids.size, dtype=np.int32)
+            lookup = np.zeros(space, dtype=np.int16 if ids.size < 1 << 15 else np.int32)
+            lookup[ids] = np.arange(ids.size)
             cls_c = lookup[key]
         else:
             ids, cls_c = np.unique(key, return_inverse=True)
