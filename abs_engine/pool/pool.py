@@ -191,14 +191,30 @@ class Pool:
         ``"auto"`` does so only where grouping cannot pay
         (:func:`~abs_engine.pool.cohorts.grouping_pays`), as :func:`abs_engine.project`
         does for results by pool or grade.  One cohort per receivable shares the
-        pool's arrays (no copy).
+        pool's arrays (no copy).  The exact cohorts are built once per pool and kept
+        on it (both are immutable); a pickled pool leaves them behind.
         """
+        if loan_level == "auto":
+            a = self.arrays
+            loan_level = not grouping_pays(a["type_code"], a["rate"], a.get("default_mult"))
+        if not loan_level:
+            kept: Cohorts | None = self.__dict__.get("_cohorts")
+            if kept is None:
+                kept = self._build_cohorts(loan_level=False)
+                object.__setattr__(self, "_cohorts", kept)
+            return kept
+        return self._build_cohorts(loan_level=True)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_cohorts", None)  # rebuilt on first use: not worth its bytes on the wire
+        return state
+
+    def _build_cohorts(self, *, loan_level: bool) -> Cohorts:
         a = self.arrays
         bucket = dpd_bucket(a["dpd"])
         bucket.setflags(write=False)
         overlay = a.get("default_mult")
-        if loan_level == "auto":
-            loan_level = not grouping_pays(a["type_code"], a["rate"], overlay)
         if loan_level:
             return Cohorts._per_receivable(
                 self.grades, a["grade_code"], a["type_code"], a["remaining_term"], a["age"],
