@@ -1335,6 +1335,22 @@ class _Ctx:
         self.has_writedowns = bool(np.count_nonzero(self.W))
         return True
 
+    def _pro_rata_leaves_pdl(self, op: _Op, funds: F64, mask: B8) -> B8:
+        """Where paying ``op`` pro rata would leave a PDL share on a class above its most junior rank.
+
+        The PDL ``D`` is allocated to the claims ``C = B + W`` most junior rank first, so
+        a class of rank ``r`` carries a share iff ``D`` exceeds the claims ranked below
+        ``r``; the step's second most junior rank is the first to be reached.
+        """
+        w = self.w
+        pay = _allocate(self._avail(funds, mask), self.B[:, op.cols], op.together)
+        claims = self.B + self.W
+        claims[:, op.cols] -= pay
+        ranks = w.ranks[list(op.ids)]
+        second = np.unique(ranks)[-2]  # the step's second most junior rank
+        below = _rows(claims[:, w.ranks > second])
+        return np.asarray((below + w.eps < self.D) & mask)
+
     def _pay_principal(self, op: _Op, funds: F64, mask: B8, pro_rata: bool) -> F64:
         """Pay down the balances of ``op``: pro rata to balance, or by rank (equal ranks pro rata)."""
         if self.dry:
@@ -1431,7 +1447,13 @@ class _Ctx:
             if a == "principal":
                 return self._pay_principal(op, funds, mask, pro_rata=False)
             seq = self.eff["sequential"]
-            if not self.eff_any["sequential"] and mask is self.everywhere:
+            any_seq = self.eff_any["sequential"]
+            if len(op.by_rank) > 1 and np.count_nonzero(self.w.eps < self.D):
+                # Pro rata, unless it would leave a class of the step with a PDL share while
+                # a more junior class of the step is paid: then by rank.
+                seq = seq | self._pro_rata_leaves_pdl(op, funds, mask)
+                any_seq = bool(seq.any())
+            if not any_seq and mask is self.everywhere:
                 return self._pay_principal(op, funds, mask, pro_rata=True)
             if not (~seq & mask).any():
                 return self._pay_principal(op, funds, mask, pro_rata=False)
@@ -1471,8 +1493,9 @@ class _Ctx:
     def _residual(self, funds: F64, account: str, mask: B8) -> F64:
         """What is left goes to the residual holder — once every claim has been served.
 
-        From revenue (separate pockets): with write-downs, what reinstating the rated
-        classes' write-downs needs moves to the principal funds first; then spread moves
+        From revenue (separate pockets): what the collateral lacks to cover the rated
+        classes' claims (with write-downs) or the PDL reaching a rated class (``pdl``,
+        ``none``) moves to the principal funds first; then spread moves
         there while a class has a claim and excess spread is diverted or this is the
         last payment date.  From
         principal funds (or one pocket after default): write-downs are reinstated
@@ -1483,6 +1506,8 @@ class _Ctx:
             if account == "revenue" and not self.combined:
                 if w.writedown_mode:
                     self.book.register("reimburse_writedowns", account, "principal_funds")
+                else:
+                    self.book.register("cure_pdl", account, "principal_funds")
                 if self.eff_any["divert_excess_spread"] or self.any_final:
                     self.book.add("divert_excess_spread", account, "principal_funds", w.zeros)
                 else:
@@ -1513,6 +1538,17 @@ class _Ctx:
                     funds = funds - move
                 else:
                     self.book.register("reimburse_writedowns", account, "principal_funds")
+            else:
+                # The PDL still debited to a rated class (D beyond the equity note's balance)
+                # is cured from what is left before the residual holder takes it.
+                need = self.D - _rows(self.B * ~w.rated)
+                if np.count_nonzero(need > w.eps):
+                    move = self._avail(np.minimum(funds, np.where(need > w.eps, need, 0.0)), mask)
+                    self.D = self.D - move
+                    self._to_principal("cure_pdl", account, move)
+                    funds = funds - move
+                else:
+                    self.book.register("cure_pdl", account, "principal_funds")
             if self.eff_any["divert_excess_spread"] or self.any_final:
                 claims = _rows(self.B + self.W) > 0
                 divert = (self.eff["divert_excess_spread"] | self.final) & mask & claims
