@@ -85,8 +85,10 @@ scheduled amortisation of ``f = 10%`` of the balance that pays.
     fee_rate`` times the cumulative survival factor ``B / SB``, the balance that pays
     over the original schedule's balance ``SB = OB - j x OB / OT`` (``j`` the
     instalments due before this month, ``OT - remaining_term`` at cut-off); the last
-    instalment repays what is left.  The two agree for a receivable on its original
-    schedule (``balance = OB x remaining / OT``) without rounding.  Example: OB
+    instalment repays what is left.  With rounding, the instalment and the fee are
+    rounded first, ``SB`` uses the rounded instalment and the factor is not rounded.
+    The two agree for a receivable on its original schedule (``balance = OB x
+    remaining / OT``) without rounding.  Example: OB
     1,200.00 over 12 months at 0.5% a month (instalment 100.00, fee 6.00), balance
     900.00 paying in month 3 (SB 1,000.00, factor 0.9): principal 90.00, fee 5.40.
 """
