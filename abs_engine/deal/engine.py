@@ -967,10 +967,14 @@ class _Waterfall:
         ac["reserve_end"][:, p] = self.reserve
         ac["pdl"][:, p] = self.D
         rated_int = _rows(int_due * self.rated)
-        # Annualised excess spread over the pool at the start of the period (0 without a pool).
+        # Annualised excess spread over the pool at the start of the period (0 without a pool;
+        # a pool below the run's zero is a float residue, not a pool).
         es = ac["excess_spread"][:, p]
         np.divide(
-            revenue_coll - _add(fee_due, 1) - rated_int, pool_begin, out=es, where=pool_begin > 0
+            revenue_coll - _add(fee_due, 1) - rated_int,
+            pool_begin,
+            out=es,
+            where=pool_begin > self.eps,
         )
         es *= self.periods_per_year
         self.es_hist.append(es)

@@ -735,7 +735,8 @@ class Waterfall:
         rated_due = sum(tr["interest_due"][i] for i in range(n) if notes[i].rated)
         per_year = 12.0 / deal.dates.frequency
         spread = ac["revenue"] - sum(fe["due"]) - rated_due
-        ac["excess_spread"] = spread / pool_begin * per_year if pool_begin > 0 else 0.0
+        # A pool below the run's zero is a float residue, not a pool.
+        ac["excess_spread"] = spread / pool_begin * per_year if pool_begin > self.eps else 0.0
         self.excess_spread_history.append(ac["excess_spread"])
 
         # 16. Triggers on the end state; they act from the next period.
