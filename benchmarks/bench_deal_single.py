@@ -62,7 +62,7 @@ def main() -> None:
     gauge = _gauge()
     run = _times(lambda: ae.deal.run(deal, pool), 40)
     sset = engine.as_scenario_set(None)
-    sched = engine._schedule(deal)
+    sched = engine._compiled(deal).sched
     coll = _times(lambda: engine._collections(deal, pool, sset, sched), 40)
 
     def waterfall() -> None:

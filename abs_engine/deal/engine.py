@@ -33,7 +33,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -149,6 +149,110 @@ def _schedule(deal: Deal) -> _Schedule:
     months_end = np.maximum(collect_m[keep] - start_m, 0)
     collection_end = tuple(_month_end(int(m)) for m in collect_m[keep])
     return _Schedule(dates, prev, yf, fee_yf, months_end, collection_end, offset)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """What a run needs that depends on the deal alone, resolved once per :class:`Deal`.
+
+    The payment calendar, the waterfalls as plans of :class:`_Op`, coupons by payment
+    date, the classes' ranks and flags, the fees' factors by period.  Arrays are
+    read-only: every run of the deal shares them.
+    """
+
+    sched: _Schedule
+    names: tuple[str, ...]
+    idx: dict[str, int]
+    fee_idx: dict[str, int]
+    ranks: NDArray[np.int64]
+    groups: list[NDArray[np.int64]]  # classes by rank, senior first
+    rated: B8
+    rated_cols: slice | NDArray[np.int64]  # the rated classes (those before the equity)
+    equity: int
+    accrues: F64
+    plans: dict[str, tuple[_Op, ...]]
+    coupons: F64  # (payment date, class): the rate in force from each accrual start
+    effect_of: NDArray[Any]  # (trigger, effect), boolean
+    fee_plan: tuple[tuple[int, str, float, F64], ...]
+
+
+def _compiled(deal: Deal) -> _Compiled:
+    """The deal's :class:`_Compiled`, built on first use and kept on the (frozen) deal.
+
+    A per-instance memo, not a global cache: a stress (``dataclasses.replace``) is a
+    new deal and compiles afresh.
+    """
+    got: _Compiled | None = deal.__dict__.get("_engine_compiled")
+    if got is None:
+        got = _compile(deal)
+        object.__setattr__(deal, "_engine_compiled", got)
+    return got
+
+
+def _compile(deal: Deal) -> _Compiled:
+    sched = _schedule(deal)
+    names = tuple(t.name for t in deal.tranches)
+    idx = {n: i for i, n in enumerate(names)}
+    fee_idx = {f.name: i for i, f in enumerate(deal.fees)}
+    ranks = np.asarray(deal.ranks)
+    wf = deal.waterfall
+    assert wf is not None
+    covers = _covered(deal)
+    plans = {
+        part: _plan(getattr(wf, part), account, idx, fee_idx, ranks, covers)
+        for part, account in (
+            ("interest", "revenue"),
+            ("principal", "principal_funds"),
+            ("post_default", "revenue"),
+        )
+    }
+    starts = sched.accrual_start.tolist()  # datetime.date
+    coupons = np.empty((len(starts), len(names)))
+    for i, t in enumerate(deal.tranches):
+        c = t.coupon
+        coupons[:, i] = [c.rate_from(d) for d in starts] if c.steps else c.rate
+    # effect_of[k, e]: trigger k's breach puts effect e in force (one boolean product).
+    effect_of = np.array(
+        [[e in t.effects for e in _EFFECTS] for t in deal.triggers], dtype=bool
+    ).reshape(len(deal.triggers), len(_EFFECTS))
+    # Per fee: (index, kind, rate, per-period factor): the fixed amount by period, or the
+    # year fraction by period.
+    fee_plan: tuple[tuple[int, str, float, F64], ...] = tuple(
+        (
+            j,
+            fee.kind,
+            fee.rate,
+            fee.amount * sched.fee_year_fractions[j]
+            if fee.kind == "fixed"
+            else sched.fee_year_fractions[j],
+        )
+        for j, fee in enumerate(deal.fees)
+    )
+    rated = np.array([t.kind != "equity" for t in deal.tranches])
+    n_rated = int(rated.sum())
+    out = _Compiled(
+        sched=sched,
+        names=names,
+        idx=idx,
+        fee_idx=fee_idx,
+        ranks=ranks,
+        groups=[np.flatnonzero(ranks == r) for r in np.unique(ranks)],
+        rated=rated,
+        rated_cols=slice(0, n_rated) if rated[:n_rated].all() else np.flatnonzero(rated),
+        equity=next(i for i, t in enumerate(deal.tranches) if t.kind == "equity"),
+        accrues=np.array([deal.accrues_deferred_interest(t) for t in deal.tranches], float),
+        plans=plans,
+        coupons=coupons,
+        effect_of=effect_of,
+        fee_plan=fee_plan,
+    )
+    arrays = [ranks, out.rated, out.accrues, coupons, effect_of, *out.groups]
+    arrays += [x[3] for x in fee_plan]
+    arrays += [getattr(sched, f) for f in ("dates", "accrual_start", "year_fractions")]
+    arrays += [sched.fee_year_fractions, sched.months_end]
+    for a in arrays:
+        a.setflags(write=False)
+    return out
 
 
 def _by_period(monthly: F64, months_end: NDArray[np.int64], T: int) -> F64:
@@ -419,7 +523,10 @@ class _Book:
         self._amounts.append(amount)
 
     def register(self, step: str, src: str, dst: str) -> None:
-        """An entry that stays at zero so far (it is in the ledger whether or not cash moves)."""
+        """An entry that stays at zero so far (it is in the ledger whether or not cash moves).
+
+        The same as booking zeros: :meth:`freeze` fills what was not booked with zeros.
+        """
         self.index.setdefault((step, src, dst), len(self.index))
 
     def close(self, p: int) -> None:
@@ -554,7 +661,7 @@ def run(
         pool = load_pool(deal.pool.tape, grades=deal.pool.grades)
     sset = as_scenario_set(scenarios)
     extra = _pending(deal, pending, len(sset))
-    sched = _schedule(deal)
+    sched = _compiled(deal).sched
     coll = _collections(deal, pool, sset, sched, extra)
     return _Waterfall(deal, sset, sched, coll, ends=True).run()
 
@@ -615,7 +722,7 @@ def run_on_collections(
                 f"expected {T} finite amounts per row like begin_balance; got shape {a.shape}",
                 f"collections.{f}",
             )
-    sched = _schedule(deal)
+    sched = _compiled(deal).sched
     if len(sched.dates) < T:
         raise SpecError(
             f"{T} periods of collections but the deal has {len(sched.dates)} payment dates "
@@ -643,45 +750,24 @@ class _Waterfall:
         self.deal, self.sset, self.sched, self.coll, self.ends = deal, sset, sched, coll, ends
         S, T = len(sset), coll.T
         self.S, self.T = S, T
-        names = tuple(t.name for t in deal.tranches)
-        self.names = names
+        c = _compiled(deal)  # sched is c.sched
+        names = self.names = c.names
         N = len(names)
-        self.idx = {n: i for i, n in enumerate(names)}
-        self.fee_idx = {f.name: i for i, f in enumerate(deal.fees)}
-        ranks = np.asarray(deal.ranks)
-        self.ranks = ranks
-        self.groups = [np.flatnonzero(ranks == r) for r in np.unique(ranks)]  # senior first
-        self.groups_junior_first = self.groups[::-1]
-        self.rated = np.array([t.kind != "equity" for t in deal.tranches])
-        self.equity = next(i for i, t in enumerate(deal.tranches) if t.kind == "equity")
-        self.accrues = np.array([deal.accrues_deferred_interest(t) for t in deal.tranches], float)
+        self.idx, self.fee_idx, self.ranks = c.idx, c.fee_idx, c.ranks
+        self.groups = c.groups  # senior first
+        self.groups_junior_first = c.groups[::-1]
+        self.rated, self.equity, self.accrues = c.rated, c.equity, c.accrues
+        self.rated_cols = c.rated_cols
         self.any_accrues = bool(self.accrues.any())
         self.writedown_mode = deal.loss_allocation == "writedown"
         self.book = _Book(S, T)
         rv = deal.revolving
         self.rv_left = max(0, rv.periods - sched.offset) if rv is not None else 0
         self.price = rv.price if rv is not None else 1.0
-        # Resolved once per run: the waterfalls as plans, coupons by period, trigger effects.
-        wf = deal.waterfall
-        assert wf is not None
-        covers = _covered(deal)
-        self.plans = {
-            part: _plan(getattr(wf, part), account, self.idx, self.fee_idx, ranks, covers)
-            for part, account in (
-                ("interest", "revenue"),
-                ("principal", "principal_funds"),
-                ("post_default", "revenue"),
-            )
-        }
-        starts = sched.accrual_start[:T].tolist()  # datetime.date
-        self.coupons = np.empty((T, N))
-        for i, t in enumerate(deal.tranches):
-            c = t.coupon
-            self.coupons[:, i] = [c.rate_from(d) for d in starts] if c.steps else c.rate
-        # effect_of[k, e]: trigger k's breach puts effect e in force (one boolean product).
-        self.effect_of = np.array(
-            [[e in t.effects for e in _EFFECTS] for t in deal.triggers], dtype=bool
-        ).reshape(len(deal.triggers), len(_EFFECTS))
+        # Resolved once per deal: the waterfalls as plans, coupons by period, trigger effects.
+        self.plans = c.plans
+        self.coupons = c.coupons[:T]
+        self.effect_of = c.effect_of
         self.never = np.zeros(S, dtype=bool)
         self.always = np.ones(S, dtype=bool)
         self.zeros = np.zeros(S)
@@ -694,19 +780,11 @@ class _Waterfall:
         self.recoveries_to_interest = deal.recoveries_to == "interest"
         self.time_weighted_fees = deal.conventions.fee_balance == "time_weighted"
         self.periods_per_year = deal.dates.periods_per_year
-        # Per fee: (index, kind, rate, per-period factor): the fixed amount by period, or the
-        # year fraction by period.
-        self.fee_plan = [
-            (
-                j,
-                fee.kind,
-                fee.rate,
-                fee.amount * sched.fee_year_fractions[j]
-                if fee.kind == "fixed"
-                else sched.fee_year_fractions[j],
-            )
-            for j, fee in enumerate(deal.fees)
-        ]
+        self.fee_plan = c.fee_plan
+        # Records a trigger reads as the run goes are made per period; else after the loop.
+        kinds = {t.kind for t in deal.triggers}
+        self.derive_es = "excess_spread" not in kinds
+        self.derive_fees_owed = "ic" not in kinds
 
         B0 = coll.pool_balance
         st = deal.state
@@ -747,8 +825,9 @@ class _Waterfall:
             self.unpaid_fee[:] = [st.unpaid_fees.get(f.name, 0.0) for f in deal.fees]
             self.pipeline[:] = st.defaulted_pending
             self.es_hist = [np.full(S, x) for x in st.excess_spread_history]
+        self._unpaid_fee0 = self.unpaid_fee.copy()  # fees unpaid before the first period
         self.called = np.zeros(S, dtype=bool)
-        self.any_called = False
+        self.any_called = self.all_called = False
         self.pipeline_sold = np.zeros(S, dtype=bool)
         self.post_call: dict[str, F64] = {f: np.zeros((S, T)) for f in _PIPELINE_FIELDS}
         self.eps = 1e-9 * self.original_pool  # "zero": a float residue is not a claim
@@ -768,7 +847,44 @@ class _Waterfall:
     def run(self) -> RunResult:
         for p in range(self.T):
             self._period(p)
+        self._derived()
         return self._result()
+
+    def _derived(self) -> None:
+        """Records that follow from what the periods recorded, for all periods at once.
+
+        The same element-wise arithmetic as in the period, on (scenario, period) arrays:
+        the PDL by class (most junior first, on the claims at the period's end), the
+        OC collateral, and, where no trigger needed them as the run went, the excess
+        spread and the interest after fees.
+        """
+        tr, ac, po, fe = self.tr, self.ac, self.po, self.fe
+        S, N, T = tr["end_balance"].shape
+        if np.count_nonzero(ac["pdl"]):
+            claims = tr["end_balance"] + tr["unreimbursed_writedown"]
+            flat = claims.transpose(0, 2, 1).reshape(S * T, N)
+            pdl = _allocate(ac["pdl"].reshape(S * T), flat, self.groups_junior_first)
+            tr["pdl"][:] = pdl.reshape(S, T, N).transpose(0, 2, 1)
+        np.add(po["end_balance"], ac["reserve_end"], out=ac["oc_collateral"])
+        if self.derive_es:
+            # Annualised excess spread over the pool at the start of the period (0 without a pool;
+            # a pool below the run's zero is a float residue, not a pool).
+            rated_int = tr["interest_due"][:, self.rated_cols]
+            rated_sum = rated_int[:, 0] if rated_int.shape[1] == 1 else _add(rated_int, 1)
+            pool_begin = po["begin_balance"]
+            es = ac["excess_spread"]
+            np.divide(
+                ac["revenue"] - _add(fe["due"], 1) - rated_sum,
+                pool_begin,
+                out=es,
+                where=pool_begin > self.eps,
+            )
+            es *= self.periods_per_year
+        if self.derive_fees_owed:
+            before = np.concatenate([self._unpaid_fee0[:, :, None], fe["unpaid"][:, :, :-1]], 2)
+            interest_coll = po["interest"] + po["fee"] + po["advanced_interest"]
+            fees_owed = _add(fe["due"] + before, 1)
+            np.subtract(interest_coll, fees_owed, out=ac["interest_after_fees"])
 
     def _effects(self) -> tuple[dict[str, B8], dict[str, bool]]:
         """Effects in force per scenario (a breach of any trigger having it), and anywhere."""
@@ -877,14 +993,16 @@ class _Waterfall:
                         balance = 0.5 * (pool_begin + flows[-1])
                     fee_due[:, j] = rate * balance * per_period[p]
         fee_owed = fee_due + self.unpaid_fee
-        fees_owed = _add(fee_owed, 1)  # a copy: the waterfall pays fee_owed down
+        # A copy (the waterfall pays fee_owed down); per period only for an IC trigger.
+        fees_owed = self.zeros if self.derive_fees_owed else _add(fee_owed, 1)
         # Deferred interest bears interest only for classes that say so (U >= 0).
         accruing = self.B + self.accrues * self.U if self.any_accrues else self.B
         int_due = accruing * self.coupons[p] * self.sched.year_fractions[p]
         int_owed = int_due + self.U
         self.tr["begin_balance"][:, :, p] = self.B
         self.tr["interest_due"][:, :, p] = int_due
-        ac["interest_after_fees"][:, p] = interest_coll - fees_owed
+        if not self.derive_fees_owed:
+            ac["interest_after_fees"][:, p] = interest_coll - fees_owed
 
         # ---- 7-10. the waterfalls ------------------------------------------------------------------
         ctx = _Ctx(self, p, int_owed, fee_owed, target, eff, eff_any, final, any_final, pool_end)
@@ -921,7 +1039,8 @@ class _Waterfall:
 
         # ---- 11. full redemption: the reserve has nothing left to serve ----------------------------
         if deal.reserve is not None and np.count_nonzero(self.reserve):
-            rated_open = _rows((self.B + self.W + self.U) * self.rated) > self.eps
+            rc = self.rated_cols
+            rated_open = _rows(self.B[:, rc] + self.W[:, rc] + self.U[:, rc]) > self.eps
             freed = np.where(~rated_open & ~final, self.reserve, 0.0)
             if np.count_nonzero(freed):
                 self.reserve = self.reserve - freed
@@ -951,9 +1070,7 @@ class _Waterfall:
             self.tr["writedown"][:, :, p] = wd
         if last:
             self.tr["principal_loss"][:, :, p] = self.B + self.W
-        # ---- 15. the PDL by class, most junior first ------------------------------------------------
-        if np.count_nonzero(self.D):
-            self.tr["pdl"][:, :, p] = _allocate(self.D, self.B + self.W, self.groups_junior_first)
+        # ---- 15. the PDL by class: recorded for all periods at once (_derived) ----------------------
 
         # ---- record --------------------------------------------------------------------------------
         tr = self.tr
@@ -966,19 +1083,19 @@ class _Waterfall:
         ac["principal_collections"][:, p] = principal_coll
         ac["reserve_end"][:, p] = self.reserve
         ac["pdl"][:, p] = self.D
-        rated_int = _rows(int_due * self.rated)
-        # Annualised excess spread over the pool at the start of the period (0 without a pool;
-        # a pool below the run's zero is a float residue, not a pool).
-        es = ac["excess_spread"][:, p]
-        np.divide(
-            revenue_coll - _add(fee_due, 1) - rated_int,
-            pool_begin,
-            out=es,
-            where=pool_begin > self.eps,
-        )
-        es *= self.periods_per_year
-        self.es_hist.append(es)
-        ac["oc_collateral"][:, p] = pool_end + self.reserve
+        if not self.derive_es:  # an excess-spread trigger reads it as the run goes
+            rated_int = _rows(int_due[:, self.rated_cols])
+            # Annualised excess spread over the pool at the start of the period (0 without a pool;
+            # a pool below the run's zero is a float residue, not a pool).
+            es = ac["excess_spread"][:, p]
+            np.divide(
+                revenue_coll - _add(fee_due, 1) - rated_int,
+                pool_begin,
+                out=es,
+                where=pool_begin > self.eps,
+            )
+            es *= self.periods_per_year
+            self.es_hist.append(es)
 
         # ---- 16. triggers (act from the next period) -------------------------------------------------
         if self.deal.triggers:
@@ -996,6 +1113,8 @@ class _Waterfall:
         Candidates: live, the pool at the threshold, not revolving, claims left; the sale
         (and what the defaulted receivables fetch) joins the principal funds ``P`` in place.
         """
+        if self.all_called:  # every scenario's pool is sold
+            return pool_end, self.never
         low = pool_end <= call.threshold * self.original_pool
         if not np.count_nonzero(low):
             return pool_end, self.never
@@ -1024,6 +1143,7 @@ class _Waterfall:
         pool_end = np.where(call_now, 0.0, pool_end)
         self.called |= call_now
         self.any_called = bool(self.called.any())
+        self.all_called = bool(self.called.all())
         liq = self.coll.liquidations
         if liq is not None and call.defaulted_price is None:
             rows = np.flatnonzero(call_now)
@@ -1076,7 +1196,7 @@ class _Waterfall:
         rs = self.deal.reserve
         if rs is None:
             return np.zeros(self.S)
-        notes = (self.B * self.rated).sum(axis=1)
+        notes = _rows(self.B[:, self.rated_cols])
         base = notes if rs.basis == "notes" else pool_begin
         return np.where(notes > self.eps, np.maximum(rs.target * base, rs.floor), 0.0)
 
@@ -1279,6 +1399,9 @@ class _Ctx:
         self.combined = False
         self.everywhere: B8 | None = None
         self.dry = False  # the pocket being spent is empty in every scenario
+        # In a dry pocket nothing that makes a surplus moves (the pool, the funds, the
+        # balances), so once there is none, later steps of that pocket find none either.
+        self.dry_no_surplus = False
 
     def run(
         self,
@@ -1301,6 +1424,7 @@ class _Ctx:
         # Steps only take from the pocket, never add to it (amounts owed are >= 0), so a
         # pocket empty at the start pays nothing: its steps book zeros and skip their sums.
         self.dry = self.w.nonneg and not np.count_nonzero(funds)
+        self.dry_no_surplus = False
         for op in plan:
             funds = self._step(op, funds, mask, revolving)
         return funds
@@ -1322,7 +1446,7 @@ class _Ctx:
         paying principal out of ``funds`` later moves both sides alike.  Whether
         anything was reinstated.
         """
-        if not self.has_writedowns:
+        if not self.has_writedowns or self.dry_no_surplus:
             return False
         collateral = self.pool_end
         if self.revolving is not self.w.never:  # receivables being bought
@@ -1331,6 +1455,7 @@ class _Ctx:
         if mask is not self.everywhere:
             surplus = np.where(mask, surplus, 0.0)
         if not np.count_nonzero(surplus):
+            self.dry_no_surplus = self.dry
             return False
         up = _allocate(surplus, self.W, self.w.groups)
         self.W = self.W - up
@@ -1359,7 +1484,7 @@ class _Ctx:
         """Pay down the balances of ``op``: pro rata to balance, or by rank (equal ranks pro rata)."""
         if self.dry:
             for name in op.to:
-                self.book.add(op.label, op.account, name, self.w.zeros)
+                self.book.register(op.label, op.account, name)
             return funds
         avail = self._avail(funds, mask)
         if op.single is not None:  # one class: it takes what it can
@@ -1407,7 +1532,7 @@ class _Ctx:
         if op.single is not None:
             owed = owed_all[:, op.single]
             if self.dry:  # nothing from the pocket; the reserve may still pay
-                book.add(label, account, op.to[0], self.w.zeros)
+                book.register(label, account, op.to[0])
                 draw = self._draw(owed, mask, op) if op.covered is not None else None
                 if draw is not None:
                     owed -= draw
@@ -1467,7 +1592,7 @@ class _Ctx:
             funds = self._pay_principal(op, funds, mask & seq, False)
             return self._pay_principal(op, funds, mask & ~seq, True)
         if self.dry and a in ("reserve", "reinvest"):
-            book.add(label, account, "reserve" if a == "reserve" else "seller", self.w.zeros)
+            book.register(label, account, "reserve" if a == "reserve" else "seller")
             return funds
         if a == "reserve":
             need = np.maximum(self.target - self.reserve, 0.0)
@@ -1478,7 +1603,7 @@ class _Ctx:
             return funds - dep
         if a == "cover_defaults":
             if self.dry and account != "principal_funds" and not self.combined:
-                self.book.add(label, account, "principal_funds", self.w.zeros)
+                self.book.register(label, account, "principal_funds")
             elif account != "principal_funds" and not self.combined:
                 move = self._avail(np.minimum(funds, self.D), mask)
                 self.D = self.D - move
@@ -1513,12 +1638,12 @@ class _Ctx:
                 else:
                     self.book.register("cure_pdl", account, "principal_funds")
                 if self.eff_any["divert_excess_spread"] or self.any_final:
-                    self.book.add("divert_excess_spread", account, "principal_funds", w.zeros)
+                    self.book.register("divert_excess_spread", account, "principal_funds")
                 else:
                     self.book.register("divert_excess_spread", account, "principal_funds")
             elif self.has_writedowns:
                 self._reinstate(funds, mask)  # reinstated, to be paid from later funds
-            self.book.add("residual", account, "equity", w.zeros)
+            self.book.register("residual", account, "equity")
             return funds
         if account == "revenue" and not self.combined:
             if w.writedown_mode:

@@ -53,7 +53,12 @@ up to the interpolation error (about 1e-4 of it), and the per-grade mean over
 paths matches the base case within sampling error.
 
 The calibration uses the cut-off pool; receivables bought during a revolving
-period take the same per-grade multipliers.
+period take the same per-grade multipliers.  A deal's market conventions
+(``[conventions]``, ``docs/conventions.md``: prepayment timing, order of default
+and prepayment, rates by actual days, ...) apply to the calibration as to the
+deal's runs, so ``p_g`` is the deal's own base case and each path's lifetime
+default under the deal's conventions is ``p_g(Z_i)``; per-receivable rounding is
+left out (the calibration projects cohorts, a change below a cent a receivable).
 
 Reproducibility: ``Z`` comes from ``numpy.random.Generator(PCG64(seed))``,
 drawn for all paths at once (a million normals take milliseconds), so a
@@ -66,7 +71,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -82,6 +87,7 @@ from abs_engine.deal.spec import Deal
 from abs_engine.errors import ScenarioError, SpecError, plain
 from abs_engine.pool.cohorts import Cohorts
 from abs_engine.pool.pool import Pool, load_pool
+from abs_engine.projection.conventions import PoolConventions
 from abs_engine.projection.engine import project
 from abs_engine.stress.scenarios import ScenarioTable, _scenario_set
 
@@ -391,6 +397,7 @@ def _lifetime_default(
     assumptions: Assumptions | GradedAssumptions,
     default_mult: F64,
     prepay_mult: F64,
+    conventions: PoolConventions | None = None,
 ) -> tuple[tuple[str, ...], F64]:
     """Lifetime default share by grade, ``(n_scenarios, G)``, from one projection."""
     cf = project(
@@ -398,6 +405,7 @@ def _lifetime_default(
         assumptions,
         ScenarioSet.from_arrays(default_mult=default_mult, prepay_mult=prepay_mult),
         by="grade",
+        conventions=conventions,
     )
     share = cf.array("default").sum(axis=2) / cf.initial_balance[None, :]
     return tuple(cf.groups), np.asarray(share, dtype=np.float64)
@@ -409,6 +417,7 @@ def calibrate_defaults(
     *,
     prepay_multipliers: ArrayLike = (1.0,),
     points: int = 801,
+    conventions: PoolConventions | None = None,
 ) -> DefaultCalibration:
     """Calibrate the map default multiplier -> lifetime default per grade (one projection).
 
@@ -422,16 +431,23 @@ def calibrate_defaults(
         Prepayment levels of the grid (ascending; ``(1,)`` when fixed).
     points : int
         Default multipliers in the grid.
+    conventions : PoolConventions, optional
+        How the pool is projected (a deal's ``deal.pool_conventions``); SIFMA by
+        default.  Rounding is not applied: the calibration projects cohorts.
     """
     cohorts = pool.cohorts() if isinstance(pool, Pool) else pool
+    if conventions is not None and conventions.rounding != "none":
+        conventions = replace(conventions, rounding="none")
     grid_m = _multiplier_grid(cohorts, assumptions, points)
     q = np.unique(np.asarray(prepay_multipliers, dtype=np.float64))
     if q.size == 0 or np.any(q < 0) or np.any(~np.isfinite(q)):
         raise ScenarioError(f"prepayment multipliers must be finite and >= 0; got {plain(q)}")
     K, J = grid_m.size, q.size
-    grades, share = _lifetime_default(cohorts, assumptions, np.tile(grid_m, J), np.repeat(q, K))
+    grades, share = _lifetime_default(
+        cohorts, assumptions, np.tile(grid_m, J), np.repeat(q, K), conventions
+    )
     table = np.maximum.accumulate(share.reshape(J, K, len(grades)), axis=1)
-    _, base = _lifetime_default(cohorts, assumptions, np.ones(1), np.ones(1))
+    _, base = _lifetime_default(cohorts, assumptions, np.ones(1), np.ones(1), conventions)
     return DefaultCalibration(
         grades,
         base[0],
@@ -463,7 +479,8 @@ def monte_carlo(
     Parameters
     ----------
     deal : Deal, Assumptions or GradedAssumptions
-        Source of the base-case assumptions (a deal: ``deal.assumptions``).
+        Source of the base-case assumptions (a deal: ``deal.assumptions``, and its
+        pool conventions for the calibration).
     pool : Pool or Cohorts, optional
         The cut-off pool; ``None`` loads the deal's own tape.
     spec : MonteCarloSpec
@@ -504,7 +521,11 @@ def monte_carlo(
         else:
             q_grid = np.ones(1)
         calibration = calibrate_defaults(
-            assumptions, cohorts, prepay_multipliers=q_grid, points=spec.calibration_points
+            assumptions,
+            cohorts,
+            prepay_multipliers=q_grid,
+            points=spec.calibration_points,
+            conventions=deal.pool_conventions if isinstance(deal, Deal) else None,
         )
     grades = calibration.grades
     p = calibration.base_default

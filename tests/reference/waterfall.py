@@ -826,10 +826,11 @@ class Waterfall:
                     den = sum(tr["interest_due"][i] for i in senior)
                 hit = den > self.eps and num / den < tg.level
             else:  # interest_shortfall
+                # docs/deal-spec.md, [[triggers]] tranche: by default the first senior class
                 names = (
                     [tg.tranche]
                     if tg.tranche
-                    else [c.name for c in self.notes if c.kind == "senior"]
+                    else [c.name for c in self.notes if c.kind == "senior"][:1]
                 )
                 hit = any(tr["interest_shortfall"][self.index[x]] > self.eps for x in names)
             out.append(hit or (before and not tg.curable))
