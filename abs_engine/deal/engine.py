@@ -174,6 +174,7 @@ class _Compiled:
     coupons: F64  # (payment date, class): the rate in force from each accrual start
     effect_of: NDArray[Any]  # (trigger, effect), boolean
     fee_plan: tuple[tuple[int, str, float, F64], ...]
+    collection_end: NDArray[np.datetime64]  # sched.collection_end as days
 
 
 def _compiled(deal: Deal) -> _Compiled:
@@ -245,8 +246,9 @@ def _compile(deal: Deal) -> _Compiled:
         coupons=coupons,
         effect_of=effect_of,
         fee_plan=fee_plan,
+        collection_end=np.array(sched.collection_end, dtype="datetime64[D]"),
     )
-    arrays = [ranks, out.rated, out.accrues, coupons, effect_of, *out.groups]
+    arrays = [ranks, out.rated, out.accrues, coupons, effect_of, out.collection_end, *out.groups]
     arrays += [x[3] for x in fee_plan]
     arrays += [getattr(sched, f) for f in ("dates", "accrual_start", "year_fractions")]
     arrays += [sched.fee_year_fractions, sched.months_end]
@@ -411,11 +413,8 @@ def _collections(
     by_grade = call is not None and call.defaulted_price is None
     opts = deal.projection_options()  # [conventions]: pool conventions and engine
     cf_grade = project(pool, deal.assumptions, sset, by="grade", **opts) if by_grade else None
-    cf = (
-        cf_grade.pool_total()
-        if cf_grade is not None
-        else project(pool, deal.assumptions, sset, **opts)
-    )
+    # Indexing a field sums the groups: the grades' flows serve as the pool's.
+    cf = cf_grade if cf_grade is not None else project(pool, deal.assumptions, sset, **opts)
     rv = deal.revolving
     rv_left = max(0, rv.periods - sched.offset) if rv is not None else 0
     units: list[F64] = []
@@ -449,16 +448,19 @@ def _collections(
         T = int(min(T_max, max(T, int(np.searchsorted(sched.months_end, months)) + 1)))
     T = max(T, 1)
     B0 = float(pool.balance) if isinstance(pool, Pool) else pool.total_balance
-    coll = {f: _by_period(cf[f], sched.months_end, T) for f in FLOW_FIELDS}
-    for f, monthly in (pending or {}).items():
-        coll[f] += _by_period(np.broadcast_to(monthly, (S, monthly.shape[1])), sched.months_end, T)
-    coll["begin_balance"], coll["end_balance"] = _balance_by_period(
-        cf["end_balance"], np.full(S, B0), sched.months_end, T
-    )
+    flows = np.empty((len(_MONTH_FIELDS), S, T))  # begin, the flows, end
+    # One pass over all flow fields: (field x scenario, month) rows summed into periods.
+    monthly = np.stack([cf[f] for f in FLOW_FIELDS]).reshape(len(FLOW_FIELDS) * S, -1)
+    flows[1:-1] = _by_period(monthly, sched.months_end, T).reshape(len(FLOW_FIELDS), S, T)
+    for f, extra in (pending or {}).items():
+        flows[_FIELD_INDEX[f]] += _by_period(
+            np.broadcast_to(extra, (S, extra.shape[1])), sched.months_end, T
+        )
+    flows[0], flows[-1] = _balance_by_period(cf["end_balance"], np.full(S, B0), sched.months_end, T)
     liquidations = None
     if cf_grade is not None:
         liquidations = _liquidations(deal, sset, grades, cf_grade, unit_grades, pending, sched, T)
-    return _Collections(np.stack([coll[f] for f in _MONTH_FIELDS]), units, T, B0, liquidations)
+    return _Collections(flows, units, T, B0, liquidations)
 
 
 def _liquidations(
@@ -541,15 +543,18 @@ class _Book:
         Its amounts are an (entry, S, T) view of a period-major array, so each period's
         block is written contiguously.
         """
-        by_period = np.zeros((T, len(self.index), self.S))
-        for p, ids, block in self._closed:
-            if p >= T:
-                continue
-            if len(set(ids)) == len(ids):
-                by_period[p, ids] = block
+        E = len(self.index)
+        by_period = np.zeros((T, E, self.S))
+        closed = [c for c in self._closed if c[0] < T]
+        if closed:
+            if all(len(set(ids)) == len(ids) for _, ids, _ in closed):  # one write of all
+                period = [p for p, ids, _ in closed for _ in ids]
+                entry = [i for _, ids, _ in closed for i in ids]
+                by_period[period, entry] = np.concatenate([b for _, _, b in closed])
             else:  # an entry booked twice in a period: in booking order
-                for i, row in zip(ids, block, strict=True):
-                    by_period[p, i] += row
+                for p, ids, block in closed:
+                    for i, row in zip(ids, block, strict=True):
+                        by_period[p, i] += row
         return Ledger(tuple(self.index), by_period.transpose(1, 2, 0))
 
 
@@ -1253,7 +1258,7 @@ class _Waterfall:
             deal=self.deal,
             scenario_names=self.sset.names,
             dates=sched.dates[:T],
-            collection_end=np.array(sched.collection_end[:T], dtype="datetime64[D]"),
+            collection_end=_compiled(self.deal).collection_end[:T],
             accrual_start=sched.accrual_start[:T],
             year_fractions=sched.year_fractions[:T],
             tranche_names=self.names,
@@ -1507,6 +1512,8 @@ class _Ctx:
         if not np.count_nonzero(self.reserve):
             return None
         if op.single is not None:
+            if not np.count_nonzero(short):  # paid in full: nothing to draw
+                return None
             draw = np.minimum(self._avail(self.reserve, mask), short)
             total = draw
         else:
@@ -1654,11 +1661,16 @@ class _Ctx:
                 # at the end of this period, before the residual holder takes spread.  In the
                 # revolving period the principal funds buy at ``price``: a cash amount x adds
                 # x / price to the collateral, so the need in cash is the par need x price.
-                buying = self.revolving & ~self.final
                 pending = self.principal_pending + self.transfer_to_principal
-                backing = np.where(buying, pending / w.price, pending)
-                cover = self.pool_end + self.purchase_cash / w.price + backing
-                need = _rows((self.B + self.W) * w.rated) - cover
+                if self.revolving is w.never:  # nothing is being bought
+                    buying = w.never
+                    cover = self.pool_end + pending
+                else:
+                    buying = self.revolving & ~self.final
+                    backing = np.where(buying, pending / w.price, pending)
+                    cover = self.pool_end + self.purchase_cash / w.price + backing
+                rc = w.rated_cols
+                need = _rows(self.B[:, rc] + self.W[:, rc]) - cover
                 if np.count_nonzero(need > w.eps):  # a need below the run's zero is none
                     need = np.where(need > w.eps, np.where(buying, need * w.price, need), 0.0)
                     move = self._avail(np.minimum(funds, need), mask)
