@@ -1644,10 +1644,7 @@ class _Ctx:
                     self.book.register("reimburse_writedowns", account, "principal_funds")
                 else:
                     self.book.register("cure_pdl", account, "principal_funds")
-                if self.eff_any["divert_excess_spread"] or self.any_final:
-                    self.book.register("divert_excess_spread", account, "principal_funds")
-                else:
-                    self.book.register("divert_excess_spread", account, "principal_funds")
+                self.book.register("divert_excess_spread", account, "principal_funds")
             elif self.has_writedowns:
                 self._reinstate(funds, mask)  # reinstated, to be paid from later funds
             self.book.register("residual", account, "equity")
