@@ -188,7 +188,23 @@ class Pool:
         """Exact cohort aggregation of the pool (see :class:`Cohorts`).
 
         ``loan_level=True`` keeps one cohort per receivable, in pool order.
+        The exact cohorts are built once per pool and kept on it (both are
+        immutable); a pickled pool leaves them behind.
         """
+        if not loan_level:
+            kept: Cohorts | None = self.__dict__.get("_cohorts")
+            if kept is None:
+                kept = self._build_cohorts(loan_level=False)
+                object.__setattr__(self, "_cohorts", kept)
+            return kept
+        return self._build_cohorts(loan_level=True)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_cohorts", None)  # rebuilt on first use: not worth its bytes on the wire
+        return state
+
+    def _build_cohorts(self, *, loan_level: bool) -> Cohorts:
         a = self.arrays
         return Cohorts.from_loans(
             self.grades,
