@@ -871,7 +871,8 @@ class _Waterfall:
             tr["pdl"][:] = pdl.reshape(S, T, N).transpose(0, 2, 1)
         np.add(po["end_balance"], ac["reserve_end"], out=ac["oc_collateral"])
         if self.derive_es:
-            # Annualised excess spread over the pool at the start of the period (0 without a pool).
+            # Annualised excess spread over the pool at the start of the period (0 without a pool;
+            # a pool below the run's zero is a float residue, not a pool).
             rated_int = tr["interest_due"][:, self.rated_cols]
             rated_sum = rated_int[:, 0] if rated_int.shape[1] == 1 else _add(rated_int, 1)
             pool_begin = po["begin_balance"]
@@ -880,7 +881,7 @@ class _Waterfall:
                 ac["revenue"] - _add(fe["due"], 1) - rated_sum,
                 pool_begin,
                 out=es,
-                where=pool_begin > 0,
+                where=pool_begin > self.eps,
             )
             es *= self.periods_per_year
         if self.derive_fees_owed:
@@ -1088,13 +1089,14 @@ class _Waterfall:
         ac["pdl"][:, p] = self.D
         if not self.derive_es:  # an excess-spread trigger reads it as the run goes
             rated_int = _rows(int_due[:, self.rated_cols])
-            # Annualised excess spread over the pool at the start of the period (0 without a pool).
+            # Annualised excess spread over the pool at the start of the period (0 without a pool;
+            # a pool below the run's zero is a float residue, not a pool).
             es = ac["excess_spread"][:, p]
             np.divide(
                 revenue_coll - _add(fee_due, 1) - rated_int,
                 pool_begin,
                 out=es,
-                where=pool_begin > 0,
+                where=pool_begin > self.eps,
             )
             es *= self.periods_per_year
             self.es_hist.append(es)
@@ -1466,6 +1468,22 @@ class _Ctx:
         self.has_writedowns = bool(np.count_nonzero(self.W))
         return True
 
+    def _pro_rata_leaves_pdl(self, op: _Op, funds: F64, mask: B8) -> B8:
+        """Where paying ``op`` pro rata would leave a PDL share on a class above its most junior rank.
+
+        The PDL ``D`` is allocated to the claims ``C = B + W`` most junior rank first, so
+        a class of rank ``r`` carries a share iff ``D`` exceeds the claims ranked below
+        ``r``; the step's second most junior rank is the first to be reached.
+        """
+        w = self.w
+        pay = _allocate(self._avail(funds, mask), self.B[:, op.cols], op.together)
+        claims = self.B + self.W
+        claims[:, op.cols] -= pay
+        ranks = w.ranks[list(op.ids)]
+        second = np.unique(ranks)[-2]  # the step's second most junior rank
+        below = _rows(claims[:, w.ranks > second])
+        return np.asarray((below + w.eps < self.D) & mask)
+
     def _pay_principal(self, op: _Op, funds: F64, mask: B8, pro_rata: bool) -> F64:
         """Pay down the balances of ``op``: pro rata to balance, or by rank (equal ranks pro rata)."""
         if self.dry:
@@ -1564,7 +1582,13 @@ class _Ctx:
             if a == "principal":
                 return self._pay_principal(op, funds, mask, pro_rata=False)
             seq = self.eff["sequential"]
-            if not self.eff_any["sequential"] and mask is self.everywhere:
+            any_seq = self.eff_any["sequential"]
+            if len(op.by_rank) > 1 and np.count_nonzero(self.w.eps < self.D):
+                # Pro rata, unless it would leave a class of the step with a PDL share while
+                # a more junior class of the step is paid: then by rank.
+                seq = seq | self._pro_rata_leaves_pdl(op, funds, mask)
+                any_seq = bool(seq.any())
+            if not any_seq and mask is self.everywhere:
                 return self._pay_principal(op, funds, mask, pro_rata=True)
             if not (~seq & mask).any():
                 return self._pay_principal(op, funds, mask, pro_rata=False)
@@ -1604,8 +1628,9 @@ class _Ctx:
     def _residual(self, funds: F64, account: str, mask: B8) -> F64:
         """What is left goes to the residual holder — once every claim has been served.
 
-        From revenue (separate pockets): with write-downs, what reinstating the rated
-        classes' write-downs needs moves to the principal funds first; then spread moves
+        From revenue (separate pockets): what the collateral lacks to cover the rated
+        classes' claims (with write-downs) or the PDL reaching a rated class (``pdl``,
+        ``none``) moves to the principal funds first; then spread moves
         there while a class has a claim and excess spread is diverted or this is the
         last payment date.  From
         principal funds (or one pocket after default): write-downs are reinstated
@@ -1616,10 +1641,9 @@ class _Ctx:
             if account == "revenue" and not self.combined:
                 if w.writedown_mode:
                     self.book.register("reimburse_writedowns", account, "principal_funds")
-                if self.eff_any["divert_excess_spread"] or self.any_final:
-                    self.book.register("divert_excess_spread", account, "principal_funds")
                 else:
-                    self.book.register("divert_excess_spread", account, "principal_funds")
+                    self.book.register("cure_pdl", account, "principal_funds")
+                self.book.register("divert_excess_spread", account, "principal_funds")
             elif self.has_writedowns:
                 self._reinstate(funds, mask)  # reinstated, to be paid from later funds
             self.book.register("residual", account, "equity")
@@ -1651,6 +1675,17 @@ class _Ctx:
                     funds = funds - move
                 else:
                     self.book.register("reimburse_writedowns", account, "principal_funds")
+            else:
+                # The PDL still debited to a rated class (D beyond the equity note's balance)
+                # is cured from what is left before the residual holder takes it.
+                need = self.D - _rows(self.B * ~w.rated)
+                if np.count_nonzero(need > w.eps):
+                    move = self._avail(np.minimum(funds, np.where(need > w.eps, need, 0.0)), mask)
+                    self.D = self.D - move
+                    self._to_principal("cure_pdl", account, move)
+                    funds = funds - move
+                else:
+                    self.book.register("cure_pdl", account, "principal_funds")
             if self.eff_any["divert_excess_spread"] or self.any_final:
                 claims = _rows(self.B + self.W) > 0
                 divert = (self.eff["divert_excess_spread"] | self.final) & mask & claims

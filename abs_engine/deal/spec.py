@@ -1039,9 +1039,10 @@ class Deal:
         ):
             warnings.warn(
                 f"deal {self.name!r}: loss_allocation = {self.loss_allocation!r} but the interest "
-                "waterfall has no 'cover_defaults' step, so defaults are never made good from "
-                "excess spread: the residual holder receives spread while the notes carry the "
-                "losses. Add 'cover_defaults' before 'residual' (waterfall.interest).",
+                "waterfall has no 'cover_defaults' step, so defaults are made good from excess "
+                "spread only once they reach a rated class (before the residual, docs/waterfall.md "
+                "step 7), never where the equity note bears them. Add 'cover_defaults' before "
+                "'residual' (waterfall.interest).",
                 SpecWarning,
                 stacklevel=3,
             )

@@ -1,11 +1,10 @@
 """Break-even as the first loss, also where losses are not monotone in the stress.
 
-The deal (tests/support/switch_deal.py): classes A and B pro rata until a
-cumulative-default trigger switches them to sequential.  A loses from about
-1.59x the base default curve, stops losing around 2.36x (the trigger trips
-early enough for A to be repaid first) and loses again from about 3.57x.  A
-bisection that assumes monotone losses lands on the second edge; the first
-loss is the first.
+The deal (tests/support/switch_deal.py): classes A and B pro rata, by rank in a period
+where pro rata would leave A with a PDL share.  A loses from about 2.63x the base default
+curve, stops losing around 2.77x (the PDL reaches A a period earlier and A is paid first)
+and loses again from about 2.84x.  A bisection that assumes monotone losses lands on the
+second edge; the first loss is the first.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ def loses(deal: ae.Deal, levels: np.ndarray) -> np.ndarray:
 
 
 def test_the_deal_is_not_monotone() -> None:
-    flags = loses(switch_deal(), np.array([1.0, 2.0, 3.0, 5.0]))
+    flags = loses(switch_deal(), np.array([1.0, 2.7, 2.8, 5.0]))
     assert flags.tolist() == [False, True, False, True]
 
 
@@ -45,7 +44,7 @@ def test_breakeven_is_the_first_failing_level_of_a_fine_scan(scan_step: float | 
     assert be["tolerance"] <= 1e-4
     below, at = be["breakeven"] - be["tolerance"], be["breakeven"]
     assert loses(deal, np.array([below, at])).tolist() == [False, True]
-    assert be["breakeven"] < 2.0  # not the second edge near 3.57x
+    assert be["breakeven"] < 2.77  # not the second edge near 2.84x
 
 
 def test_edges_zero_and_never() -> None:

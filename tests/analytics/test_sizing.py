@@ -128,13 +128,13 @@ def test_targets_in_multiples_of_base_case_cnl(deal: ae.Deal, pool: ae.Pool) -> 
 
 
 def test_whole_range_not_only_the_target() -> None:
-    """Class A of the switch deal passes at 3x but loses near 2x: sized for 3x it must shrink
-    until it survives every level from zero to 3x, not only 3x."""
+    """Class A of the switch deal passes at 2.8x but loses near 2.7x: sized for 2.8x it must
+    shrink until it survives every level from zero to 2.8x, not only 2.8x."""
     deal = switch_deal()
-    assert not lost(deal, SWITCH_POOL, "A", np.array([3.0]))[0]
-    assert lost(deal, SWITCH_POOL, "A", np.array([2.0]))[0]
-    sized = size(deal, SWITCH_POOL, {"A": 3.0}, tolerance=1e-3)
-    assert not lost(sized.deal, SWITCH_POOL, "A", grid(3.0)).any()
+    assert not lost(deal, SWITCH_POOL, "A", np.array([2.8]))[0]
+    assert lost(deal, SWITCH_POOL, "A", np.array([2.7]))[0]
+    sized = size(deal, SWITCH_POOL, {"A": 2.8}, tolerance=1e-3)
+    assert not lost(sized.deal, SWITCH_POOL, "A", grid(2.8)).any()
     assert sized.deal.tranche("A").size < 0.7
 
 

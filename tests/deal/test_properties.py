@@ -138,3 +138,31 @@ def test_senior_never_paid_less_than_under_more_severe_defaults(
     tol = 1e-9 * r.pool_balance
     assert np.all(np.diff(repaid) <= tol), repaid
     assert np.all(np.diff(lost) >= -tol), lost
+
+
+def test_a_pool_left_as_a_float_residue_has_no_excess_spread_ratio() -> None:
+    """Found by the property above: a 1-month grade-B bullet of 100 with a CDR of 2.2e-313
+    (a subnormal float) leaves a pool of about 1e-310 after its default; dividing the period's
+    spread by it overflowed.  A pool below the run's zero (1e-9 of the cut-off pool) is a
+    residue: the excess spread ratio is 0 there, as without a pool."""
+    grades = {
+        "A": ae.Assumptions(default=curves.cdr(0.25), severity=1.0),
+        "B": ae.Assumptions(default=curves.cdr(2.2250738585e-313), severity=0.5, recovery_lag=1),
+        "C": ae.Assumptions(),
+    }
+    deal = tiny_deal(
+        (
+            Tranche("senior", "senior", size=0.5, coupon=Coupon(0.125)),
+            Tranche("mezzanine", "mezzanine", size=0.25, coupon=Coupon(0.0)),
+            Tranche("equity", "equity"),
+        ),
+        assumptions=ae.Assumptions.by_grade(grades),
+        revolving=Revolving(2, (TemplateLine("A", "flat_fee", 1, 1.0, fee_rate=0.007),)),
+        loss_allocation="pdl",
+    )
+    pool = Cohorts.from_loans(
+        ("A", "B", "C"), [1], [0], [1], [0], [0], [100.0], [0.0], [0.0], [100.0]
+    )
+    r = run(deal, pool, ScenarioSet.from_arrays(default_mult=MULTS))
+    assert np.isfinite(r.account["excess_spread"]).all()
+    r.check_conservation(tol=1e-9)

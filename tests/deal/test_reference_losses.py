@@ -10,6 +10,7 @@ engine in ``tests/reference/test_pool.py``).  The figures themselves are worked 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from reference import cases
 from reference.compare import check, run_both
@@ -77,3 +78,23 @@ def test_a_sub_cent_interest_shortfall_breaches_its_trigger() -> None:
     eng, ref = run_both(case)
     check(eng, ref)
     assert bool(eng.trigger[0, 0, 0])  # scenario 0, trigger "short", period 1
+
+
+@pytest.mark.parametrize("loss_allocation", ["writedown", "pdl"])
+def test_pro_rata_gives_way_to_rank_when_the_pdl_would_reach_the_senior(
+    loss_allocation: str,
+) -> None:
+    """Pro rata would leave the senior with a PDL share while the mezzanine is paid: the
+    step pays by rank (senior 50, mezzanine 37.5), the recovery then repays the mezzanine."""
+    eng, ref = run_both(cases.pro_rata_with_a_pdl(loss_allocation))
+    np.testing.assert_allclose(eng.tranche["principal_paid"][0, :, 0], [50, 37.5, 0], atol=1e-9)
+    check(eng, ref)
+
+
+def test_spread_cures_the_pdl_of_a_rated_class_before_the_residual() -> None:
+    """No ``cover_defaults``: the PDL reaching the senior is cured from spread before the
+    residual (``cure_pdl``); the equity note's share is not."""
+    with pytest.warns(Warning, match="cover_defaults"):
+        eng, ref = run_both(cases.pdl_without_cover_defaults())
+    np.testing.assert_allclose(eng.account["residual"][0], [0, 0], atol=1e-9)
+    check(eng, ref)

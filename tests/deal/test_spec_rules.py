@@ -160,7 +160,9 @@ def test_a_pdl_deal_without_cover_defaults_warns_with_the_consequence() -> None:
     d = copy.deepcopy(BASE)
     d["loss_allocation"] = "pdl"
     d["waterfall"]["interest"].remove("cover_defaults")
-    with pytest.warns(SpecWarning, match="never made good from excess spread"):
+    with pytest.warns(
+        SpecWarning, match="made good from excess spread only once they reach a rated class"
+    ):
         deal_from_dict(d)
 
 

@@ -75,6 +75,31 @@ def reinstatement(loss_allocation: str = "writedown") -> Case:
 # --- item 4: the PDL nets recoveries; a transient write-down is not a final loss --------------
 
 
+def pro_rata_with_a_pdl(loss_allocation: str = "writedown") -> Case:
+    """A 1-month zero-rate annuity of 100; 12.5% default, severity 0 (recovered in full a
+    month later); senior 50 and mezzanine 50 at 0% paid pro rata, no equity note."""
+    spec = Spec(
+        notes=(Note("senior", "senior", size=0.5), Note("mezzanine", "mezzanine", size=0.5), EQ),
+        interest=STANDARD_INTEREST,
+        principal=("pro_rata:senior,mezzanine", "principal:equity", "residual"),
+        loss_allocation=loss_allocation,
+    )
+    cohorts = (rp.Cohort(100.0, 1, rp.ANNUITY, 0.0),)
+    return Case(spec, cohorts, rp.Collateral(mdr=rp.flat(0.125), severity=0.0, lag=1))
+
+
+def pdl_without_cover_defaults() -> Case:
+    """A 2-month bullet of 1,000 at 12%; 20% default in month 1 (severity 100%); senior 900 at
+    0% and an equity note of 100; ``pdl``; the interest waterfall has no ``cover_defaults``."""
+    spec = Spec(
+        notes=(Note("senior", "senior", size=0.9), EQ),
+        interest=("interest:senior", "residual"),
+        principal=("principal:senior", "principal:equity", "residual"),
+        loss_allocation="pdl",
+    )
+    return Case(spec, bullet(2, 0.12), rp.Collateral(mdr=by_period(0.2, 0)))
+
+
 def recoveries() -> Case:
     """Four-month bullet of 1,000 at 24%; 10% default in month 1, severity 50%, lag 2."""
     spec = Spec(notes=(SEN, MEZ, EQ), interest=STANDARD_INTEREST, principal=SEQUENTIAL)

@@ -273,7 +273,8 @@ def invariant_problems(
     """The issue-10 properties of one scenario's tranche arrays (``[class][period]``).
 
     * no class receives principal or residual while a more senior class carries an
-      unreimbursed write-down (after the period's reinstatement);
+      unreimbursed write-down (after the period's reinstatement) or a PDL (at the period's
+      end);
     * the equity receives nothing on the final date while a rated class is short
       (a principal loss);
     * pari-passu classes end with equal loss percentages;
@@ -299,6 +300,11 @@ def invariant_problems(
                     out.append(
                         f"period {t + 1}: {names[j]} receives {got:.6g} while {names[i]} "
                         f"carries a write-down of {carried:.6g}"
+                    )
+                if tranche["pdl"][i][t] > eps:
+                    out.append(
+                        f"period {t + 1}: {names[j]} receives {got:.6g} while {names[i]} "
+                        f"carries a PDL of {tranche['pdl'][i][t]:.6g}"
                     )
     short = [names[i] for i in range(n - 1) if tranche["principal_loss"][i][T - 1] > eps]
     final = tranche["principal_paid"][eq][T - 1] + tranche["residual"][eq][T - 1]

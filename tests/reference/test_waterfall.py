@@ -91,6 +91,45 @@ def test_writedowns_are_reimbursed_senior_first() -> None:
         )
 
 
+@pytest.mark.parametrize("loss_allocation", ["writedown", "pdl"])
+def test_pro_rata_gives_way_to_rank_when_the_pdl_would_reach_the_senior(
+    loss_allocation: str,
+) -> None:
+    """Rule book step 9: 100 over one month, 12.5 defaults (D = 12.5), 87.5 principal;
+    senior 50 and mezzanine 50 pro rata.  Pro rata would pay 43.75 each and leave claims of
+    6.25 + 6.25 against a PDL of 12.5: the senior would carry 6.25 of it while the mezzanine
+    is paid.  So the step pays by rank: senior 50, mezzanine 37.5; the PDL (12.5) sits on
+    the mezzanine alone (written down 12.5 with ``writedown``).  Month 2: the recovery of
+    12.5 (severity 0) clears the PDL and repays the mezzanine (reinstated first with
+    ``writedown``); no loss."""
+    r = run(cases.pro_rata_with_a_pdl(loss_allocation))
+    t = r.tranche
+    close(t["principal_paid"][SEN], [50, 0])
+    close(t["principal_paid"][MEZ], [37.5, 12.5])
+    close([t["pdl"][SEN][0], t["pdl"][MEZ][0]], [0, 12.5])
+    close(t["writedown"][SEN], [0, 0])
+    close(t["writedown"][MEZ], [12.5 if loss_allocation == "writedown" else 0, 0])
+    close(t["principal_loss"][MEZ], [0, 0])
+    close(r.account["pdl"], [12.5, 0])
+
+
+def test_spread_cures_the_pdl_of_a_rated_class_before_the_residual() -> None:
+    """Rule book step 7 (``cure_pdl``): a 2-month bullet of 1,000 at 1% a month; 200 default
+    in month 1 (D = 200); senior 900 at 0%, equity note 100, ``pdl``, no ``cover_defaults``.
+    Month 1: interest 1% x 800 = 8; the PDL beyond the equity note (200 - 100 = 100) reaches
+    the senior, so the 8 moves to the principal funds (D = 192) and repays the senior (892
+    left): residual 0; PDL by class: equity 100, senior 92.  Month 2: interest 8 (need
+    92) moves too (D = 184); the bullet's 800 + 8 repay the senior to 84, its loss; the
+    equity note loses 100."""
+    r = run(cases.pdl_without_cover_defaults())
+    t = r.tranche
+    close(t["principal_paid"][0], [8, 808])
+    close(t["residual"][1], [0, 0])
+    close(r.account["pdl"], [192, 184])
+    close([t["pdl"][0][0], t["pdl"][1][0]], [92, 100])
+    close([t["principal_loss"][0][1], t["principal_loss"][1][1]], [84, 100])
+
+
 def test_no_loss_allocation_leaves_the_unpaid_balance_outstanding() -> None:
     """The same deal with ``loss_allocation = "none"``: no write-downs, the mezzanine pays
     interest on 200 throughout, so the spread is 17 - senior - 2 each period:

@@ -278,6 +278,30 @@ class Waterfall:
         ranks = sorted({self.notes[i].rank for i in members}, reverse=reverse)
         return [[i for i in members if self.notes[i].rank == r] for r in ranks]
 
+    def pro_rata_leaves_pdl(self, members: Sequence[int], funds: float) -> bool:
+        """Would paying ``members`` pro rata from ``funds`` leave one of them with a PDL share
+        (``D`` allocated to the claims most junior rank first) while a more junior member is
+        paid?"""
+        total = sum(self.B[i] for i in members)
+        x = min(funds, total)
+        if x <= 0:
+            return False
+        paid = {i: x * self.B[i] / total for i in members}
+        claims = [self.claim(i) - paid.get(i, 0.0) for i in range(len(self.notes))]
+        left, share = self.D, [0.0] * len(self.notes)
+        for group in self.by_rank(range(len(self.notes)), reverse=True):
+            total_c = sum(claims[i] for i in group)
+            take = min(max(left, 0.0), total_c)
+            left -= take
+            for i in group:
+                share[i] = take * claims[i] / total_c if total_c > 0 else 0.0
+        rank = {i: self.notes[i].rank for i in members}
+        return any(
+            share[i] > self.eps and paid[j] > 0 and rank[j] > rank[i]
+            for i in members
+            for j in members
+        )
+
     def effects(self) -> set[str]:
         """Effects in force this period: those of triggers breached at the last period's end."""
         out: set[str] = set()
@@ -512,7 +536,14 @@ class Waterfall:
                 pay_principal([[self.index[targets[0]]]], pocket, f"principal:{targets[0]}")
             elif action == "pro_rata":
                 members = [self.index[x] for x in targets]
-                groups = self.by_rank(members) if sequential else [members]
+                # READING (issue 10: no class is paid principal while a more senior one
+                # carries PDL): pro rata, unless paying pro rata would leave a PDL share
+                # on a class while a more junior class of the step is paid; then by rank.
+                groups = (
+                    self.by_rank(members)
+                    if sequential or self.pro_rata_leaves_pdl(members, pockets[pocket])
+                    else [members]
+                )
                 pay_principal(groups, pocket, f"pro_rata:{','.join(targets)}")
             else:
                 return False
@@ -561,6 +592,17 @@ class Waterfall:
                     pockets["principal_funds"] += x
                     self.D -= min(self.D, x)
                     self.book("reinstate_writedowns", "revenue", "principal_funds", x)
+                else:  # pdl, none
+                    # READING (the same for the PDL): the PDL a rated class still carries
+                    # (D beyond the equity note's balance, D being allocated most junior
+                    # first) is cured from what is left before the residual holder takes it.
+                    equity_b = sum(self.B[i] for i in range(n) if not notes[i].rated)
+                    needed = self.D - equity_b
+                    x = min(pockets["revenue"], needed) if needed > self.eps else 0.0
+                    pockets["revenue"] -= x
+                    pockets["principal_funds"] += x
+                    self.D -= x
+                    self.book("cure_pdl", "revenue", "principal_funds", x)
                 # Then all of it while a class has a claim and spread is diverted, or on the
                 # last payment date.
                 any_claim = any(self.claim(i) > self.eps for i in range(n))
@@ -693,7 +735,8 @@ class Waterfall:
         rated_due = sum(tr["interest_due"][i] for i in range(n) if notes[i].rated)
         per_year = 12.0 / deal.dates.frequency
         spread = ac["revenue"] - sum(fe["due"]) - rated_due
-        ac["excess_spread"] = spread / pool_begin * per_year if pool_begin > 0 else 0.0
+        # A pool below the run's zero is a float residue, not a pool.
+        ac["excess_spread"] = spread / pool_begin * per_year if pool_begin > self.eps else 0.0
         self.excess_spread_history.append(ac["excess_spread"])
 
         # 16. Triggers on the end state; they act from the next period.
