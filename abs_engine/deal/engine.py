@@ -449,9 +449,8 @@ def _collections(
     T = max(T, 1)
     B0 = float(pool.balance) if isinstance(pool, Pool) else pool.total_balance
     flows = np.empty((len(_MONTH_FIELDS), S, T))  # begin, the flows, end
-    # One pass over all flow fields: (field x scenario, month) rows summed into periods.
-    monthly = np.stack([cf[f] for f in FLOW_FIELDS]).reshape(len(FLOW_FIELDS) * S, -1)
-    flows[1:-1] = _by_period(monthly, sched.months_end, T).reshape(len(FLOW_FIELDS), S, T)
+    for k, f in enumerate(FLOW_FIELDS, start=1):  # field by field: bounded temporaries
+        flows[k] = _by_period(cf[f], sched.months_end, T)
     for f, extra in (pending or {}).items():
         flows[_FIELD_INDEX[f]] += _by_period(
             np.broadcast_to(extra, (S, extra.shape[1])), sched.months_end, T
