@@ -591,7 +591,7 @@ class Waterfall:
                     pockets["revenue"] -= x
                     pockets["principal_funds"] += x
                     self.D -= min(self.D, x)
-                    self.book("reinstate_writedowns", "revenue", "principal_funds", x)
+                    self.book("reimburse_writedowns", "revenue", "principal_funds", x)
                 else:  # pdl, none
                     # READING (the same for the PDL): the PDL a rated class still carries
                     # (D beyond the equity note's balance, D being allocated most junior
