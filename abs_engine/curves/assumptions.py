@@ -235,6 +235,11 @@ class Assumptions:
                 "stops new defaults loan by loan; use a cdr/mdr/sda or vector curve"
             )
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_projection_rows", None)  # the projection's memo of curve tables
+        return state
+
     @staticmethod
     def by_grade(
         assumptions: Mapping[str, Assumptions], default: Assumptions | None = None

@@ -258,13 +258,14 @@ def _compile(deal: Deal) -> _Compiled:
 
 
 def _by_period(monthly: F64, months_end: NDArray[np.int64], T: int) -> F64:
-    """Sum monthly flows ``(S, M)`` into payment periods ``(S, T)``."""
-    S, M = monthly.shape
-    out = np.zeros((S, T))
-    cum = np.concatenate([np.zeros((S, 1)), np.cumsum(monthly, axis=1)], axis=1)
+    """Sum monthly flows ``(..., M)`` into payment periods ``(..., T)``."""
+    *lead, M = monthly.shape
+    out = np.zeros((*lead, T))
+    cum = np.zeros((*lead, M + 1))
+    np.cumsum(monthly, axis=-1, out=cum[..., 1:])
     ends = np.minimum(months_end[:T], M)
     starts = np.concatenate([[0], ends[:-1]])
-    out[:, : len(ends)] = cum[:, ends] - cum[:, starts]
+    out[..., : len(ends)] = cum[..., ends] - cum[..., starts]
     return out
 
 
@@ -449,8 +450,13 @@ def _collections(
     T = max(T, 1)
     B0 = float(pool.balance) if isinstance(pool, Pool) else pool.total_balance
     flows = np.empty((len(_MONTH_FIELDS), S, T))  # begin, the flows, end
-    for k, f in enumerate(FLOW_FIELDS, start=1):  # field by field: bounded temporaries
-        flows[k] = _by_period(cf[f], sched.months_end, T)
+    # Fields in batches (one call for small runs, bounded temporaries for many scenarios),
+    # summing the groups (grades) as ``cf[f]`` does.
+    step = max(1, (16 * 2**20) // max(1, cf.data["end_balance"].nbytes))
+    for lo in range(0, len(FLOW_FIELDS), step):
+        batch = FLOW_FIELDS[lo : lo + step]
+        by_group = np.stack([cf.array(f) for f in batch])  # (field, S, group, M)
+        flows[1 + lo : 1 + lo + len(batch)] = _by_period(by_group.sum(axis=2), sched.months_end, T)
     for f, extra in (pending or {}).items():
         flows[_FIELD_INDEX[f]] += _by_period(
             np.broadcast_to(extra, (S, extra.shape[1])), sched.months_end, T

@@ -164,6 +164,12 @@ class Cohorts:
         if n and (self.remaining_term.min() < 1 or self.remaining_term.max() > MAX_TERM):
             raise AbsError(f"cohort remaining_term must be in 1..{MAX_TERM}")
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        # The projection's per-instance memo of scenario-free work: rebuilt on first use.
+        state.pop("_projection_memo", None)
+        return state
+
     def __len__(self) -> int:
         return int(self.balance.shape[0])
 

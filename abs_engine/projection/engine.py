@@ -137,7 +137,6 @@ def _grade_terms(
     months: int,
 ) -> _GradeTerms:
     G = len(grades)
-    m = np.arange(1, months + 1)
     default_tab = np.zeros((G, months))
     prepay_tab = np.zeros((G, months))
     d_age = np.ones(G, dtype=bool)
@@ -151,10 +150,7 @@ def _grade_terms(
     adv: set[bool] = set()
     for g in present:
         a = assumptions.for_grade(grades[g])
-        shares = cumulative_default_shares(a.default, m)
-        cgl[g] = shares is not None
-        default_tab[g] = shares if shares is not None else a.default.monthly_rates(m)
-        prepay_tab[g] = a.prepay.monthly_rates(m)
+        cgl[g], default_tab[g], prepay_tab[g] = _curve_rows(a, months)
         d_age[g] = _by_age(a.default)
         p_age[g] = _by_age(a.prepay)
         sev[g] = a.severity
@@ -175,6 +171,38 @@ def _grade_terms(
     return _GradeTerms(
         default_tab, prepay_tab, d_age, p_age, cgl, sev, lag, advancing, roll, roll_m, exclude
     )
+
+
+#: Attribute of an :class:`Assumptions` under which :func:`_curve_rows` keeps its tables, and
+#: how many horizons it keeps (the oldest goes first).
+_ROWS_MEMO, _ROWS_ENTRIES = "_projection_rows", 8
+
+
+def _curve_rows(a: Assumptions, months: int) -> tuple[bool, F64, F64]:
+    """One grade's base curves for months ``1..months``: CGL flag, default row, SMM row.
+
+    The default row is the MDR, or for a cumulative-default (CGL) curve the share of the
+    cut-off balance defaulting each month.  Kept on ``a`` (a per-instance memo of read-only
+    arrays: the assumptions and their curves are immutable).
+    """
+    memo: dict[int, tuple[bool, F64, F64]] | None = a.__dict__.get(_ROWS_MEMO)
+    got = memo.get(months) if memo is not None else None
+    if got is not None:
+        return got
+    m = np.arange(1, months + 1)
+    shares = cumulative_default_shares(a.default, m)
+    default = np.array(shares if shares is not None else a.default.monthly_rates(m), np.float64)
+    prepay = np.array(a.prepay.monthly_rates(m), np.float64)
+    default.setflags(write=False)
+    prepay.setflags(write=False)
+    got = (shares is not None, default, prepay)
+    if memo is None:
+        memo = {}
+        object.__setattr__(a, _ROWS_MEMO, memo)
+    while len(memo) >= _ROWS_ENTRIES:
+        memo.pop(next(iter(memo)))
+    memo[months] = got
+    return got
 
 
 def _by_age(curve: Curve) -> bool:
@@ -356,45 +384,21 @@ def project(
             f"(grades: {', '.join(cohorts.grades)})"
         )
 
-    grades = cohorts.grades
-    G = len(grades)
-    grade_c = cohorts.grade  # int8 codes: per-cohort arrays stay compact on large pools
-    present = np.flatnonzero(np.bincount(grade_c, minlength=G))
+    setup = _setup(cohorts, assumptions)
+    grades, G, paths = cohorts.grades, len(cohorts.grades), setup.paths
     shift_all = sset.recovery_lag_shift
-    lag_probe = np.zeros(G, dtype=np.int64)
-    roll_probe = np.zeros(G, dtype=bool)
-    exclude_probe = np.zeros(G, dtype=bool)
-    advancing_probe = False
-    for g in present:
-        a = assumptions.for_grade(grades[g])
-        lag_probe[g] = a.recovery_lag
-        roll_probe[g] = a.roll_rates is not None
-        exclude_probe[g] = a.delinquent_at_cutoff == "exclude"
-        advancing_probe |= a.advancing
-    max_lag = int(np.maximum(lag_probe[present][None, :] + shift_all[:, None], 0).max())
-    late_any = bool((cohorts.dpd_bucket > 0).any())
-    max_rem = int(cohorts.remaining_term.max())
-    horizon = max_rem + max_lag + (4 if roll_probe.any() or late_any else 0)
-    months = int(cohorts.age.max()) + horizon + 1 + period_offset
-    paths = _paths(cohorts, roll_probe, exclude_probe)
-
-    # A default overlay (a multiplier per receivable, e.g. on early-warning flags) makes each
-    # (grade, overlay) pair a virtual grade: same curves, its own default multiplier.
-    overlay = np.asarray(cohorts.default_mult, dtype=np.float64)
-    ov_code: I64 | None = None
-    if overlay.size and (overlay.strides[0] == 0 or np.all(overlay == overlay[0])):
-        ov_values = overlay[:1].copy()
-    else:
-        ov_values, ov_code = np.unique(overlay, return_inverse=True)
-    n_ov = ov_values.size
+    max_lag = int(np.maximum(setup.lag[setup.present][None, :] + shift_all[:, None], 0).max())
+    max_rem = setup.max_remaining
+    horizon = max_rem + max_lag + (4 if setup.roll.any() or setup.late_any else 0)
+    months = setup.max_age + horizon + 1 + period_offset
     identity = by in ("cohort", "loan")
     # Rows of (row, month) arrays the curve path holds: its cohorts, or with streaming
     # schedules its rate classes (at most one per virtual grade and age).
     n_curve = paths.curve.size
-    if not (advancing_probe or identity or schedules == "dense") and (
+    if not (setup.advancing or identity or schedules == "dense") and (
         schedules == "streaming" or n_curve * (horizon + 1) > DENSE_LIMIT
     ):
-        n_curve = min(n_curve, G * n_ov * (int(cohorts.age.max()) + 1))
+        n_curve = min(n_curve, G * setup.n_overlays * (setup.max_age + 1))
     _budget.check_projection(  # before anything is sized by the horizon
         n_cohorts=n_curve + paths.roll.size,
         n_scenarios=len(sset),
@@ -408,52 +412,23 @@ def project(
         delinquency=paths.roll.size > 0,
         chunk_bytes=_CHUNK_BYTES,
     )
-    terms = _grade_terms(grades, present, assumptions, months)
-    notes = _describe_cutoff(cohorts, paths, terms)
-    for line in notes:
+    prep = _prepare(
+        cohorts, assumptions, setup, by, labels, horizon, months, period_offset, schedules
+    )
+    terms, vterms, curve, late = prep.terms, prep.vterms, prep.curve, prep.late
+    grade_of_v, n_groups, group_c = prep.grade_of_v, prep.n_groups, prep.group_c
+    for line in prep.notes:
         log.info("%s", line)
-
-    v_c = grade_c if ov_code is None else grade_c.astype(np.int64) * n_ov + ov_code
-    grade_of_v = np.repeat(np.arange(G), n_ov)
-    overlay_v = np.tile(ov_values, G)
-    vterms = terms.take(grade_of_v)
-
-    # --- output groups ------------------------------------------------------------------
-    # Recoveries depend on each grade's lag and severity, so flows are first summed
-    # into groups of a single grade ("pool" sums the grade groups at the end).
-    if identity:
-        n_groups = len(cohorts)
-        group_c = np.arange(n_groups)
-        group_grade = grade_c
-        names = labels if by == "loan" else tuple(f"cohort {i}" for i in range(n_groups))
-    else:
-        n_groups = present.size
-        slot = np.full(G, -1, dtype=np.int64)
-        slot[present] = np.arange(n_groups)
-        group_c = slot.astype(np.int8)[grade_c]
-        group_grade = present
-        names = tuple(grades[g] for g in present)
-    kept_balance = (
-        np.where(paths.excluded, 0.0, cohorts.balance) if paths.excluded.any() else cohorts.balance
-    )
-    initial = np.asarray(
-        np.bincount(group_c, weights=kept_balance, minlength=n_groups), dtype=np.float64
-    )
 
     H = horizon
     S = len(sset)
     out = {f: np.zeros((S, n_groups, H)) for f in FIELDS}
-    group_of_v = None if identity else slot[grade_of_v]
-    curve = _CurvePath.build(
-        cohorts, paths.curve, v_c, vterms, group_c, group_of_v, n_groups, H, period_offset,
-        schedules,
-    )  # fmt: skip
     per_scenario = 8 * H * (12 * curve.n_classes + 40 * paths.roll.size + 20 * curve.n_cohort_rows)
     chunk = chunk_size or max(1, min(S, _CHUNK_BYTES // max(per_scenario, 1)))
     dm_all = sset.multipliers("default_mult", grades)
     pm_all = sset.multipliers("prepay_mult", grades)
     sm_all = sset.multipliers("severity_mult", grades)
-    late = _late_flows(cohorts, paths, group_c, n_groups, H)
+    overlay_v, group_grade, v_c = prep.overlay_v, prep.group_grade, prep.v_c
 
     for lo in range(0, S, chunk):
         hi = min(S, lo + chunk)
@@ -489,9 +464,220 @@ def project(
         view["loss"] += loss
 
     result = PoolCashflows(
-        out, sset.names, names, "grade" if by in ("pool", "grade") else by, initial, notes
+        out,
+        sset.names,
+        prep.names,
+        "grade" if by in ("pool", "grade") else by,
+        prep.initial.copy(),  # the prepared array is shared by later calls
+        prep.notes,
     )
     return result.pool_total() if by == "pool" else result
+
+
+# --- the scenario-free part, kept on the cohorts ----------------------------------------------
+
+#: Attribute of a :class:`Cohorts` under which :func:`project` keeps its scenario-free work.
+_MEMO = "_projection_memo"
+#: At most this many prepared projections are kept per cohorts (the oldest goes first) ...
+_MEMO_ENTRIES = 8
+#: ... and only those that hold at most this many bytes: a memo is for small pools' fixed cost,
+#: it must not keep a large pool's arrays alive.
+_MEMO_BYTES = 8 * 2**20
+
+
+def _memo_get(cohorts: Cohorts, key: tuple[Any, ...], assumptions: object) -> Any:
+    """The value kept under ``key`` for these very ``assumptions`` (identity), or ``None``.
+
+    Keys carry ``id(assumptions)``; the entry holds the assumptions themselves, so the
+    id cannot be reused by another object while the entry lives, and is checked with ``is``.
+    """
+    memo: dict[tuple[Any, ...], tuple[object, Any]] | None = cohorts.__dict__.get(_MEMO)
+    hit = memo.get(key) if memo is not None else None
+    return hit[1] if hit is not None and hit[0] is assumptions else None
+
+
+def _memo_put(
+    cohorts: Cohorts, key: tuple[Any, ...], assumptions: object, value: Any, nbytes: int
+) -> None:
+    """Keep ``value`` on ``cohorts`` (a per-instance memo; both are immutable) if it is small."""
+    if nbytes > _MEMO_BYTES:
+        return
+    memo: dict[tuple[Any, ...], tuple[object, Any]] | None = cohorts.__dict__.get(_MEMO)
+    if memo is None:
+        memo = {}
+        object.__setattr__(cohorts, _MEMO, memo)
+    while len(memo) >= _MEMO_ENTRIES:
+        memo.pop(next(iter(memo)))
+    memo[key] = (assumptions, value)
+
+
+def _nbytes(*arrays: NDArray[Any] | None) -> int:
+    """Bytes of ``arrays`` (``None`` counts nothing)."""
+    return sum(a.nbytes for a in arrays if a is not None)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What a projection needs of the cohorts and the assumptions alone (no scenario)."""
+
+    present: I64  # grade codes with receivables
+    lag: I64  # (G,) recovery lag of each grade
+    roll: B1  # (G,) grade uses the delinquency pipeline
+    advancing: bool
+    late_any: bool  # some receivable is delinquent at cut-off
+    max_remaining: int
+    max_age: int
+    paths: _Paths
+    overlay_values: F64  # distinct default overlays
+    overlay_code: I64 | None  # overlay of each cohort (None: one overlay for all)
+
+    @property
+    def n_overlays(self) -> int:
+        return int(self.overlay_values.size)
+
+
+def _setup(cohorts: Cohorts, assumptions: Assumptions | GradedAssumptions) -> _Setup:
+    """The :class:`_Setup` of ``cohorts`` under ``assumptions``, kept on the cohorts."""
+    key: tuple[Any, ...] = ("setup", id(assumptions))
+    got: _Setup | None = _memo_get(cohorts, key, assumptions)
+    if got is not None:
+        return got
+    grades = cohorts.grades
+    G = len(grades)
+    present = np.flatnonzero(np.bincount(cohorts.grade, minlength=G))
+    lag = np.zeros(G, dtype=np.int64)
+    roll = np.zeros(G, dtype=bool)
+    exclude = np.zeros(G, dtype=bool)
+    advancing = False
+    for g in present:
+        a = assumptions.for_grade(grades[g])
+        lag[g] = a.recovery_lag
+        roll[g] = a.roll_rates is not None
+        exclude[g] = a.delinquent_at_cutoff == "exclude"
+        advancing |= a.advancing
+    # A default overlay (a multiplier per receivable, e.g. on early-warning flags) makes each
+    # (grade, overlay) pair a virtual grade: same curves, its own default multiplier.
+    overlay = np.asarray(cohorts.default_mult, dtype=np.float64)
+    ov_code: I64 | None = None
+    if overlay.size and (overlay.strides[0] == 0 or np.all(overlay == overlay[0])):
+        ov_values = overlay[:1].copy()
+    else:
+        ov_values, ov_code = np.unique(overlay, return_inverse=True)
+    got = _Setup(
+        present=present,
+        lag=lag,
+        roll=roll,
+        advancing=advancing,
+        late_any=bool((cohorts.dpd_bucket > 0).any()),
+        max_remaining=int(cohorts.remaining_term.max()),
+        max_age=int(cohorts.age.max()),
+        paths=_paths(cohorts, roll, exclude),
+        overlay_values=ov_values,
+        overlay_code=ov_code,
+    )
+    p = got.paths
+    size = _nbytes(p.curve, p.roll, p.late, p.late_month, p.excluded, ov_code)
+    _memo_put(cohorts, key, assumptions, got, size)
+    return got
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """The scenario-free part of a projection: terms, groups, rate classes and their schedules."""
+
+    terms: _GradeTerms
+    vterms: _GradeTerms  # by virtual grade (grade x overlay)
+    notes: tuple[str, ...]
+    v_c: IX  # virtual grade of each cohort
+    grade_of_v: I64
+    overlay_v: F64
+    n_groups: int
+    group_c: IX  # output group of each cohort
+    group_grade: I64  # grade of each output group
+    names: tuple[str, ...]
+    initial: F64  # (n_groups,) balance at cut-off
+    curve: _CurvePath
+    late: dict[str, F64] | None
+
+
+def _prepare(
+    cohorts: Cohorts,
+    assumptions: Assumptions | GradedAssumptions,
+    setup: _Setup,
+    by: GroupBy,
+    labels: tuple[str, ...],
+    horizon: int,
+    months: int,
+    period_offset: int,
+    schedules: Method,
+) -> _Prepared:
+    """The :class:`_Prepared` projection, kept on the cohorts when it is small.
+
+    Everything here depends only on the cohorts, the assumptions (the same object),
+    the grouping, the horizon (which the scenarios' recovery-lag shifts lengthen), the
+    period offset and the schedule method — the key of the memo.
+    """
+    # Loan-level cohorts are built afresh for every call: nothing to keep.
+    grouping = by if by in ("cohort", "loan") else "grade"  # "pool" sums the grade groups
+    key = ("prepared", id(assumptions), grouping, horizon, months, period_offset, schedules)
+    got: _Prepared | None = None if by == "loan" else _memo_get(cohorts, key, assumptions)
+    if got is not None:
+        return got
+    grades = cohorts.grades
+    G = len(grades)
+    present, paths = setup.present, setup.paths
+    terms = _grade_terms(grades, present, assumptions, months)
+    notes = _describe_cutoff(cohorts, paths, terms)
+    grade_c = cohorts.grade  # int8 codes: per-cohort arrays stay compact on large pools
+    n_ov, ov_code = setup.n_overlays, setup.overlay_code
+    v_c = grade_c if ov_code is None else grade_c.astype(np.int64) * n_ov + ov_code
+    grade_of_v = np.repeat(np.arange(G), n_ov)
+    overlay_v = np.tile(setup.overlay_values, G)
+    vterms = terms.take(grade_of_v)
+
+    # --- output groups ------------------------------------------------------------------
+    # Recoveries depend on each grade's lag and severity, so flows are first summed
+    # into groups of a single grade ("pool" sums the grade groups at the end).
+    identity = by in ("cohort", "loan")
+    group_of_v: I64 | None = None
+    if identity:
+        n_groups = len(cohorts)
+        group_c: IX = np.arange(n_groups)
+        group_grade = np.asarray(grade_c, dtype=np.int64)
+        names = labels if by == "loan" else tuple(f"cohort {i}" for i in range(n_groups))
+    else:
+        n_groups = present.size
+        slot = np.full(G, -1, dtype=np.int64)
+        slot[present] = np.arange(n_groups)
+        group_c = slot.astype(np.int8)[grade_c]
+        group_grade = present
+        names = tuple(grades[g] for g in present)
+        group_of_v = slot[grade_of_v]
+    kept_balance = (
+        np.where(paths.excluded, 0.0, cohorts.balance) if paths.excluded.any() else cohorts.balance
+    )
+    initial = np.asarray(
+        np.bincount(group_c, weights=kept_balance, minlength=n_groups), dtype=np.float64
+    )
+    curve = _CurvePath.build(
+        cohorts, paths.curve, v_c, vterms, group_c, group_of_v, n_groups, horizon, period_offset,
+        schedules,
+    )  # fmt: skip
+    late = _late_flows(cohorts, paths, group_c, n_groups, horizon)
+    got = _Prepared(
+        terms, vterms, notes, v_c, grade_of_v, overlay_v, n_groups, group_c, group_grade,
+        names, initial, curve, late,
+    )  # fmt: skip
+    nbytes = _nbytes(
+        curve.stacked, curve.end, curve.d_idx, curve.p_idx, curve.cohort_class, v_c, group_c,
+        terms.default_tab, terms.prepay_tab, vterms.default_tab, vterms.prepay_tab,
+        *(late or {}).values(),
+        *(() if curve.class_sched is None else vars(curve.class_sched).values()),
+        *(() if curve.cohort_sched is None else vars(curve.cohort_sched).values()),
+    )  # fmt: skip
+    if by != "loan":
+        _memo_put(cohorts, key, assumptions, got, nbytes)
+    return got
 
 
 def _add_to_groups(target: F64, arr: F64, group_of_row: IX, identity: bool, rows: I64) -> None:
@@ -501,6 +687,11 @@ def _add_to_groups(target: F64, arr: F64, group_of_row: IX, identity: bool, rows
         return
     for g in np.unique(group_of_row):
         target[:, g, :] += arr[:, group_of_row == g, :].sum(axis=1)
+
+
+#: Receivables delinquent at cut-off up to which :func:`_late_flows` takes one pass over
+#: (field, month, receivable) arrays; above, a pass per field and month bounds the memory.
+_LATE_ONE_PASS = 1 << 14
 
 
 def _late_flows(
@@ -516,25 +707,32 @@ def _late_flows(
     if idx.size == 0:
         return None
     b0 = cohorts.balance[idx]
-    m = paths.late_month
     grp = group_c[idx]
     bucket = cohorts.dpd_bucket[idx].astype(np.int64)
-    flows = {
-        f: np.zeros((n_groups, H))
-        for f in ("begin_balance", "default", "end_balance", "dpd_31_60", "dpd_61_90")
-    }
+    names = ("begin_balance", "default", "end_balance", "dpd_31_60", "dpd_61_90")
+    late_m = paths.late_month
 
-    def add(field: str, t: int, sel: B1) -> None:
-        flows[field][:, t - 1] += np.bincount(grp[sel], weights=b0[sel], minlength=n_groups)
+    def shows(t: int | I64) -> tuple[B1, B1, B1, B1, B1]:
+        """Per field, whose balance shows in it in month(s) ``t``."""
+        still = late_m > t
+        return (
+            late_m >= t, late_m == t, still, still & (bucket + t == 2), still & (bucket + t == 3)
+        )  # fmt: skip
 
-    for t in range(1, 4):
-        still = m > t
-        add("begin_balance", t, m >= t)
-        add("default", t, m == t)
-        add("end_balance", t, still)
-        add("dpd_31_60", t, still & (bucket + t == 2))
-        add("dpd_61_90", t, still & (bucket + t == 3))
-    return flows
+    if idx.size > _LATE_ONE_PASS:  # bounded temporaries: one bincount per field and month
+        flows = {f: np.zeros((n_groups, H)) for f in names}
+        for t in range(1, 4):
+            for f, sel in zip(names, shows(t), strict=True):
+                flows[f][:, t - 1] += np.bincount(grp[sel], weights=b0[sel], minlength=n_groups)
+        return flows
+    # (field, month 1..3, receivable) in one array, taken in that order.
+    f_i, t_i, j = np.nonzero(np.stack(shows(np.arange(1, 4)[:, None])))
+    # One bincount over (field, group, month) cells: each cell sums the same balances in the
+    # same order as a bincount per field and month would.
+    cell = (f_i * n_groups + grp[j]) * H + t_i
+    sums = np.bincount(cell, weights=b0[j], minlength=len(names) * n_groups * H)
+    table = sums.reshape(len(names), n_groups, H)
+    return {f: table[i] for i, f in enumerate(names)}
 
 
 # --- the curve path -------------------------------------------------------------------------
@@ -665,8 +863,8 @@ class _CurvePath:
     ) -> dict[str, F64]:
         """SIFMA advancing, cohort by cohort, summed into groups."""
         assert self.cohort_sched is not None
-        mdr = np.moveaxis(_gather(mdr_tab, self.g_r, self.d_idx), 0, 2)  # (s, R, H)
-        smm = np.moveaxis(_gather(smm_tab, self.g_r, self.p_idx), 0, 2)
+        mdr = _gather(mdr_tab, self.g_r, self.d_idx).transpose(2, 1, 0)  # (s, R, H)
+        smm = _gather(smm_tab, self.g_r, self.p_idx).transpose(2, 1, 0)
         g = grade_of_v[self.g_r]
         sc = self.cohort_sched
         per = _advancing_chunk(
@@ -685,9 +883,13 @@ class _CurvePath:
 def _month_index(
     vterms: _GradeTerms, g_r: I64, age_r: I64, kk: I64, period_offset: int
 ) -> tuple[I64, I64]:
+    """Month indices of the default and prepayment curves, ``(R, H)`` each (one array if alike)."""
     d_start = np.where(vterms.default_by_age[g_r], age_r, period_offset)
     p_start = np.where(vterms.prepay_by_age[g_r], age_r, period_offset)
-    return d_start[:, None] + kk[None, :] - 1, p_start[:, None] + kk[None, :] - 1
+    d_idx = d_start[:, None] + kk[None, :] - 1
+    if np.array_equal(d_start, p_start):
+        return d_idx, d_idx
+    return d_idx, p_start[:, None] + kk[None, :] - 1
 
 
 def _stack(reduce: _Reducer, sched: Schedules) -> tuple[F64, F64]:
@@ -734,7 +936,8 @@ def _survival_factors(
     if not cgl_r.any():
         cap = 1.0 - mdr_tab
         smm_tab = np.minimum(smm_tab, cap)
-        if np.array_equal(d_idx, p_idx):  # both curves indexed alike: survival from the table
+        # Both curves indexed alike (often the very same array): survival from the table.
+        if d_idx is p_idx or np.array_equal(d_idx, p_idx):
             h = _gather(cap - smm_tab, g_r, d_idx)
             mdr = _gather(mdr_tab, g_r, d_idx)
             smm = _gather(smm_tab, g_r, p_idx)
@@ -742,8 +945,9 @@ def _survival_factors(
             mdr = _gather(mdr_tab, g_r, d_idx)
             smm = np.minimum(_gather(smm_tab, g_r, p_idx), 1.0 - mdr)
             h = 1.0 - mdr - smm
-        for k in range(H):  # the period loop: a running product over classes and scenarios
-            np.multiply(survive[k], h[k], out=survive[k + 1])
+        # The period loop, a running product over classes and scenarios, as one accumulate
+        # (the same products in the same order: G_1 = h_1, G_k = G_{k-1} h_k).
+        np.multiply.accumulate(h, axis=0, out=survive[1:])
     else:
         mdr = _gather(mdr_tab, g_r, d_idx)  # rates; CGL classes: shares of B_0
         smm_raw = _gather(smm_tab, g_r, p_idx)
@@ -800,12 +1004,9 @@ class _Reducer:
                 full[:, self.rows, :] = (rates * z.T[:, :, None]).transpose(2, 1, 0)
                 out.append(full)
             return out
-        prod = np.matmul(weights, rates)  # (H, n x K, s)
+        prod = np.ascontiguousarray(np.matmul(weights, rates).transpose(2, 1, 0))  # (s, n x K, H)
         K = self.n_groups
-        return [
-            np.ascontiguousarray(prod[:, i * K : (i + 1) * K, :].transpose(2, 1, 0))
-            for i in range(prod.shape[1] // K)
-        ]
+        return [prod[:, i * K : (i + 1) * K, :] for i in range(prod.shape[1] // K)]
 
 
 def _survival(mdr: F64, smm: F64, axis: int) -> tuple[F64, F64, F64]:
@@ -886,11 +1087,11 @@ def _advancing_chunk(
 
 def _liquidate(default: F64, lag: I64, sev: F64) -> tuple[F64, F64]:
     """Recoveries and losses ``lag`` months after default, per (scenario, group)."""
-    H = default.shape[2]
-    t = np.arange(H)
-    src = t[None, None, :] - lag[:, :, None]
-    valid = src >= 0
-    moved = np.where(valid, np.take_along_axis(default, np.clip(src, 0, H - 1), axis=2), 0.0)
+    S, K, H = default.shape
+    src = np.arange(H)[None, None, :] - lag[:, :, None]  # month of default liquidated in t
+    # Gathered from the flat array: row (s, k) starts at (s K + k) H.
+    rows = (np.arange(S * K) * H).reshape(S, K, 1)
+    moved = np.where(src >= 0, np.ravel(default)[rows + np.maximum(src, 0)], 0.0)
     loss = sev[:, :, None] * moved
     return moved - loss, loss
 

@@ -151,7 +151,7 @@ def _sum_rows(x: F64, cls: I64, n_classes: int) -> F64:
     """Sum the rows of ``x`` by class, shape ``(n_classes, x.shape[1])``."""
     order = np.argsort(cls, kind="stable")
     c = cls[order]
-    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    starts = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
     out = np.zeros((n_classes, x.shape[1]))
     out[c[starts]] = np.add.reduceat(x[order], starts, axis=0)
     return out
@@ -163,11 +163,11 @@ def _dense_class_schedules(
     s = cohort_schedules(cohorts, idx, horizon)
     if idx.size == n_classes and np.array_equal(cls, np.arange(n_classes)):
         return s
-    return Schedules(
-        _sum_rows(s.balance, cls, n_classes),
-        _sum_rows(s.interest, cls, n_classes),
-        _sum_rows(s.fee, cls, n_classes),
-    )
+    # The three schedules side by side: one sort and one reduceat (column sums are
+    # independent, so each is the same sum in the same order as on its own).
+    w = horizon + 1
+    summed = _sum_rows(np.concatenate([s.balance, s.interest, s.fee], axis=1), cls, n_classes)
+    return Schedules(summed[:, :w], summed[:, w : 2 * w], summed[:, 2 * w :])
 
 
 def _streaming_class_schedules(
