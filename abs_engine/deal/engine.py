@@ -931,8 +931,6 @@ class _Waterfall:
 
         # ---- 1-2. collections and the PDL ----------------------------------------------------
         flows = self.coll.flows[:, :, p]  # (field, S)
-        if self.any_ended:  # nothing moves in a scenario that has ended (float residue at most)
-            flows = flows * ~self.ended
         if self.any_called:
             flows = flows * ~self.called
             # After a call: the liquidations of what had defaulted by then, unless sold.
@@ -945,6 +943,8 @@ class _Waterfall:
                     else self.coll.flows[i, :, p]
                 )
                 flows[i] = np.where(kept, after, flows[i])
+        if self.any_ended:  # nothing moves in a scenario that has ended (float residue at most)
+            flows = flows * ~self.ended
         self.po_flows[:, :, p] = flows
         (
             pool_begin,
@@ -1469,9 +1469,11 @@ class _Ctx:
         self.combined = False
         self.everywhere: B8 | None = None
         self.dry = False  # the pocket being spent is empty in every scenario
-        # In a dry pocket nothing that makes a surplus moves (the pool, the funds, the
-        # balances), so once there is none, later steps of that pocket find none either.
-        self.dry_no_surplus = False
+        # Within a pocket the surplus for reinstatement never grows: paying principal takes
+        # from the funds and the balances alike, every other step only takes from the funds
+        # (a purchase below par is the one exception and clears this).  So once a step finds
+        # no surplus, later steps of the same pocket find none either.
+        self.no_surplus = False
 
     def run(
         self,
@@ -1494,7 +1496,7 @@ class _Ctx:
         # Steps only take from the pocket, never add to it (amounts owed are >= 0), so a
         # pocket empty at the start pays nothing: its steps book zeros and skip their sums.
         self.dry = self.w.nonneg and not np.count_nonzero(funds)
-        self.dry_no_surplus = False
+        self.no_surplus = False
         for op in plan:
             funds = self._step(op, funds, mask, revolving)
         return funds
@@ -1516,7 +1518,7 @@ class _Ctx:
         paying principal out of ``funds`` later moves both sides alike.  Whether
         anything was reinstated.
         """
-        if not self.has_writedowns or self.dry_no_surplus:
+        if not self.has_writedowns or self.no_surplus:
             return False
         collateral = self.pool_end
         if self.revolving is not self.w.never:  # receivables being bought
@@ -1525,7 +1527,7 @@ class _Ctx:
         if mask is not self.everywhere:
             surplus = np.where(mask, surplus, 0.0)
         if not np.count_nonzero(surplus):
-            self.dry_no_surplus = self.dry
+            self.no_surplus = True
             return False
         up = _allocate(surplus, self.W, self.w.groups)
         self.W = self.W - up
@@ -1685,6 +1687,8 @@ class _Ctx:
         if a == "reinvest":
             buy = np.where(mask & revolving & ~self.final, funds, 0.0)
             self.purchase_cash += buy
+            if self.w.price < 1.0:  # bought below par: the collateral grows by more than the cash
+                self.no_surplus = False
             book.add(label, account, "seller", buy)
             return funds - buy
         if a == "residual":
