@@ -11,8 +11,8 @@ payment date, in order, is the rule book ``docs/waterfall.md``; in short:
    principal deficiency ledger (PDL), principal recoveries credit it;
 2. the clean-up call is exercised where the pool has fallen to its threshold
    and the sale redeems the rated notes;
-3. on the last payment date (final period, or the call) the whole reserve joins
-   the revenue; otherwise the reserve releases its excess over target;
+3. on the last payment date (the scenario's end, or the call) the whole reserve
+   joins the revenue; otherwise the reserve releases its excess over target;
 4. fees and note interest accrue by the day count between payment dates;
 5. the interest waterfall spends revenue, the principal waterfall spends
    principal funds (or, after an event of default, the post-default waterfall
@@ -20,8 +20,13 @@ payment date, in order, is the rule book ``docs/waterfall.md``; in short:
    write-downs are reinstated, most senior first, before any principal or
    residual payment;
 6. notes beyond the performing pool are written down, most junior first
-   (``writedown``); in the final period what is left unpaid is the loss;
+   (``writedown``); where the scenario ends what is left unpaid is the loss;
 7. triggers are tested; a breach acts from the next period.
+
+A scenario ends on the first payment date after which no cash can arrive (the
+horizon, a call that sells everything, a pool repaid and recovered in full);
+after that nothing falls due in it and its state is carried, and the loop stops
+once every scenario has ended.
 
 Every movement of cash is a ledger entry (step, from, to) with an amount per
 scenario and period.
