@@ -11,8 +11,8 @@ payment date, in order, is the rule book ``docs/waterfall.md``; in short:
    principal deficiency ledger (PDL), principal recoveries credit it;
 2. the clean-up call is exercised where the pool has fallen to its threshold
    and the sale redeems the rated notes;
-3. on the last payment date (final period, or the call) the whole reserve joins
-   the revenue; otherwise the reserve releases its excess over target;
+3. on the last payment date (the scenario's end, or the call) the whole reserve
+   joins the revenue; otherwise the reserve releases its excess over target;
 4. fees and note interest accrue by the day count between payment dates;
 5. the interest waterfall spends revenue, the principal waterfall spends
    principal funds (or, after an event of default, the post-default waterfall
@@ -20,8 +20,13 @@ payment date, in order, is the rule book ``docs/waterfall.md``; in short:
    write-downs are reinstated, most senior first, before any principal or
    residual payment;
 6. notes beyond the performing pool are written down, most junior first
-   (``writedown``); in the final period what is left unpaid is the loss;
+   (``writedown``); where the scenario ends what is left unpaid is the loss;
 7. triggers are tested; a breach acts from the next period.
+
+A scenario ends on the first payment date after which no cash can arrive (the
+horizon, a call that sells everything, a pool repaid and recovered in full);
+after that nothing falls due in it and its state is carried, and the loop stops
+once every scenario has ended.
 
 Every movement of cash is a ledger entry (step, from, to) with an amount per
 scenario and period.
@@ -69,6 +74,12 @@ _FIELD_INDEX = {f: i for i, f in enumerate(_MONTH_FIELDS)}
 #: Flows of receivables already defaulted: they go on after a clean-up call that
 #: leaves the defaulted receivables with the trust.
 _PIPELINE_FIELDS = frozenset({"recovery", "loss"})
+#: The collections that are cash (rule book, "End of a scenario"): no default, loss or balance.
+_CASH_ROWS = [
+    _FIELD_INDEX[f]
+    for f in _MONTH_FIELDS
+    if f not in ("begin_balance", "end_balance", "default", "loss")
+]
 _EFFECTS = ("end_revolving", "sequential", "divert_excess_spread", "post_default")
 assert POOL_FIELDS[: len(_MONTH_FIELDS)] == _MONTH_FIELDS  # the pool's collections, then the rest
 
@@ -601,6 +612,13 @@ def _rows(x: F64) -> F64:
     return x[:, 0] if x.shape[1] == 1 else _add(x, 1)
 
 
+def _later(x: F64) -> F64:
+    """What arrives after each period: ``out[s, p] = sum(x[s, p + 1:])`` for ``x`` (S, T)."""
+    out = np.zeros_like(x)
+    out[:, :-1] = np.cumsum(x[:, :0:-1], axis=1)[:, ::-1]
+    return out
+
+
 # --- run ------------------------------------------------------------------------------------------
 
 
@@ -838,6 +856,13 @@ class _Waterfall:
         self._unpaid_fee0 = self.unpaid_fee.copy()  # fees unpaid before the first period
         self.called = np.zeros(S, dtype=bool)
         self.any_called = self.all_called = False
+        # The end of each scenario (rule book, "End of a scenario"): the first payment date
+        # after which no cash can arrive.  cash_later[s, p]: every collection after period p.
+        self.ended = np.zeros(S, dtype=bool)
+        self.any_ended = self.all_ended = False
+        self.T_run = T  # periods run: all of them unless every scenario ends earlier
+        self.cash_later = _later(coll.flows[_CASH_ROWS].sum(axis=0))
+        self.cash_later_called = np.zeros((S, T))  # the same after a call
         self.pipeline_sold = np.zeros(S, dtype=bool)
         self.post_call: dict[str, F64] = {f: np.zeros((S, T)) for f in _PIPELINE_FIELDS}
         self.eps = 1e-9 * self.original_pool  # "zero": a float residue is not a claim
@@ -857,6 +882,9 @@ class _Waterfall:
     def run(self) -> RunResult:
         for p in range(self.T):
             self._period(p)
+            if self.all_ended:  # every scenario has ended: no later period has anything
+                self.T_run = p + 1
+                break
         self._derived()
         return self._result()
 
@@ -926,6 +954,8 @@ class _Waterfall:
                     else self.coll.flows[i, :, p]
                 )
                 flows[i] = np.where(kept, after, flows[i])
+        if self.any_ended:  # nothing moves in a scenario that has ended (float residue at most)
+            flows = flows * ~self.ended
         self.po_flows[:, :, p] = flows
         (
             pool_begin,
@@ -965,9 +995,13 @@ class _Waterfall:
         call = deal.clean_up_call
         if call is not None:
             pool_end, call_now = self._call(p, call, pool_end, revolving_now, P)
-        last = self.ends and p == self.T - 1
-        any_final = last or (call_now is not self.never and bool(np.count_nonzero(call_now)))
-        final = (self.always if last else call_now) if any_final else self.never
+        ending = self._ending(p, pool_end, revolving_now)
+        any_ending = ending is not self.never
+        # The last payment date: the scenario's end, or its call if that comes first.
+        any_final = any_ending or (
+            call_now is not self.never and bool(np.count_nonzero(call_now))
+        )
+        final = (call_now | (ending & ~self.called)) if any_final else self.never
 
         # ---- 4-5. the reserve: everything on the last payment date, else the excess ----------
         ac["reserve_begin"][:, p] = self.reserve
@@ -996,6 +1030,8 @@ class _Waterfall:
                 elif kind == "fixed":
                     if open_claims is None:
                         open_claims = _rows(self.B + self.W) > self.eps
+                        if self.any_ended:
+                            open_claims &= ~self.ended
                     fee_due[:, j] = np.where(open_claims, per_period[p], 0.0)
                 else:
                     balance = pool_begin
@@ -1008,6 +1044,8 @@ class _Waterfall:
         # Deferred interest bears interest only for classes that say so (U >= 0).
         accruing = self.B + self.accrues * self.U if self.any_accrues else self.B
         int_due = accruing * self.coupons[p] * self.sched.year_fractions[p]
+        if self.any_ended:  # nothing falls due in a scenario that has ended
+            int_due *= ~self.ended[:, None]
         int_owed = int_due + self.U
         self.tr["begin_balance"][:, :, p] = self.B
         self.tr["interest_due"][:, :, p] = int_due
@@ -1067,19 +1105,25 @@ class _Waterfall:
 
         # ---- 13-14. losses on the notes -------------------------------------------------------------
         wd = None
-        if self.writedown_mode and not last:
+        if self.writedown_mode:
             shortfall = np.maximum(_rows(self.B) - pool_end, 0.0)
             if np.count_nonzero(shortfall):
                 wd = _allocate(shortfall, self.B, self.groups_junior_first)
-        elif last and deal.loss_allocation != "none":
-            wd = self.B.copy()  # crystallised: nothing more will come
-        if wd is not None:
-            if wd.any():
                 self.B = self.B - wd
                 self.W = self.W + wd
+        if any_ending:
+            # 14. crystallised where the scenario ends: nothing more will come
+            if deal.loss_allocation != "none":
+                rest = self.B * ending[:, None]
+                self.B = self.B - rest
+                self.W = self.W + rest
+                wd = rest if wd is None else wd + rest
+            self.tr["principal_loss"][:, :, p] = (self.B + self.W) * ending[:, None]
+            self.ended |= ending
+            self.any_ended = True
+            self.all_ended = bool(self.ended.all())
+        if wd is not None:
             self.tr["writedown"][:, :, p] = wd
-        if last:
-            self.tr["principal_loss"][:, :, p] = self.B + self.W
         # ---- 15. the PDL by class: recorded for all periods at once (_derived) ----------------------
 
         # ---- record --------------------------------------------------------------------------------
@@ -1115,6 +1159,26 @@ class _Waterfall:
             self.trig_out[:, :, p] = self.trig_state
         book.close(p)
 
+    def _ending(self, p: int, pool_end: F64, revolving_now: B8) -> B8:
+        """Where the scenario ends in period ``p`` (rule book, "End of a scenario").
+
+        The horizon's final period, or earlier, outside the revolving period, where the
+        performing pool and every later collection (after a call: the recoveries the trust
+        keeps) are at most the run's zero.  ``self.never`` where no scenario ends.
+        """
+        if not self.ends:  # actual collections for some periods: the deal goes on after them
+            return self.never
+        if p == self.T - 1:
+            return ~self.ended
+        low = pool_end <= self.eps
+        if not np.count_nonzero(low):
+            return self.never
+        later = self.cash_later[:, p]
+        if self.any_called:
+            later = np.where(self.called, self.cash_later_called[:, p], later)
+        ending = low & (later <= self.eps) & ~revolving_now & ~self.ended
+        return ending if np.count_nonzero(ending) else self.never
+
     def _call(
         self, p: int, call: CleanUpCall, pool_end: F64, revolving_now: B8, P: F64
     ) -> tuple[F64, B8]:
@@ -1130,6 +1194,8 @@ class _Waterfall:
             return pool_end, self.never
         claims = self.B + self.W
         cand = ~self.called & low & ~revolving_now & (_rows(claims) > self.eps)
+        if self.any_ended:
+            cand &= ~self.ended
         if not np.count_nonzero(cand):
             return pool_end, self.never
         S = self.S
@@ -1155,12 +1221,15 @@ class _Waterfall:
         self.any_called = bool(self.called.any())
         self.all_called = bool(self.called.all())
         liq = self.coll.liquidations
+        rows = np.flatnonzero(call_now)
         if liq is not None and call.defaulted_price is None:
-            rows = np.flatnonzero(call_now)
             month = int(self.sched.months_end[p])
             kept_after = liq.after_call(rows, month, self.sched.months_end[: self.T])
             for f in _PIPELINE_FIELDS:
                 self.post_call[f][rows] = kept_after[f]
+        if call.defaulted_price is None:  # the recoveries the trust keeps are its cash after
+            kept = self.post_call["recovery"] if liq is not None else self.coll.flow("recovery")
+            self.cash_later_called[rows] = _later(kept[rows])
         if call.defaulted_price is not None:
             self.pipeline_sold |= call_now
             self.pipeline = np.where(call_now, 0.0, self.pipeline)
@@ -1176,6 +1245,7 @@ class _Waterfall:
         if unit is not None:
             n_j = min(self.T - p - 1, unit.shape[2])
             self.coll.flows[:, :, p + 1 : p + 1 + n_j] += bought[:, None] * unit[:, :, :n_j]
+            self.cash_later = _later(self.coll.flows[_CASH_ROWS].sum(axis=0))
         liq = self.coll.liquidations
         if liq is not None and liq.unit:
             start = int(self.sched.months_end[p])  # their month 1 is the next pool month
@@ -1252,6 +1322,7 @@ class _Waterfall:
             | (ac["revenue"] + ac["principal_collections"] > eps).any(axis=0)
             | (ac["reserve_begin"] > eps).any(axis=0)
         )
+        active[self.T_run :] = False
         T = int(np.flatnonzero(active)[-1]) + 1 if active.any() else 1
         if not self.ends:
             T = self.T  # actual collections: every given period is reported
@@ -1409,9 +1480,11 @@ class _Ctx:
         self.combined = False
         self.everywhere: B8 | None = None
         self.dry = False  # the pocket being spent is empty in every scenario
-        # In a dry pocket nothing that makes a surplus moves (the pool, the funds, the
-        # balances), so once there is none, later steps of that pocket find none either.
-        self.dry_no_surplus = False
+        # Within a pocket the surplus for reinstatement never grows: paying principal takes
+        # from the funds and the balances alike, every other step only takes from the funds
+        # (a purchase below par is the one exception and clears this).  So once a step finds
+        # no surplus, later steps of the same pocket find none either.
+        self.no_surplus = False
 
     def run(
         self,
@@ -1434,7 +1507,7 @@ class _Ctx:
         # Steps only take from the pocket, never add to it (amounts owed are >= 0), so a
         # pocket empty at the start pays nothing: its steps book zeros and skip their sums.
         self.dry = self.w.nonneg and not np.count_nonzero(funds)
-        self.dry_no_surplus = False
+        self.no_surplus = False
         for op in plan:
             funds = self._step(op, funds, mask, revolving)
         return funds
@@ -1456,7 +1529,7 @@ class _Ctx:
         paying principal out of ``funds`` later moves both sides alike.  Whether
         anything was reinstated.
         """
-        if not self.has_writedowns or self.dry_no_surplus:
+        if not self.has_writedowns or self.no_surplus:
             return False
         collateral = self.pool_end
         if self.revolving is not self.w.never:  # receivables being bought
@@ -1465,7 +1538,7 @@ class _Ctx:
         if mask is not self.everywhere:
             surplus = np.where(mask, surplus, 0.0)
         if not np.count_nonzero(surplus):
-            self.dry_no_surplus = self.dry
+            self.no_surplus = True
             return False
         up = _allocate(surplus, self.W, self.w.groups)
         self.W = self.W - up
@@ -1625,6 +1698,8 @@ class _Ctx:
         if a == "reinvest":
             buy = np.where(mask & revolving & ~self.final, funds, 0.0)
             self.purchase_cash += buy
+            if self.w.price < 1.0:  # bought below par: the collateral grows by more than the cash
+                self.no_surplus = False
             book.add(label, account, "seller", buy)
             return funds - buy
         if a == "residual":

@@ -62,3 +62,30 @@ def test_no_call_once_nothing_is_left_to_redeem(turbo: bool) -> None:
     else:
         assert len(eng.dates) == 6 and sale[5] > 0.97 * 250
     check(eng, ref)
+
+
+def test_a_call_that_sells_everything_ends_the_scenario() -> None:
+    """Rule book, "End of a scenario": the call on payment date 7 sells the whole pool while
+    the equity is written down; nothing can arrive later, so the run ends there, the equity's
+    loss (47.1975, worked in tests/reference/test_waterfall.py) crystallises on date 7 and the
+    trustee's fixed fee (12 a year) falls due on 7 dates only, not on the 3 after the call."""
+    eng, ref = run_both(cases.call_sells_everything())
+    check(eng, ref)
+    assert eng.n_periods == 7
+    assert eng.fee["due"][0, 0].tolist() == pytest.approx([1.0] * 7, rel=1e-12, abs=1e-12)
+    loss = eng.tranche["principal_loss"][0, 2]
+    assert loss[:-1].tolist() == [0.0] * 6
+    assert loss[-1] == pytest.approx(47.1975, rel=1e-12, abs=1e-9)
+    eng.check_conservation(tol=1e-12)
+
+
+def test_a_call_that_leaves_recoveries_is_the_last_payment_date() -> None:
+    """The call on date 7 releases the reserve (its last payment date); the recovery of month
+    9 still arrives and the scenario ends on date 9, where the equity's loss crystallises."""
+    eng, ref = run_both(cases.call_leaves_recoveries())
+    check(eng, ref)
+    assert eng.n_periods == 9
+    release = eng.account["reserve_release"][0]
+    assert release[6] == pytest.approx(10.0, rel=1e-12) and not release[7:].any()
+    assert eng.tranche["principal_loss"][0, 2, 8] == pytest.approx(10.1925, rel=1e-12)
+    eng.check_conservation(tol=1e-12)

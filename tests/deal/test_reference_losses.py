@@ -98,3 +98,18 @@ def test_spread_cures_the_pdl_of_a_rated_class_before_the_residual() -> None:
         eng, ref = run_both(cases.pdl_without_cover_defaults())
     np.testing.assert_allclose(eng.account["residual"][0], [0, 0], atol=1e-9)
     check(eng, ref)
+
+
+@pytest.mark.parametrize("loss_allocation", ["pdl", "none"])
+def test_a_pool_repaid_and_recovered_early_ends_the_scenario(loss_allocation: str) -> None:
+    """The horizon is 4 periods (3 months + a 1-month lag) but the last recovery arrives in
+    month 2 and the bullet pays in month 3: nothing can arrive after payment date 3, so the
+    scenario ends there: the reserve (50) joins the revenue and the equity's shortfall
+    (41.9624375) is its loss, written down (``pdl``) or left in the end balance (``none``)."""
+    eng, ref = run_both(cases.repaid_and_recovered_early(loss_allocation))
+    check(eng, ref)
+    assert eng.n_periods == 3
+    assert eng.account["reserve_release"][0, 2] == pytest.approx(50.0, rel=1e-12)
+    assert eng.tranche["principal_loss"][0, 2, 2] == pytest.approx(41.9624375, rel=1e-12)
+    left = eng.tranche["end_balance"][0, 2, 2]
+    assert left == (pytest.approx(41.9624375, rel=1e-12) if loss_allocation == "none" else 0.0)

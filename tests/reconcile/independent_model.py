@@ -45,9 +45,12 @@ Payment dates
     ``first_payment`` and then every month on ``payment_day`` (clamped to the month
     end), each rolled on ``business_days`` by ``roll``; payment period ``p``
     collects pool month ``p`` (the calendar month before its payment date).  The
-    run ends with the period collecting the pool's last month with any possible
+    run's horizon is the period collecting the pool's last month with any possible
     cash (the longest remaining term plus the longest recovery lag of the pool's
-    grades), never after the legal final.
+    grades), never after the legal final; the run ends there, or earlier on the
+    first payment date after which no cash can arrive (the pool at the end of its
+    collection month and every later collection at most 1e-9 of the cut-off pool:
+    ``docs/waterfall.md``, "End of a scenario").
 Amounts due
     Note interest ``B c yf`` plus ``U c yf`` (``unpaid_interest = "accrues"``), ``yf``
     by the deal's day count from the previous payment date (the closing date for
@@ -63,7 +66,7 @@ Waterfalls (``docs/waterfall.md``, steps 1-16)
     holder, or on the last payment date moves the rest to principal funds while a
     class has a claim); the principal waterfall spends principal funds.  With
     ``loss_allocation = "none"`` nothing is written down; what a class still owes
-    after the last payment date is its ``principal_loss``.  The PDL is allocated to
+    on the last payment date is its ``principal_loss``.  The PDL is allocated to
     the classes' balances most junior first.  Deal-side amounts are not rounded.
 """
 
@@ -346,9 +349,12 @@ def run(deal: dict[str, Any], pool: list[dict[str, Decimal]]) -> list[dict[str, 
     pdl = ZERO
     rows: list[dict[str, object]] = []
     previous = deal["dates"]["closing"]
+    zero = cut_pool * Decimal("1e-9")  # the run's zero
+    cash = ("scheduled_principal", "prepayment", "interest", "fee", "recovery")
     for i, date in enumerate(dates):
         cf = pool[i]
-        last = i == n - 1
+        later = sum((pool[j][k] for j in range(i + 1, n) for k in cash), ZERO)
+        last = i == n - 1 or (cf["end_balance"] <= zero and later <= zero)
         row: dict[str, object] = {"period": i + 1, "date": date.isoformat()}
         row.update({f"pool_{k}": cf[k] for k in POOL_FIELDS})
         # 1-2. collections and the PDL
@@ -438,11 +444,12 @@ def run(deal: dict[str, Any], pool: list[dict[str, Decimal]]) -> list[dict[str, 
             )
         rows.append(row)
         previous = date
-    # The result is cut after the last period with a balance, a claim or cash.
-    cash = ("scheduled_principal", "prepayment", "interest", "fee", "recovery", "end_balance")
+        if last:  # nothing can arrive after it: the scenario ends
+            break
 
+    # The result is cut after the last period with a balance, a claim or cash.
     def live(row: dict[str, object]) -> bool:
-        pool_cash = any(row[f"pool_{k}"] != 0 for k in cash)
+        pool_cash = any(row[f"pool_{k}"] != 0 for k in (*cash, "end_balance"))
         return pool_cash or any(row[f"{t}_end_balance"] != 0 for t in names)
 
     while len(rows) > 1 and not live(rows[-1]):

@@ -126,7 +126,8 @@ def reserve_at_the_end(with_cover_defaults: bool = True) -> Case:
 
 
 def full_redemption() -> Case:
-    """Equal principal 1,000 at 12% over 4 months, recovery lag 2 (so the run has 6 periods).
+    """Equal principal 1,000 at 12% over 5 months, recovery lag 2 (the horizon is 7 periods;
+    with no default to recover the scenario ends on payment date 5).
 
     Notes senior 600, mezzanine 200, equity 200; reserve 2% of the rated notes, floor 5.
     """
@@ -140,7 +141,7 @@ def full_redemption() -> Case:
         principal=SEQUENTIAL,
         reserve=Reserve(initial=0.02, target=0.02, basis="notes", floor=5.0),
     )
-    return Case(spec, equal_principal(4, 0.12), rp.Collateral(lag=2))
+    return Case(spec, equal_principal(5, 0.12), rp.Collateral(lag=2))
 
 
 # --- item 3: pari passu classes --------------------------------------------------------------
@@ -243,6 +244,34 @@ def call_with_recoveries(
     return Case(spec, equal_principal(10, 0.12), rp.Collateral(mdr=mdr, severity=0.5, lag=3))
 
 
+def call_sells_everything() -> Case:
+    """Equal principal 1,000 at 12% over 10 months; 10% default in month 6, severity 100%, no
+    lag (nothing to recover); a trustee fee of 12 a year; call at 35% (payment date 7) while
+    the equity is written down: the call sells the whole pool and ends the scenario."""
+    spec = Spec(
+        notes=(SEN, MEZ, EQ),
+        fees=(Fee("trustee", "fixed", amount=12.0),),
+        interest=("fee:trustee", *STANDARD_INTEREST),
+        principal=SEQUENTIAL,
+        clean_up_call=Call(0.35),
+    )
+    mdr = by_period(0, 0, 0, 0, 0, 0.1, 0)
+    return Case(spec, equal_principal(10, 0.12), rp.Collateral(mdr=mdr))
+
+
+def call_leaves_recoveries() -> Case:
+    """:func:`call_with_recoveries` (no ``defaulted_price``) with a reserve of 1% of the pool,
+    kept (no release), topped up before ``cover_defaults``: the call on payment date 7 is the
+    last payment date, the recovery of month 9 ends the scenario on payment date 9."""
+    base = call_with_recoveries()
+    spec = replace(
+        base.spec,
+        interest=("interest:senior", "interest:mezzanine", "reserve", "cover_defaults", "residual"),
+        reserve=Reserve(initial=0.01, target=0.01, basis="pool", release_excess=False),
+    )
+    return replace(base, spec=spec)
+
+
 def pass_through_call() -> Case:
     """Equal principal 1,000 at 12% over 4 months, 8.35% SMM; one senior class of 100% at 0%
     (no equity note); call at 30%: the proceeds redeem the notes exactly."""
@@ -329,6 +358,21 @@ def repaid_before_the_horizon() -> Case:
     )
     cohorts = (rp.Cohort(100.0, 6, rp.BULLET, 0.12, age=3),)
     return Case(spec, cohorts, rp.Collateral(smm=rp.flat(0.024), lag=1))
+
+
+def repaid_and_recovered_early(loss_allocation: str = "pdl") -> Case:
+    """A 3-month bullet of 1,000 at 12%; 20% default in month 1 (200), severity 50%, lag 1: 100
+    recovered in month 2; the horizon is 4 periods (3 months + lag 1) but nothing can arrive
+    in month 4.  Reserve 5% of the pool, kept (no release); the equity note is left short."""
+    spec = Spec(
+        notes=(SEN, MEZ, EQ),
+        interest=("interest:senior", "interest:mezzanine", "reserve", "cover_defaults", "residual"),
+        principal=SEQUENTIAL,
+        reserve=Reserve(initial=0.05, target=0.05, basis="pool", release_excess=False),
+        loss_allocation=loss_allocation,
+    )
+    mdr = by_period(0.2, 0.0)
+    return Case(spec, bullet(3, 0.12), rp.Collateral(mdr=mdr, severity=0.5, lag=1))
 
 
 # --- item 12: options the market uses -----------------------------------------------------------

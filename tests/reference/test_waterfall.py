@@ -207,24 +207,28 @@ def test_reserve_joins_revenue_on_the_last_payment_date(with_cover_defaults: boo
 
 
 def test_full_redemption_pays_the_reserve_to_the_residual_holder() -> None:
-    """Equal principal 1,000 at 12% over 4 months (principal 250, interest 10, 7.5, 5, 2.5);
+    """Equal principal 1,000 at 12% over 5 months (principal 200, interest 10, 8, 6, 4, 2);
     senior 600, mezzanine 200, equity 200; reserve 20, target 2% of the rated notes at the start
-    of the period (floor 5).  A 2-month recovery lag makes the run 6 periods long, so period 4
-    is not the last payment date.
+    of the period (floor 5).  The 2-month recovery lag makes the horizon 7 periods, but with
+    nothing to recover the scenario ends on payment date 5 (pool repaid, no later collection).
 
-    P1: target 16, release 4: 14 - 3 - 2 = 9 residual.  P2: target 11, release 5:
-    12.5 - 1.75 - 2 = 8.75.  P3: target 6, release 5: 10 - 0.5 - 2 = 7.5.  P4: target
-    max(2% x 50, 5) = 5, release 1: 3.5 - 0.5 = 3 residual; principal repays the mezzanine's
-    50 and the equity's 200; no rated claim is left, so the reserve's 5 goes to the residual
-    holder (reported with the releases): residual 3 + 5 = 8."""
+    P1: target 16, release 4: 14 - 3 - 2 = 9 residual.  P2: target 12, release 4:
+    12 - 2 - 2 = 8.  P3: target 8, release 4: 10 - 1 - 2 = 7 (the senior is repaid).  P4:
+    target max(2% x 200, 5) = 5, release 3: 7 - 2 = 5 residual; principal repays the
+    mezzanine's 200; no rated claim is left and P4 is not the last payment date, so the
+    reserve's 5 goes to the residual holder (reported with the releases): residual 5 + 5 =
+    10.  P5, the last payment date (the end): no reserve left (target 0); the revenue 2 is
+    diverted while the equity note has a claim and paid as principal residual after its 200.
+    """
     r = run(cases.full_redemption())
     a = r.account
-    assert r.n_periods == 4
-    close(a["reserve_target"], [16, 11, 6, 5])
-    close(a["reserve_release"], [4, 5, 5, 1 + 5])
-    close(a["reserve_end"], [16, 11, 6, 0])
-    close(r.tranche["residual"][EQ], [9, 8.75, 7.5, 8])
-    close(a["interest_after_fees"], [10, 7.5, 5, 2.5])
+    assert r.n_periods == 5
+    close(a["reserve_target"], [16, 12, 8, 5, 0])
+    close(a["reserve_release"], [4, 4, 4, 3 + 5, 0])
+    close(a["reserve_end"], [16, 12, 8, 0, 0])
+    close(r.tranche["residual"][EQ], [9, 8, 7, 10, 2])
+    close(r.tranche["principal_paid"][EQ], [0, 0, 0, 0, 200])
+    close(a["interest_after_fees"], [10, 8, 6, 4, 2])
 
 
 # --- item 3 ----------------------------------------------------------------------------------
@@ -322,7 +326,7 @@ def test_clean_up_call_with_accrued_interest_and_the_reserve() -> None:
     ("defaulted_price", "equity_principal", "equity_loss", "pdl"),
     [
         (None, [54.8075, 0, 25.0], 20.1925, [47.4425, 47.4425, 22.4425]),
-        (0.4, [74.8075, 0, 0], 25.1925, [27.4425, 27.4425, 27.4425]),
+        (0.4, [74.8075], 25.1925, [27.4425]),
     ],
 )
 def test_clean_up_call_and_the_defaulted_receivables(
@@ -340,20 +344,22 @@ def test_clean_up_call_and_the_defaulted_receivables(
     Without defaulted_price: proceeds 272.25; the spread 3.6 - 0.5425 - 2 = 1.0575 covers D
     (47.4425); principal funds 90 + 272.25 + 1.0575 = 363.3075 reinstate the equity 3.3075
     (0 pool left after the sale) and pay 108.5, 200 and 54.8075.  P9: the recovery of 25
-    still arrives (principal; D 22.4425), reinstates the equity and pays it 25.  Loss
-    20.1925, crystallised in the run's final period (13 = 10 months + lag 3).
+    still arrives (principal; D 22.4425), reinstates the equity and pays it 25.  Nothing can
+    arrive after month 9: the scenario ends on P9 (not the horizon, 13 = 10 months + lag 3)
+    and the loss 20.1925 crystallises there.
     With defaulted_price 0.4: proceeds + 0.4 x 50 = 292.25: the equity is paid 74.8075 on the
-    call date and nothing arrives later; loss 25.1925.  READING: what the defaulted
+    call date and nothing arrives later, so the scenario ends on the call date; loss
+    25.1925 crystallised on P7.  READING: what the defaulted
     receivables fetch (20) is their recovery and credits the PDL like one: 47.4425 - 20 =
     27.4425."""
     r = run(cases.call_with_recoveries(defaulted_price))
     t = r.tranche
-    assert r.n_periods == 13
+    assert r.n_periods == (9 if defaulted_price is None else 7)
     close(t["writedown"][EQ][5], 48.5)
     close(t["principal_paid"][SEN][6], 108.5)
     close(t["principal_paid"][MEZ][6], 200)
     close(t["principal_paid"][EQ][6:9], equity_principal)
-    close(r.pool["recovery"][8], 25 if defaulted_price is None else 0)
+    close(r.pool["recovery"][6:], [0, 0, 25] if defaulted_price is None else [0])
     close(t["principal_loss"][EQ][-1], equity_loss)
     close(r.account["pdl"][6:9], pdl)
 
@@ -366,8 +372,9 @@ def test_after_the_call_the_trust_keeps_only_the_defaults_it_had() -> None:
     x 25/30 = 2.025 (READING: "the next collection period's interest"), 0.225 less than
     without it, so the equity loses 20.1925 + 0.225 = 20.4175."""
     r = run(cases.call_with_recoveries(later_default=True))
-    close(r.pool["recovery"][6:], [0, 0, 25, 0, 0, 0, 0])
-    close(r.pool["default"][6:], [0] * 7)
+    assert r.n_periods == 9  # the scenario ends with the last recovery of what it kept
+    close(r.pool["recovery"][6:], [0, 0, 25])
+    close(r.pool["default"][6:], [0] * 3)
     close(r.pool["sale"][6], 270 + 2.025)
     close(r.tranche["principal_loss"][EQ][-1], 20.4175)
 
@@ -378,8 +385,102 @@ def test_defaulted_sale_credits_the_pdl_whatever_the_recoveries_go_to() -> None:
     principal recovery would (READING): otherwise cover_defaults could trap revenue again
     for a loss already recovered.  Cash flows are those of the principal case."""
     r = run(cases.call_with_recoveries(0.4, recoveries_to="interest"))
-    close(r.account["pdl"][6:9], [27.4425] * 3)
+    close(r.account["pdl"][6:], [27.4425])
     close(r.tranche["principal_paid"][EQ][6], 74.8075)
+
+
+def test_a_call_that_sells_the_whole_pool_ends_the_scenario() -> None:
+    """Rule book, "End of a scenario" and step 14.  Equal principal 1,000 at 12% over 10 months
+    (100 a month); 10% defaults in month 6 (50, severity 100%, no lag: nothing to recover);
+    trustee fee 12 a year (1 a period); senior 700, mezzanine 200, equity 100; call at 35%.
+
+    P1..P5: revenue 10, 9, 8, 7, 6 pays the fee 1, the senior 3.5, 3, 2.5, 2, 1.5 and the
+    mezzanine 2: residual 3.5, 3, 2.5, 2, 1.5; the senior is repaid to 200.
+    P6: default 50 (D 50); revenue 1% x 450 = 4.5: fee 1, senior 1, mezzanine 2, spread 0.5
+    covers D (49.5); principal 90 + 0.5 to the senior (109.5); notes 409.5 vs pool 360: the
+    equity is written down 49.5 (B 50.5).
+    P7: pool 270 <= 350: proceeds 270 + accrued interest 2.7 x 25/30 = 2.25, 272.25; called.
+    The whole pool is sold and nothing can arrive later: the scenario ends here (the horizon
+    is 10).  Revenue 3.6: fee 1, senior 0.5475, mezzanine 2, spread 0.0525 covers D
+    (49.4475); principal funds 90 + 272.25 + 0.0525 = 362.3025 reinstate the equity 2.3025
+    (B 52.8025, W 47.1975) and repay 109.5, 200 and 52.8025.  The equity's W, 47.1975,
+    crystallises on P7 (face 100 = 52.8025 paid + 47.1975 lost), and the trustee fee falls
+    due seven times: never after the end, although the equity's write-down is a claim.
+    """
+    r = run(cases.call_sells_everything())
+    t = r.tranche
+    assert r.n_periods == 7
+    close(r.fee["due"][0], [1] * 7)
+    close(r.fee["unpaid"][0], [0] * 7)
+    close(r.pool["sale"], [0] * 6 + [272.25])
+    close(t["residual"][EQ], [3.5, 3, 2.5, 2, 1.5, 0, 0])
+    close(t["writedown"][EQ], [0] * 5 + [49.5, 0])
+    close(t["reinstatement"][EQ], [0] * 6 + [2.3025])
+    close(t["principal_paid"][SEN][5:], [90.5, 109.5])
+    close(t["principal_paid"][EQ], [0] * 6 + [52.8025])
+    close(t["principal_loss"][EQ], [0] * 6 + [47.1975])
+    close(t["unreimbursed_writedown"][EQ][-1], 47.1975)
+    close(r.account["pdl"][5:], [49.5, 49.4475])
+
+
+def test_a_call_that_leaves_recoveries_is_the_last_payment_date() -> None:
+    """Rule book step 4: the call date is the last payment date; the scenario ends after the last
+    recovery of the defaulted receivables the trust keeps.  The deal of
+    ``test_clean_up_call_and_the_defaulted_receivables`` (no defaulted_price) with a reserve of
+    1% of the pool (10), kept, target 1% of the pool at the start of the collection period.
+
+    P1..P6: target 10, 9, 8, 7, 6, 5; the reserve stays 10 (no release).  P6 as before: D
+    48.5, the equity written down 48.5.  P7 (call, the last payment date): target 0, the
+    reserve's 10 joins the revenue: 3.6 + 10 - 0.5425 - 2 = 11.0575 covers D (37.4425);
+    principal funds 90 + 272.25 + 11.0575 = 373.3075 reinstate the equity 13.3075 (W 35.1925)
+    and repay 108.5, 200 and 64.8075.  P8: nothing arrives, no reserve (target 0).  P9: the
+    recovery 25 (principal) credits D (12.4425), reinstates the equity and pays it 25; nothing
+    can arrive later, so the scenario ends on P9 (not on the horizon, 13): the equity's W,
+    10.1925, crystallises there (100 = 64.8075 + 25 + 10.1925)."""
+    r = run(cases.call_leaves_recoveries())
+    t, a = r.tranche, r.account
+    assert r.n_periods == 9
+    close(a["reserve_target"], [10, 9, 8, 7, 6, 5, 0, 0, 0])
+    close(a["reserve_release"], [0] * 6 + [10, 0, 0])
+    close(a["reserve_end"], [10] * 6 + [0, 0, 0])
+    close(a["pdl"][5:], [48.5, 37.4425, 37.4425, 12.4425])
+    close(t["reinstatement"][EQ][6:], [13.3075, 0, 25])
+    close(t["principal_paid"][EQ][6:], [64.8075, 0, 25])
+    close(t["principal_loss"][EQ], [0] * 8 + [10.1925])
+
+
+@pytest.mark.parametrize("loss_allocation", ["pdl", "none"])
+def test_a_pool_repaid_and_recovered_before_the_horizon_ends_the_scenario(
+    loss_allocation: str,
+) -> None:
+    """Rule book, "End of a scenario", steps 4 and 14.  A 3-month bullet of 1,000 at 12%; 20%
+    defaults in month 1 (200), severity 50%, lag 1: 100 recovered in month 2; the horizon is 4
+    (3 months + lag 1) but nothing can arrive in month 4.  Senior 700, mezzanine 200, equity
+    100; reserve 50 (5% of the pool), kept until the last payment date.
+
+    P1: D 200; revenue 1% x 800 = 8: senior 3.5, mezzanine 2, cover_defaults 2.5 (D 197.5)
+    repays the senior (697.5).  P2: the recovery 100 credits D (97.5); revenue 8 - 3.4875 - 2
+    = 2.5125 covers D (94.9875); 102.5125 repays the senior (594.9875).  P3: the bullet pays
+    800, the pool is 0 and month 4 can bring nothing: the scenario ends, P3 is the last
+    payment date and the reserve's 50 joins the revenue: 58 - 2.9749375 - 2 = 53.0250625
+    covers D (41.9624375); 853.0250625 repays the senior, the mezzanine and 58.0375625 of the
+    equity, whose 41.9624375 left is its loss on P3: written down with ``pdl``, left in
+    end_balance with ``none``.  (Run to the horizon, P3 would not be the last payment date:
+    full redemption would pay the reserve's 50 to the residual holder, and the equity would
+    lose 91.9624375 on an empty P4.)"""
+    r = run(cases.repaid_and_recovered_early(loss_allocation))
+    t, a = r.tranche, r.account
+    assert r.n_periods == 3
+    close(a["reserve_release"], [0, 0, 50])
+    close(a["reserve_end"], [50, 50, 0])
+    close(a["pdl"], [197.5, 94.9875, 41.9624375])
+    close(t["principal_paid"][SEN], [2.5, 102.5125, 594.9875])
+    close(t["principal_paid"][MEZ], [0, 0, 200])
+    close(t["principal_paid"][EQ], [0, 0, 58.0375625])
+    close(t["principal_loss"][EQ], [0, 0, 41.9624375])
+    pdl = loss_allocation == "pdl"
+    close(t["writedown"][EQ], [0, 0, 41.9624375 if pdl else 0])
+    close(t["end_balance"][EQ], [100, 100, 0 if pdl else 41.9624375])
 
 
 def test_pass_through_call_with_an_exact_redemption() -> None:

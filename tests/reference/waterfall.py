@@ -327,7 +327,6 @@ class Waterfall:
         effects = self.effects()
         if "post_default" in effects:
             raise NotImplementedError("the reference has no post-default waterfall")
-        last_period = p == self.T
         pay_date = self.dates_all[p - 1]
         accrual_start = deal.dates.closing if p == 1 else self.dates_all[p - 2]
         yf = rc.year_fraction(accrual_start, pay_date, deal.dates.day_count)
@@ -401,7 +400,23 @@ class Waterfall:
                 P += proceeds
                 self.book("clean_up_call", "pool", "principal_funds", proceeds)
                 pool_end = 0.0  # READING: the sold pool is cash now (not collateral)
-        last = last_period or call_now
+
+        # End of the scenario ("Calendar"): the horizon's final period, or the first
+        # payment date outside the revolving period with no performing pool left at the
+        # end of its collection period and no collection to come.
+        # READING: the revolving period is the dates on which ``revolving`` holds (up to
+        # ``revolving.periods``, not ended by an ``end_revolving`` effect or a call), even
+        # one whose purchases happen to be nil.
+        ends = p == self.T or (
+            not revolving and pool_end <= self.eps and self._later_collections(p) <= self.eps
+        )
+        rec["ends"] = ends
+        # 4. The last payment date: the end or the call, whichever comes first.  A call
+        # that leaves defaulted receivables to recover was the last payment date; the
+        # date their last recovery ends the scenario on is not one (no reserve, no divert).
+        # READING: "no divert" is the last payment date's; a divert_excess_spread effect in
+        # force still diverts after the call like on any date.
+        last = call_now or (ends and not called)
 
         # 4-5. Reserve: the whole balance joins revenue on the last payment date;
         # otherwise the excess over target is released (release_excess).
@@ -412,7 +427,8 @@ class Waterfall:
             # written down to zero is not outstanding for the reserve; what is released
             # joins the revenue and reinstates it through cover_defaults).
             rated_notes = sum(self.B[i] for i in range(n) if notes[i].rated)
-            if not last and rated_notes > self.eps:
+            # After a call there is no reserve left: its target is zero.
+            if not last and not called and rated_notes > self.eps:
                 basis = rated_notes if r.basis == "notes" else pool_begin
                 target = max(r.target * basis, r.floor)
             release = 0.0
@@ -682,8 +698,8 @@ class Waterfall:
                     self.W[i] += part
                     tr["writedown"][i] += part
 
-        # 14. Crystallisation in the final period of the run.
-        if last_period:
+        # 14. Crystallisation on the date the scenario ends.
+        if ends:
             for i in range(n):
                 if deal.loss_allocation in ("writedown", "pdl"):
                     tr["writedown"][i] += self.B[i]
@@ -770,6 +786,24 @@ class Waterfall:
         pipeline = sum(self.flows[k - 1]["default"] for k in range(month - lag + 1, month + 1))
         return proceeds + cc.defaulted_price * pipeline, cc.defaulted_price * pipeline
 
+    def _later_collections(self, p: int) -> float:
+        """Every collection of the pool months after those payment date ``p`` collects.
+
+        Scheduled principal, prepayments, interest, fees and recoveries of the months
+        the later payment dates would collect, as projected for this scenario: after a
+        call :meth:`_sell` has left only the recoveries of the defaulted receivables the
+        trust keeps, and receivables bought by revolving purchases are in
+        ``self.flows`` from their purchase on (the reference has no servicer advances).
+
+        READING: "later collection periods" are those of the run's later payment dates,
+        up to the horizon's final period; a month no payment date collects (after a legal
+        final that cuts the horizon short) is no collection period.
+        """
+        done = max((m for months in self.collects[:p] for m in months), default=0)
+        stop = self.collects[self.T - 1][-1]
+        keys = ("scheduled_principal", "prepayment", "interest", "fee", "recovery")
+        return sum(self.flows[k - 1][f] for k in range(done + 1, stop + 1) for f in keys)
+
     def _sell(self, month: int, *, sold_pipeline: bool) -> None:
         """After a call nothing performs; recoveries of earlier defaults keep coming unless sold."""
         lag = self.collateral.lag
@@ -849,9 +883,13 @@ def _active(rec: dict[str, Any], eps: float) -> bool:
 
 
 def run(deal: Spec, cohorts: Sequence[rp.Cohort], collateral: rp.Collateral) -> Result:
-    """Run the deal on the pool for one scenario; every period of the run."""
+    """Run the deal on the pool for one scenario, up to the date the scenario ends."""
     w = Waterfall(deal, cohorts, collateral)
-    periods = [w.period(p) for p in range(1, w.T + 1)]
+    periods = []
+    for p in range(1, w.T + 1):
+        periods.append(w.period(p))
+        if periods[-1]["ends"]:
+            break
     # The result is cut after the last period with a balance, a claim, a reserve or cash.
     T = len(periods)
     while T > 1 and not _active(periods[T - 1], w.eps):
