@@ -998,9 +998,7 @@ class _Waterfall:
         ending = self._ending(p, pool_end, revolving_now)
         any_ending = ending is not self.never
         # The last payment date: the scenario's end, or its call if that comes first.
-        any_final = any_ending or (
-            call_now is not self.never and bool(np.count_nonzero(call_now))
-        )
+        any_final = any_ending or (call_now is not self.never and bool(np.count_nonzero(call_now)))
         final = (call_now | (ending & ~self.called)) if any_final else self.never
 
         # ---- 4-5. the reserve: everything on the last payment date, else the excess ----------
