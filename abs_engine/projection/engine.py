@@ -478,11 +478,10 @@ def project(
 
 #: Attribute of a :class:`Cohorts` under which :func:`project` keeps its scenario-free work.
 _MEMO = "_projection_memo"
-#: At most this many prepared projections are kept per cohorts (the oldest goes first) ...
-_MEMO_ENTRIES = 8
-#: ... and only those that hold at most this many bytes: a memo is for small pools' fixed cost,
-#: it must not keep a large pool's arrays alive.
-_MEMO_BYTES = 8 * 2**20
+#: At most this many entries are kept per cohorts, holding at most this many bytes in all
+#: (the oldest go first): a memo is for the fixed cost of repeated calls, it must not keep
+#: much of a large pool's size alive.
+_MEMO_ENTRIES, _MEMO_BYTES = 8, 16 * 2**20
 
 
 def _memo_get(cohorts: Cohorts, key: tuple[Any, ...], assumptions: object) -> Any:
@@ -491,7 +490,7 @@ def _memo_get(cohorts: Cohorts, key: tuple[Any, ...], assumptions: object) -> An
     Keys carry ``id(assumptions)``; the entry holds the assumptions themselves, so the
     id cannot be reused by another object while the entry lives, and is checked with ``is``.
     """
-    memo: dict[tuple[Any, ...], tuple[object, Any]] | None = cohorts.__dict__.get(_MEMO)
+    memo: dict[tuple[Any, ...], tuple[object, Any, int]] | None = cohorts.__dict__.get(_MEMO)
     hit = memo.get(key) if memo is not None else None
     return hit[1] if hit is not None and hit[0] is assumptions else None
 
@@ -502,13 +501,16 @@ def _memo_put(
     """Keep ``value`` on ``cohorts`` (a per-instance memo; both are immutable) if it is small."""
     if nbytes > _MEMO_BYTES:
         return
-    memo: dict[tuple[Any, ...], tuple[object, Any]] | None = cohorts.__dict__.get(_MEMO)
+    memo: dict[tuple[Any, ...], tuple[object, Any, int]] | None = cohorts.__dict__.get(_MEMO)
     if memo is None:
         memo = {}
         object.__setattr__(cohorts, _MEMO, memo)
-    while len(memo) >= _MEMO_ENTRIES:
+    memo.pop(key, None)
+    while memo and (
+        len(memo) >= _MEMO_ENTRIES or sum(e[2] for e in memo.values()) + nbytes > _MEMO_BYTES
+    ):
         memo.pop(next(iter(memo)))
-    memo[key] = (assumptions, value)
+    memo[key] = (assumptions, value, nbytes)
 
 
 def _nbytes(*arrays: NDArray[Any] | None) -> int:
@@ -912,6 +914,10 @@ def _gather(table: F64, g_r: IX, idx: I64) -> F64:
     return out
 
 
+#: Cells (class x scenario) of a period up to which the survival product is one accumulate.
+_ACCUMULATE_CELLS = 128
+
+
 def _survival_factors(
     mdr_tab: F64,
     smm_tab: F64,
@@ -945,9 +951,15 @@ def _survival_factors(
             mdr = _gather(mdr_tab, g_r, d_idx)
             smm = np.minimum(_gather(smm_tab, g_r, p_idx), 1.0 - mdr)
             h = 1.0 - mdr - smm
-        # The period loop, a running product over classes and scenarios, as one accumulate
-        # (the same products in the same order: G_1 = h_1, G_k = G_{k-1} h_k).
-        np.multiply.accumulate(h, axis=0, out=survive[1:])
+        # The period loop: a running product over classes and scenarios.  On a small run
+        # one accumulate does it (the same products in the same order: G_1 = h_1,
+        # G_k = G_{k-1} h_k); it walks each cell along the periods, which is slower than a
+        # loop of whole-period products once a period holds more than a few hundred cells.
+        if h[0].size <= _ACCUMULATE_CELLS:
+            np.multiply.accumulate(h, axis=0, out=survive[1:])
+        else:
+            for k in range(H):
+                np.multiply(survive[k], h[k], out=survive[k + 1])
     else:
         mdr = _gather(mdr_tab, g_r, d_idx)  # rates; CGL classes: shares of B_0
         smm_raw = _gather(smm_tab, g_r, p_idx)

@@ -112,6 +112,14 @@ def test_the_memo_is_bounded_and_left_out_of_pickles(
     assert a.__dict__.get(proj._ROWS_MEMO)  # the curve tables kept on the grade's assumptions
     assert proj._ROWS_MEMO not in pickle.loads(pickle.dumps(a)).__dict__
     assert pickle.loads(pickle.dumps(a)) == a
+    # The bytes kept are bounded in all: the oldest entries go first.
+    largest = max(e[2] for e in kept.__dict__[proj._MEMO].values())
+    monkeypatch.setattr(proj, "_MEMO_BYTES", int(2.5 * largest))
+    for offset in range(6):
+        ae.project(kept, graded, period_offset=offset)
+        held = kept.__dict__[proj._MEMO].values()
+        assert sum(e[2] for e in held) <= proj._MEMO_BYTES
+    assert any(k[0] == "prepared" and k[5] == 5 for k in kept.__dict__[proj._MEMO])  # the newest
     # Above the byte budget nothing is kept (large pools keep no arrays alive).
     monkeypatch.setattr(proj, "_MEMO_BYTES", 0)
     other = _fresh(pool)
