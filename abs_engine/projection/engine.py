@@ -338,6 +338,15 @@ def project(
     PoolCashflows
         Arrays shaped ``(scenario, group, period)``.  ``notes`` says how
         receivables delinquent at cut-off were treated.
+
+    Notes
+    -----
+    The scenario-free part of a projection (paths, grade terms, rate classes and their
+    contractual schedules) is kept on the cohorts for the same assumptions object,
+    grouping, horizon and offset, so a repeated call does only the scenario work (a
+    :class:`Pool` keeps its exact cohorts; one projected receivable by receivable builds
+    them afresh each call).  At most 8 entries and 16 MiB per cohorts; the figures are
+    the same either way.
     """
     if engine != "cohort" or (conventions is not None and not conventions.is_sifma):
         from abs_engine.projection.loan import project_rows
