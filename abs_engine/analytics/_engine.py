@@ -1,7 +1,7 @@
 """What the analytics read from a deal run, in one place.
 
 A class's loss is ``tranche["principal_loss"]``: the claim never repaid,
-crystallised in the run's last period (never a transient write-down mark).
+crystallised on the date the scenario ends (never a transient write-down mark).
 Classes rank by ``Deal.ranks`` (1 = most senior; equal ranks are pari passu,
 and for OC and credit enhancement a class counts every class of its rank or
 above).

@@ -339,7 +339,11 @@ _TRANCHE_FIELDS = {
     "unreimbursed_writedown": ("Write-downs not yet reinstated, at the period's end.", CUR),
     "pdl": ("The class's share of the principal deficiency ledger at the period's end.", CUR),
     "end_balance": ("Interest-bearing balance at the end of the period.", CUR),
-    "principal_loss": ("In the run's last period only: the claim never repaid.", CUR),
+    "principal_loss": (
+        "On the date the scenario ends only (the first payment date after which no cash can "
+        'arrive: `docs/waterfall.md`, "End of a scenario"): the claim never repaid.',
+        CUR,
+    ),
     "residual": ("Paid to the residual holder (the equity class).", CUR),
 }
 _POOL_FIELDS = {

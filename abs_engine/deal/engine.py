@@ -936,6 +936,7 @@ class _Waterfall:
 
     def _period(self, p: int) -> None:
         deal, book, ac = self.deal, self.book, self.ac
+        ended_before = self.ended.copy() if self.any_ended else None
         eff, eff_any = self._effects()
         # Revolving only in the revolving period, until an early amortisation or a call.
         revolving_now = ~eff["end_revolving"] & ~self.called if p < self.rv_left else self.never
@@ -1151,9 +1152,12 @@ class _Waterfall:
 
         # ---- 16. triggers (act from the next period) -------------------------------------------------
         if self.deal.triggers:
+            before = self.trig_state.copy() if ended_before is not None else None
             for k, t in enumerate(deal.triggers):
                 breach = self._test(t, pool_end, interest_coll, fees_owed, int_due)
                 self.trig_state[:, k] = breach if t.curable else (self.trig_state[:, k] | breach)
+            if before is not None:  # a scenario that has ended keeps its triggers as they were
+                self.trig_state[ended_before] = before[ended_before]
             self.trig_out[:, :, p] = self.trig_state
         book.close(p)
 
@@ -1536,7 +1540,7 @@ class _Ctx:
         if mask is not self.everywhere:
             surplus = np.where(mask, surplus, 0.0)
         if not np.count_nonzero(surplus):
-            self.no_surplus = True
+            self.no_surplus = self.w.nonneg  # (negative funds could pay a negative amount)
             return False
         up = _allocate(surplus, self.W, self.w.groups)
         self.W = self.W - up

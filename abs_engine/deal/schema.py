@@ -60,9 +60,10 @@ TABLES: tuple[Table, ...] = (
                 "performing pool is written down (most junior rank first) and reinstated (most "
                 "senior first) when collateral or spread comes back; interest accrues on the "
                 "written-down balance. `pdl`: losses sit in the principal deficiency ledger; "
-                "notes keep their balance until the final period, when what is unpaid is "
-                "written off. `none`: notes are never written down; what is unpaid at the legal "
-                "final stays outstanding and is reported as `principal_loss`.",
+                "notes keep their balance until the deal ends (the first payment date after "
+                "which no cash can arrive), when what is unpaid is written off. `none`: notes "
+                "are never written down; what is unpaid when the deal ends stays outstanding "
+                "and is reported as `principal_loss`.",
                 '"writedown"',
             ),
             Key(
