@@ -271,6 +271,24 @@ def _add_by_key(target: F64, key: I64, weights: F64) -> None:
         np.add.at(target, key, weights)
 
 
+def _runs(n: NDArray[np.integer[Any]], key: NDArray[np.integer[Any]]) -> tuple[I64, I64, I64, I64]:
+    """Runs of a block sorted by ``key`` (term, longest first, then class).
+
+    ``st``: where each run starts; ``ns``: the terms as int64; ``m_k[k - 1]`` and
+    ``r_k[k - 1]``: how many receivables and runs are still outstanding in month ``k``
+    (term ``>= k``: a prefix, since terms fall along the block), for ``k = 1 .. nmax + 1``.
+    """
+    new = np.empty(key.size, dtype=bool)
+    new[0] = True
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    st = np.flatnonzero(new)
+    ns = n.astype(np.int64)
+    months = np.arange(1, int(ns[0]) + 2)
+    m_k = np.searchsorted(-ns, -months, side="right")
+    r_k = np.searchsorted(-ns[st], -months, side="right")
+    return st, ns, m_k, r_k
+
+
 def _annuity_block(
     n: NDArray[np.integer[Any]],
     i: F64,
@@ -289,14 +307,9 @@ def _annuity_block(
     prefix).  Month sums of each run are taken with ``reduceat`` and added to
     their class.  Blocks are small enough for the working arrays to stay in cache.
     """
-    new = np.empty(key.size, dtype=bool)
-    new[0] = True
-    np.not_equal(key[1:], key[:-1], out=new[1:])
-    st = np.flatnonzero(new)
-    ns = n.astype(np.int64)
+    st, ns, m_k, r_k = _runs(n, key)
     nmax = int(ns[0])
     run_cls = cls[st]
-    run_n = ns[st]
     b = b0  # a fresh gather: B_{k-1} as the loop advances
     pay = np.log1p(i)  # P = B_0 i / (1 - (1 + i)^-n), in place
     pay *= -ns
@@ -306,9 +319,6 @@ def _annuity_block(
     np.negative(pay, out=pay)
     run_b = np.zeros((st.size, nmax + 1))  # balance sums of each run by month
     run_i = np.zeros((st.size, nmax + 1))  # interest sums
-    months = np.arange(1, nmax + 2)
-    m_k = np.searchsorted(-ns, -months, side="right")  # outstanding in month k: n >= k
-    r_k = np.searchsorted(-run_n, -months, side="right")
     tmp = np.empty(ns.size)
     for k in range(1, nmax + 1):
         m, nr = m_k[k - 1], r_k[k - 1]
@@ -346,11 +356,7 @@ def _geometric_block(
     path is for rates of at least :data:`GEOMETRIC_MIN_RATE` (at most about four
     digits of sixteen).
     """
-    new = np.empty(key.size, dtype=bool)
-    new[0] = True
-    np.not_equal(key[1:], key[:-1], out=new[1:])
-    st = np.flatnonzero(new)
-    ns = n.astype(np.int64)
+    st, ns, m_k, r_k = _runs(n, key)
     nmax = int(ns[0])
     run_n = ns[st]
     q = np.log1p(i)  # q = B_0 i / ((1 + i)^n - 1) through expm1(n log1p(i)), in place
@@ -364,8 +370,6 @@ def _geometric_block(
     g = np.add(i, 1.0)
     run_q = np.zeros((st.size, nmax + 1))  # principal sums of each run by month
     months = np.arange(1, nmax + 2)
-    m_k = np.searchsorted(-ns, -months, side="right")  # outstanding in month k: n >= k
-    r_k = np.searchsorted(-run_n, -months, side="right")
     run_q[:, 1] = np.add.reduceat(q, st)
     for k in range(2, nmax + 1):
         m, nr = m_k[k - 1], r_k[k - 1]

@@ -93,7 +93,7 @@ def test_a_batch_equals_its_scenarios_alone(runs: tuple[ae.RunResult, list[ae.Ru
     batch, alone = runs
     for s, one in enumerate(alone):
         T = one.n_periods
-        for part, fields in (MOVES | {}).items():
+        for part, fields in MOVES.items():
             for f in (*fields, *STATE[part]):
                 got, want = _get(batch, part, f)[s][..., :T], _get(one, part, f)[0]
                 np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-6, err_msg=f"{s} {f}")
