@@ -137,3 +137,35 @@ def test_both_annuity_kernels_equal_the_contract_on_long_terms() -> None:
     got = schedule.class_schedules(c, np.arange(m), cls, R, H, method="streaming")
     _close(got.balance, expected.balance)
     _close(got.interest, expected.interest)
+
+
+@SETTINGS
+@given(
+    st.integers(1, 300),
+    st.integers(1, 5000),
+    st.data(),
+)
+def test_sort_keys_give_the_stable_argsort_both_ways(
+    n: int, span: int, data: st.DataObject
+) -> None:
+    """Packed words (key << 32 | position, one in-place sort) and the argsort fallback both
+    give the positions and keys of a stable sort, cohorts without a key last."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    has_key = rng.random(n) < data.draw(st.floats(0.0, 1.0))
+    pos = np.flatnonzero(has_key)
+    key = rng.integers(0, span, pos.size).astype(np.int32)  # many ties
+    full = np.full(n, span, dtype=np.int64)
+    full[pos] = key
+    order = np.argsort(full, kind="stable")
+    for packed in (True, False):
+        keys = schedule._SortKeys(n, span, packed=packed)
+        keys.set(pos, key)
+        n_ann = keys.sort()
+        assert n_ann == pos.size
+        chunk = data.draw(st.integers(1, n))
+        for lo in range(0, n_ann, chunk):
+            hi = min(n_ann, lo + chunk)
+            o, k = keys.block(lo, hi, np.int32)
+            np.testing.assert_array_equal(o, order[lo:hi])
+            np.testing.assert_array_equal(k, full[order[lo:hi]])
+            assert k.dtype == np.int32
