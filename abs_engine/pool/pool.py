@@ -333,13 +333,39 @@ def _excluded_frame(table: pa.Table, checked: CheckedTape) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     rows = np.flatnonzero(checked.bad)
     src = checked.table if checked.table is not None else table
-    frame: pd.DataFrame = src.take(pa.array(rows)).to_pandas()
+    frame = _to_pandas(src.take(pa.array(rows)))
     probs = checked.report.problems
     probs = probs[probs["row"] >= 0]
     reasons = (probs["column"] + ": " + probs["problem"]).groupby(probs["row"]).agg("; ".join)
     frame.insert(0, "row", rows)
     frame["reason"] = reasons.reindex(rows).to_numpy()
     return frame.reset_index(drop=True)
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """``table.to_pandas()``, with temporal columns as text where that fails.
+
+    A date or timestamp beyond Python's calendar (a bad row set aside for it) has no
+    Python value; Arrow spells any date.
+    """
+    try:
+        frame: pd.DataFrame = table.to_pandas()
+    except (ValueError, OverflowError, pa.ArrowException):
+        temporal = [
+            i
+            for i, f in enumerate(table.schema)
+            if pa.types.is_temporal(f.type)
+            or (pa.types.is_dictionary(f.type) and pa.types.is_temporal(f.type.value_type))
+        ]
+        if not temporal:
+            raise
+        for i in temporal:
+            col = table.column(i)
+            if pa.types.is_dictionary(col.type):
+                col = col.cast(col.type.value_type)
+            table = table.set_column(i, table.field(i).name, col.cast(pa.string()))
+        frame = table.to_pandas()
+    return frame
 
 
 def _normalised(
@@ -382,7 +408,9 @@ def _normalised(
     cols["age"] = pa.array(arrays["age"])
     cols["dpd"] = pa.array(arrays["dpd"])
     if "origination_date" in a:
-        cols["origination_date"] = pa.array(kept(a["origination_date"]).astype("datetime64[D]"))
+        cols["origination_date"] = pa.array(
+            kept(a["origination_date"]).astype("datetime64[D]", copy=False)
+        )
     for nm in PF_COLUMNS:
         if nm == "pf_status" and "pf_status_code" in a:
             codes = kept(a["pf_status_code"]).astype(np.int8)

@@ -190,6 +190,9 @@ class _Problems:
         private = is_private_column(column)
         if private or raw is None:
             values: Sequence[str] | str = _WITHHELD if private else ""
+        elif isinstance(raw, np.ndarray) and raw.dtype.kind == "M":
+            # numpy spells every datetime64 (Python's date stops at year 9999)
+            values = [str(v) for v in np.datetime_as_string(raw[idx])]
         elif isinstance(raw, np.ndarray):
             values = [_fmt_value(v) for v in raw[idx].tolist()]
         else:
@@ -806,10 +809,11 @@ def check_table(table: pa.Table, grades: Sequence[str], source: str | None = Non
 
 
 def _dates(col: pa.ChunkedArray, problems: _Problems) -> NDArray[np.datetime64]:
-    """Origination dates as ``datetime64[ns]`` (NaT where empty or bad); bad ones are problems.
+    """Origination dates as ``datetime64[D]`` (NaT where empty or bad); bad ones are problems.
 
-    Dates outside :data:`~abs_engine.pool.schema.DATE_RANGE` are problems too
-    (and never reach a cast that would overflow).
+    Timestamps are floored to their day.  Dates outside
+    :data:`~abs_engine.pool.schema.DATE_RANGE` are problems too (and never reach a
+    cast that would overflow).
     """
     lo, hi = (np.datetime64(d, "D") for d in DATE_RANGE)
     name = "origination_date"
@@ -818,18 +822,25 @@ def _dates(col: pa.ChunkedArray, problems: _Problems) -> NDArray[np.datetime64]:
     if pa.types.is_dictionary(t):
         col = pc.cast(col, t.value_type)
         t = col.type
+    present: NDArray[np.bool_] | None  # None: every row has a date
     if pa.types.is_date(t) or pa.types.is_timestamp(t):
         if pa.types.is_timestamp(t) and t.tz is not None:
             col = pc.cast(col, pa.timestamp(t.unit))
             t = col.type
         unit = "D" if pa.types.is_date32(t) else "ms" if pa.types.is_date64(t) else t.unit
-        as_int = pa.int32() if pa.types.is_date32(t) else pa.int64()
-        ints = pc.cast(col, as_int).to_numpy(zero_copy_only=False)
-        present = ~np.isnan(ints) if ints.dtype.kind == "f" else np.ones(ints.shape, dtype=bool)
-        raw_int = np.where(present, ints, 0).astype(np.int64)
-        days = raw_int.astype(f"datetime64[{unit}]").astype("datetime64[D]")
-        bad = present & ((days < lo) | (days > hi))
-        problems.add(bad, name, problem, col)
+        ints = pc.cast(col, pa.int32() if pa.types.is_date32(t) else pa.int64())
+        present = None
+        if ints.null_count:
+            present = np.asarray(ints.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            ints = pc.fill_null(ints, 0)
+        # Empty cells filled in Arrow: the integers never pass through floats.
+        raw = np.asarray(_single(ints).to_numpy(zero_copy_only=False), dtype=np.int64)
+        days = raw.view(f"datetime64[{unit}]").astype("datetime64[D]")  # floors, one pass
+        bad = (days < lo) | (days > hi)
+        if present is not None:
+            bad &= present
+        # Shown as the day from numpy: a far date64 or timestamp has no Python date.
+        problems.add(bad, name, problem, days)
     elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
         text = pd.Series(col.to_pandas(), dtype=object)
         given = np.asarray(text.notna() & (text.astype(str).str.strip() != ""), dtype=bool)
@@ -842,11 +853,11 @@ def _dates(col: pa.ChunkedArray, problems: _Problems) -> NDArray[np.datetime64]:
         problems.add(bad, name, problem, col)
     else:
         problems.tape(name, f"column 'origination_date' has type {_type_name(t)}; expected dates")
-        return np.full(len(col), np.datetime64("NaT"), dtype="datetime64[ns]")
-    ok = present & ~bad
-    out: NDArray[np.datetime64] = np.where(
-        ok, days.astype("datetime64[ns]"), np.datetime64("NaT", "ns")
-    )
+        return np.full(len(col), np.datetime64("NaT"), dtype="datetime64[D]")
+    drop = bad if present is None else bad | ~present
+    if drop.any():
+        days[drop] = np.datetime64("NaT", "D")  # a fresh array from the casts above
+    out: NDArray[np.datetime64] = days
     return out
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import abs_engine as ae
 
@@ -223,3 +227,59 @@ def test_messages_never_log_loan_ids(caplog: pytest.LogCaptureFixture) -> None:
         ae.Pool.from_frame(df, on_error="exclude")
     assert caplog.records, "exclusions are logged (as counts)"
     assert not any("L003" in r.getMessage() for r in caplog.records)
+
+
+_UNIT_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["s", "ms", "us", "ns", "date32", "date64"]),
+    st.lists(st.one_of(st.none(), st.integers(-(2**62), 2**62)), min_size=1, max_size=60),
+    st.booleans(),
+)
+def test_origination_dates_floor_to_the_day_and_flag_out_of_range(
+    unit: str, raw: list[int | None], two_chunks: bool
+) -> None:
+    """Against a per-cell reference in Python integers: a timestamp's day is the floor of
+    its time over one day (before 1970 too), empty cells stay empty, and days outside
+    DATE_RANGE are NaT and a problem on their row."""
+    from abs_engine.pool import validate
+    from abs_engine.pool.schema import DATE_RANGE
+
+    day_ns = 86_400 * 10**9
+    if unit == "date32":
+        vals = [None if v is None else v % 200_000 - 100_000 for v in raw]
+        typ, per_day = pa.date32(), 1
+    elif unit == "date64":
+        typ, per_day = pa.date64(), 86_400_000
+        vals = [None if v is None else v // 1000 for v in raw]
+    else:
+        typ, per_day = pa.timestamp(unit), day_ns // _UNIT_NS[unit]
+        vals = [None if v is None else v // _UNIT_NS[unit] for v in raw]
+    cut = len(vals) // 2 if two_chunks and len(vals) > 1 else len(vals)
+    col = pa.chunked_array(
+        [pa.array(vals[:cut], type=typ), pa.array(vals[cut:], type=typ)][
+            : 2 if cut < len(vals) else 1
+        ]
+    )
+    lo, hi = (dt.date.fromisoformat(d) for d in DATE_RANGE)
+    epoch = dt.date(1970, 1, 1)
+    expected, bad_rows = [], []
+    for i, v in enumerate(vals):
+        if v is None:
+            expected.append(None)
+            continue
+        days = v // per_day  # Python's floor division
+        ok = (lo - epoch).days <= days <= (hi - epoch).days
+        expected.append(days if ok else None)
+        if not ok:
+            bad_rows.append(i)
+    problems = validate._Problems(None, len(vals))
+    got = validate._dates(col, problems)
+    assert got.dtype == np.dtype("datetime64[D]")
+    got_days = [None if np.isnat(x) else int(x.astype(np.int64)) for x in got]
+    assert got_days == expected
+    frame = problems.frame()
+    assert sorted(frame["row"].tolist()) == bad_rows
+    assert set(frame["column"]) <= {"origination_date"}

@@ -199,6 +199,38 @@ def test_dates_outside_the_timestamp_range(
     assert len(pool) == n - 2
 
 
+@pytest.mark.parametrize(
+    ("typ", "value", "shown"),
+    [
+        (pa.date32(), -800_000, "-221-09-04"),  # before Python's year 1
+        (pa.date32(), 3_000_000, "10183-09-21"),  # after Python's year 9999
+        (pa.timestamp("s"), -(10**13), "-314918-08-13"),
+        (pa.timestamp("ms"), 2**62, "146140482-04-24"),
+    ],
+)
+def test_dates_beyond_pythons_calendar(
+    typ: pa.DataType, value: int, shown: str, tape_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    """A stored date or timestamp no Python date can hold (an attacker's or a broken
+    export's): a problem on its row with the day as numpy spells it, never a crash; the
+    row set aside keeps its cell as text."""
+    table = pa.Table.from_pandas(tape_frame, preserve_index=False)
+    k = table.column_names.index("origination_date")
+    n = len(tape_frame)
+    ok = {"s": 1_433_116_800, "ms": 1_433_116_800_000}.get(getattr(typ, "unit", ""), 16_587)
+    col = pa.array([value] + [ok] * (n - 1), type=typ)  # 2015-06-01 in the rest
+    path = tmp_path / "t.parquet"
+    pq.write_table(table.set_column(k, "origination_date", col), path)
+    with pytest.raises(ae.TapeError) as info:
+        ae.load_pool(path)
+    text = str(info.value)
+    assert "row 0" in text and "origination_date" in text and shown in text
+    pool = ae.load_pool(path, on_error="exclude")
+    assert len(pool) == n - 1
+    assert list(pool.excluded["row"]) == [0]
+    assert "origination_date must be a date" in pool.excluded["reason"].iloc[0]
+
+
 # --- scenario tables and the scheduler ---------------------------------------------------------------
 
 
