@@ -192,7 +192,8 @@ class _Problems:
             values: Sequence[str] | str = _WITHHELD if private else ""
         elif isinstance(raw, np.ndarray) and raw.dtype.kind == "M":
             # numpy spells every datetime64 (Python's date stops at year 9999)
-            values = [str(v) for v in np.datetime_as_string(raw[idx])]
+            shown = np.asarray(raw[idx], dtype="datetime64[D]")  # only dates get here
+            values = [str(v) for v in np.datetime_as_string(shown)]
         elif isinstance(raw, np.ndarray):
             values = [_fmt_value(v) for v in raw[idx].tolist()]
         else:
