@@ -39,19 +39,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+    from numpy.typing import NDArray
 
 __all__ = [
     "CSV_FLOAT_FORMAT",
     "CSV_FORMULA_PREFIXES",
+    "PYTHON_DATES",
+    "arrow_days",
     "atomic_dir",
     "atomic_path",
     "clean_stale_temporaries",
     "frame_to_table",
     "input_file",
+    "is_temporal",
     "neutralise",
     "read_bytes",
     "read_table",
+    "table_to_frame",
     "write_frame",
 ]
 
@@ -755,3 +761,107 @@ def frame_to_table(frame: pd.DataFrame) -> Any:
     if not data:
         return pa.table({})
     return pa.table(data)
+
+
+#: The days a Python ``datetime.date`` holds: pyarrow's ``to_pandas`` makes one of each
+#: Arrow date, and fails on any other.
+PYTHON_DATES = ("0001-01-01", "9999-12-31")
+
+
+def is_temporal(arrow_type: Any) -> bool:
+    """Whether an Arrow type is a date or a timestamp (or a dictionary of them)."""
+    import pyarrow as pa
+
+    t = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+    return bool(pa.types.is_date(t) or pa.types.is_timestamp(t))
+
+
+def arrow_days(col: Any) -> tuple[NDArray[np.datetime64], NDArray[np.bool_] | None]:
+    """The day of each cell of an Arrow date or timestamp column, in NumPy.
+
+    Every stored value has a day here (NumPy's calendar spans years beyond
+    +-10**16; Python's ``datetime.date`` stops at years 1 and 9999), so far dates
+    can be compared with a range and shown with ``numpy.datetime_as_string``
+    instead of failing on the way.
+
+    Parameters
+    ----------
+    col : pyarrow.Array or pyarrow.ChunkedArray
+        Dates, timestamps, or a dictionary of either (:func:`is_temporal`).
+
+    Returns
+    -------
+    days : ndarray of datetime64[D]
+        A fresh array: each timestamp floored to its day (``floor(t / day)``,
+        before 1970 too), a time zone's timestamps taken in UTC; 1970-01-01 in
+        empty cells.
+    present : ndarray of bool or None
+        Where a cell holds a value; ``None`` when every cell does.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col = pc.cast(col, t.value_type)
+        t = col.type
+    if pa.types.is_timestamp(t) and t.tz is not None:
+        col = pc.cast(col, pa.timestamp(t.unit))
+        t = col.type
+    unit = "D" if pa.types.is_date32(t) else "ms" if pa.types.is_date64(t) else t.unit
+    ints = pc.cast(col, pa.int32() if pa.types.is_date32(t) else pa.int64())
+    present = None
+    if ints.null_count:
+        present = np.asarray(ints.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        ints = pc.fill_null(ints, 0)
+    if isinstance(ints, pa.ChunkedArray):
+        ints = ints.chunk(0) if ints.num_chunks == 1 else ints.combine_chunks()
+    # Empty cells filled in Arrow: the integers never pass through floats.
+    raw = np.asarray(ints.to_numpy(zero_copy_only=False), dtype=np.int64)
+    days: NDArray[np.datetime64] = raw.view(f"datetime64[{unit}]").astype("datetime64[D]")
+    return days, present  # astype floors, in one pass
+
+
+def table_to_frame(table: Any, what: str, error: ErrorType) -> pd.DataFrame:
+    """``table.to_pandas()``; a date beyond Python's calendar is an error naming its place.
+
+    pyarrow turns Arrow dates into Python dates, which stop at years 1 and 9999;
+    instead of its bare ``ValueError`` the message names the row (and loan id), the
+    column, the date as NumPy spells it and the range accepted.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+    what : str
+        The input and its file, for messages (``"scenario table t.parquet"``).
+    error : callable
+        The exception class (a subclass of :class:`~abs_engine.errors.AbsError`).
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    try:
+        frame: pd.DataFrame = table.to_pandas()
+    except (ValueError, OverflowError, pa.ArrowException):
+        lo, hi = (np.datetime64(d, "D") for d in PYTHON_DATES)
+        for i, field in enumerate(table.schema):
+            if not is_temporal(field.type):
+                continue
+            days, present = arrow_days(table.column(i))
+            far = (days < lo) | (days > hi)
+            if present is not None:
+                far &= present
+            if far.any():
+                row = int(np.argmax(far))
+                loan = ""
+                if "loan_id" in table.column_names:
+                    loan = f" (loan {table.column('loan_id')[row].as_py()!r})"
+                raise error(
+                    f"{what}: row {row}{loan}, column {field.name!r} holds the date "
+                    f"{np.datetime_as_string(days[row])}, outside years 1 to 9999; write a "
+                    f"date between {PYTHON_DATES[0]} and {PYTHON_DATES[1]} or leave the cell "
+                    "empty"
+                ) from None
+        raise
+    return frame

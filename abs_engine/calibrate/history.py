@@ -45,6 +45,8 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from abs_engine.errors import HistoryError
+from abs_engine.io import arrow_days, is_temporal
+from abs_engine.pool.schema import DATE_RANGE
 
 __all__ = [
     "AMOUNT_COLUMNS",
@@ -473,6 +475,30 @@ def _all_non_negative(v: NDArray[Any]) -> bool:
     return bool(lo >= 0) and bool(np.isfinite(hi))
 
 
+def _vintage_text(col: pa.ChunkedArray, problems: _Problems) -> pa.ChunkedArray:
+    """Date or timestamp vintages as the text of their day (``2015-01-01``); others unchanged.
+
+    The day comes from NumPy, so a stored date beyond Python's calendar is a
+    problem on its rows (outside :data:`~abs_engine.pool.schema.DATE_RANGE`), not
+    an ``OverflowError``.
+    """
+    if not is_temporal(col.type):
+        return col
+    days, present = arrow_days(col)
+    lo, hi = (np.datetime64(d, "D") for d in DATE_RANGE)
+    far = (days < lo) | (days > hi)
+    if present is not None:
+        far &= present
+    problems.add(
+        np.flatnonzero(far),
+        "vintage",
+        f"vintage is a date outside {DATE_RANGE[0]} to {DATE_RANGE[1]}; "
+        "give the origination month (e.g. 2015-01)",
+    )
+    text = np.datetime_as_string(days)
+    return pa.chunked_array([pa.array(text, mask=None if present is None else ~present)])
+
+
 def _vintage_labels(values: list[Any]) -> tuple[list[str], I64 | None]:
     """Labels of the vintages and their calendar months (None if they are not months)."""
     labels: list[str] = []
@@ -599,7 +625,7 @@ def _check(
                 idx = idx[~empty]
             problems.add(idx, nm, f"negative or infinite {nm}; amounts are >= 0", v[idx])
     grade_codes, grade_vals = _codes(columns.pop("grade"))
-    vint_codes, vint_vals = _codes(columns.pop("vintage"))
+    vint_codes, vint_vals = _codes(_vintage_text(columns.pop("vintage"), problems))
     for nm, codes in (("grade", grade_codes), ("vintage", vint_codes)):
         if codes.size and codes.min() < 0:
             problems.add(np.flatnonzero(codes < 0), nm, f"empty {nm}")

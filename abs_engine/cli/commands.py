@@ -488,11 +488,21 @@ def _cutoff(text: str | None, pool: Any) -> Any:
     """The cut-off date: ``--cutoff``, else the month end the tape's ages count from."""
     import numpy as np
 
+    from abs_engine.pool.schema import DATE_RANGE
+
     if text is not None:
         try:
-            return np.datetime64(text, "D")
+            day: Any = np.datetime64(text.strip(), "D")
         except ValueError:
-            raise AbsError(f"--cutoff: {text!r} is not a date (YYYY-MM-DD)") from None
+            day = np.datetime64("NaT", "D")
+        if np.isnat(day):
+            raise AbsError(f"--cutoff: {text!r} is not a date (YYYY-MM-DD)")
+        if not np.datetime64(DATE_RANGE[0]) <= day <= np.datetime64(DATE_RANGE[1]):
+            raise AbsError(
+                f"--cutoff: {text!r} is outside the dates a tape may hold; "
+                f"give a date between {DATE_RANGE[0]} and {DATE_RANGE[1]}"
+            )
+        return day
     table = pool.table
     if "origination_date" not in table.column_names or "age" not in pool.arrays:
         return None

@@ -95,6 +95,7 @@ def run_grade(args: argparse.Namespace) -> int:
         load_scorecard,
         watch_list,
     )
+    from abs_engine.io import table_to_frame
     from abs_engine.pool import read_tape
 
     if args.no_flags and args.watchlist is not None:
@@ -103,7 +104,9 @@ def run_grade(args: argparse.Namespace) -> int:
     if args.watchlist is not None:
         _check_suffix(args.watchlist, "watch list")
     card = load_scorecard(args.scorecard)
-    frame = read_tape(args.raw, encoding=encoding(args)).to_pandas()
+    frame = table_to_frame(
+        read_tape(args.raw, encoding=encoding(args)), f"tape {args.raw}", TapeError
+    )
     before = frame["grade"].copy() if "grade" in frame.columns else None
     graded = grade(frame, card)
     if before is not None and TAPE_GRADE not in graded.columns:

@@ -26,13 +26,12 @@ _TABLE_SUFFIXES = (".parquet", ".csv", ".xlsx")
 
 
 def _read(path: Path, what: str) -> pd.DataFrame:
-    from abs_engine.io import read_table
+    from abs_engine.io import read_table, table_to_frame
 
     table = read_table(
         path, what=what, error=GradingError, text_columns=("loan_id", "applicant_id")
     )
-    frame: pd.DataFrame = table.to_pandas()
-    return frame
+    return table_to_frame(table, f"{what} {path}", GradingError)
 
 
 def _names(text: str | None) -> list[str] | None:

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from abs_engine._frozen import FrozenMap
 from abs_engine.errors import TapeError
-from abs_engine.io import frame_to_table, read_table
+from abs_engine.io import frame_to_table, is_temporal, read_table
 from abs_engine.pool.cohorts import Cohorts, grouping_pays
 from abs_engine.pool.schema import (
     COLUMN_BY_NAME,
@@ -351,12 +351,7 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     try:
         frame: pd.DataFrame = table.to_pandas()
     except (ValueError, OverflowError, pa.ArrowException):
-        temporal = [
-            i
-            for i, f in enumerate(table.schema)
-            if pa.types.is_temporal(f.type)
-            or (pa.types.is_dictionary(f.type) and pa.types.is_temporal(f.type.value_type))
-        ]
+        temporal = [i for i, f in enumerate(table.schema) if is_temporal(f.type)]
         if not temporal:
             raise
         for i in temporal:

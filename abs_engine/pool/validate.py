@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from abs_engine.io import arrow_days, is_temporal
 from abs_engine.pool.schema import (
     COLUMN_BY_NAME,
     DATE_RANGE,
@@ -824,19 +825,8 @@ def _dates(col: pa.ChunkedArray, problems: _Problems) -> NDArray[np.datetime64]:
         col = pc.cast(col, t.value_type)
         t = col.type
     present: NDArray[np.bool_] | None  # None: every row has a date
-    if pa.types.is_date(t) or pa.types.is_timestamp(t):
-        if pa.types.is_timestamp(t) and t.tz is not None:
-            col = pc.cast(col, pa.timestamp(t.unit))
-            t = col.type
-        unit = "D" if pa.types.is_date32(t) else "ms" if pa.types.is_date64(t) else t.unit
-        ints = pc.cast(col, pa.int32() if pa.types.is_date32(t) else pa.int64())
-        present = None
-        if ints.null_count:
-            present = np.asarray(ints.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-            ints = pc.fill_null(ints, 0)
-        # Empty cells filled in Arrow: the integers never pass through floats.
-        raw = np.asarray(_single(ints).to_numpy(zero_copy_only=False), dtype=np.int64)
-        days = raw.view(f"datetime64[{unit}]").astype("datetime64[D]")  # floors, one pass
+    if is_temporal(t):
+        days, present = arrow_days(col)
         bad = (days < lo) | (days > hi)
         if present is not None:
             bad &= present

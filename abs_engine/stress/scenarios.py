@@ -640,11 +640,11 @@ def read_scenarios(
     group : str, optional
         Group label of every row (default: the ``group`` column, or the file's stem).
     """
-    from abs_engine.io import read_table
+    from abs_engine.io import read_table, table_to_frame
 
     p = Path(path)
     table = read_table(p, what="scenario table", error=ScenarioError, text_columns=("scenario",))
-    frame: pd.DataFrame = table.to_pandas()
+    frame = table_to_frame(table, f"scenario table {p}", ScenarioError)
     try:
         return _table_from_frame(frame, severities, group or p.stem)
     except ScenarioError as exc:

@@ -69,8 +69,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from abs_engine._frozen import FrozenMap
-from abs_engine.errors import ServicerError
+from abs_engine.errors import ServicerError, plain
 from abs_engine.io import write_frame
+from abs_engine.pool.schema import DATE_RANGE
 
 __all__ = [
     "AMOUNT_COLUMNS",
@@ -273,7 +274,17 @@ def _read(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            try:  # dates as datetime64: a far one is a problem on its row, not a read error
+                frame: pd.DataFrame = pq.read_table(path).to_pandas(date_as_object=False)
+            except pa.ArrowException as exc:
+                raise ServicerError(
+                    f"cannot read servicer report {path}: not a parquet file, or a damaged one "
+                    f"({type(exc).__name__})"
+                ) from None
+            return frame
         if suffix in (".csv", ".txt"):
             return pd.read_csv(path, dtype={"grade": str})
         if suffix in (".xlsx", ".xlsm"):
@@ -386,6 +397,33 @@ def _date_text(value: Any) -> str | None:
     return str(value)
 
 
+def _period_days(raw: pd.Series) -> NDArray[np.datetime64]:
+    """Each ``period_end`` as ``datetime64[D]`` (NaT where empty or not a date).
+
+    A time of day is dropped (the day is the floor).  Dates and timestamps of any
+    unit (a time zone's in its own wall-clock time), text and Excel dates are
+    accepted; numbers are not dates (pandas would read
+    ``20200229`` as nanoseconds after 1970).  NumPy holds every stored date, so a
+    far one reaches the range check instead of failing in Python's calendar.
+    """
+    s = raw
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_localize(None)
+    if s.dtype.kind in "iufb":
+        return np.full(len(s), np.datetime64("NaT"), dtype="datetime64[D]")
+    if s.dtype.kind != "M":
+        numbers = s.map(lambda v: isinstance(v, (int, float, np.number)))
+        s = s.where(~numbers.astype(bool))
+        try:
+            s = pd.to_datetime(s, errors="coerce")
+        except (ValueError, TypeError):  # time zones mixed with naive times
+            s = pd.to_datetime(s, errors="coerce", utc=True).dt.tz_localize(None)
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = s.dt.tz_localize(None)
+    days: NDArray[np.datetime64] = np.asarray(s.to_numpy(), dtype="datetime64[D]")  # floors
+    return days
+
+
 def _close(name: str) -> str | None:
     match = difflib.get_close_matches(name.lower(), SERVICER_COLUMNS, n=1, cutoff=0.75)
     return match[0] if match else None
@@ -436,15 +474,30 @@ def _check(frame: pd.DataFrame) -> tuple[ServicerHistory | None, pd.DataFrame]:
 
     # --- keys ----------------------------------------------------------------------------------
     raw_dates = frame["period_end"]
-    dates = pd.to_datetime(raw_dates, errors="coerce")
+    days = _period_days(raw_dates)
     grades_raw = frame["grade"]
     grade_text = grades_raw.map(lambda g: None if pd.isna(g) else str(g).strip())
     key_ok = np.ones(n, dtype=bool)
-    for i in np.flatnonzero(dates.isna().to_numpy()):
+    lo, hi = (np.datetime64(d, "D") for d in DATE_RANGE)
+    far = (days < lo) | (days > hi)  # NaT compares False
+    for i in np.flatnonzero(far):
+        day = str(np.datetime_as_string(days[i]))
         pb.add(
             i,
             "period_end",
-            f"{raw_dates.iloc[i]!r} is not a date (YYYY-MM-DD)",
+            f"{day} is outside the months a servicer report covers: give a month end "
+            f"between {DATE_RANGE[0]} and {DATE_RANGE[1]}",
+            period=day,
+            grade=grade_text.iloc[i],
+        )
+        key_ok[i] = False
+    days[far] = np.datetime64("NaT", "D")
+    dates = pd.Series(days.astype("datetime64[s]"))  # in range: every pandas method works
+    for i in np.flatnonzero(np.isnat(days) & ~far):
+        pb.add(
+            i,
+            "period_end",
+            f"{plain(raw_dates.iloc[i])!r} is not a date (YYYY-MM-DD)",
             grade=grade_text.iloc[i],
         )
         key_ok[i] = False
