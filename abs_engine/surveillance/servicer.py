@@ -414,10 +414,12 @@ def _period_days(raw: pd.Series) -> NDArray[np.datetime64]:
     if s.dtype.kind != "M":
         numbers = s.map(lambda v: isinstance(v, (int, float, np.number)))
         s = s.where(~numbers.astype(bool))
+        # Each cell on its own ("mixed"): one format guessed from the first cell would turn
+        # every cell written otherwise into NaT, and pandas warns on every guess it fails.
         try:
-            s = pd.to_datetime(s, errors="coerce")
+            s = pd.to_datetime(s, errors="coerce", format="mixed")
         except (ValueError, TypeError):  # time zones mixed with naive times
-            s = pd.to_datetime(s, errors="coerce", utc=True).dt.tz_localize(None)
+            s = pd.to_datetime(s, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
         if isinstance(s.dtype, pd.DatetimeTZDtype):
             s = s.dt.tz_localize(None)
     days: NDArray[np.datetime64] = np.asarray(s.to_numpy(), dtype="datetime64[D]")  # floors

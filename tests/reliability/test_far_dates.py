@@ -28,6 +28,9 @@ from abs_engine.errors import ScenarioError, ServicerError
 from abs_engine.surveillance import load_servicer
 from tests.reliability.conftest import Cli, deal_for
 
+# A bad date is the user's message, not pandas' "Could not infer format" warning.
+pytestmark = pytest.mark.filterwarnings("error::UserWarning")
+
 _PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400 * 10**9}
 
 #: (Arrow type, stored value, the day as NumPy spells it)
