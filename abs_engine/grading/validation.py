@@ -165,9 +165,10 @@ def split_sample(
     seed : int
         Random split (ignored for a time split).
     time_column : str, optional
-        Split by time instead: the latest periods (sorted values of this
-        column, e.g. ``application_month``) holding about ``test_share`` of
-        the rows are held out, whole periods at a time.
+        Split by time instead: the latest periods (the values of this column,
+        e.g. ``application_month``, in order: by value for numbers, dates and
+        times, as text otherwise, so write months as ``YYYY-MM``) holding about
+        ``test_share`` of the rows are held out, whole periods at a time.
 
     Returns
     -------
@@ -188,13 +189,21 @@ def split_sample(
         periods = frame[time_column]
         if periods.isna().any():
             raise GradingError(f"time column {time_column!r} has empty cells; fill or drop them")
-        uniq, counts = np.unique(periods.astype(str).to_numpy(), return_counts=True)
+        # Periods in their own order: numbers and times by value (as text, month 10 would
+        # come before month 9), anything else as text ("2016-01" sorts as it reads).
+        native = (
+            pd.api.types.is_numeric_dtype(periods)
+            or pd.api.types.is_datetime64_any_dtype(periods)
+            or pd.api.types.is_timedelta64_dtype(periods)
+        ) and not isinstance(periods.dtype, pd.CategoricalDtype)
+        keys = periods.to_numpy() if native else periods.astype(str).to_numpy()
+        uniq, which, counts = np.unique(keys, return_inverse=True, return_counts=True)
         if uniq.size < 2:
             raise GradingError(f"time column {time_column!r} holds one period; nothing to hold out")
         from_end = np.cumsum(counts[::-1]) / n
         k = int(np.argmin(np.abs(from_end - test_share)))
-        held = set(uniq[::-1][: max(1, min(k + 1, uniq.size - 1))])
-        test = periods.astype(str).isin(held).to_numpy()
+        n_held = max(1, min(k + 1, uniq.size - 1))
+        test = np.asarray(which).reshape(-1) >= uniq.size - n_held  # the latest periods
     return frame[~test].reset_index(drop=True), frame[test].reset_index(drop=True)
 
 

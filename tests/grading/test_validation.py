@@ -89,6 +89,32 @@ def test_time_split_holds_out_the_latest_months() -> None:
     assert set(a["applicant_id"]).isdisjoint(b["applicant_id"])
 
 
+@pytest.mark.parametrize(
+    "as_periods",
+    [
+        pytest.param(lambda m: m, id="integers 1..12"),
+        pytest.param(lambda m: m * 1.0, id="floats"),
+        pytest.param(lambda m: 201600 + m, id="yyyymm"),
+        pytest.param(
+            lambda m: pd.Timestamp("2016-01-01") + pd.to_timedelta(31 * m, "D"), id="dates"
+        ),
+        pytest.param(lambda m: f"2016-{m:02d}", id="ISO text"),
+    ],
+)
+def test_time_split_orders_periods_by_value(as_periods: object) -> None:
+    """The held-out periods are the latest by value: with integer months 1..12 as text,
+    "9" > "12" and months 7-9 were held out while 10-12 were developed on (the
+    validation of an out-of-time sample was silently on a middle one)."""
+    history = synthetic_applications(6_000, seed=5, months=12)
+    month = history["application_month"].rank(method="dense").astype(int)  # 1..12
+    history["period"] = month.map(as_periods)  # type: ignore[arg-type]
+    dev, test = split_sample(history, time_column="period", test_share=0.3)
+    held = sorted(set(month[history["applicant_id"].isin(test["applicant_id"])]))
+    assert held == list(range(13 - len(held), 13))  # the last months, whole
+    assert 2 <= len(held) <= 5
+    assert dev["period"].max() < test["period"].min()
+
+
 def test_validation_tables(validation: tuple[object, pd.DataFrame]) -> None:
     v, test = validation
     s = v.summary  # type: ignore[attr-defined]
