@@ -440,16 +440,22 @@ def _message(problems: pd.DataFrame, n_rows: int, source: str | None) -> str:
 
 def _codes(col: pa.ChunkedArray) -> tuple[NDArray[np.integer[Any]], list[Any]]:
     """Codes of a column's distinct values (-1 where empty) and the values, in code order."""
+    codes, dictionary = _encoded(col)
+    return codes, dictionary.to_pylist()
+
+
+def _encoded(col: pa.ChunkedArray) -> tuple[NDArray[np.integer[Any]], pa.Array]:
+    """Codes of a column's distinct values (-1 where empty) and the distinct values."""
     if not pa.types.is_dictionary(col.type):
         col = pc.dictionary_encode(col)
     col = col.unify_dictionaries()
     if col.num_chunks == 0:
-        return np.zeros(0, dtype=np.int32), []
+        return np.zeros(0, dtype=np.int32), pa.array([], type=col.type.value_type)
     dictionary = col.chunk(0).dictionary
     indices = pa.chunked_array([c.indices for c in col.chunks]).combine_chunks()
     if indices.null_count:
         indices = pc.fill_null(indices, -1)
-    return indices.to_numpy(zero_copy_only=False), dictionary.to_pylist()
+    return indices.to_numpy(zero_copy_only=False), dictionary
 
 
 def _column(col: pa.ChunkedArray) -> NDArray[Any] | None:
@@ -475,28 +481,29 @@ def _all_non_negative(v: NDArray[Any]) -> bool:
     return bool(lo >= 0) and bool(np.isfinite(hi))
 
 
-def _vintage_text(col: pa.ChunkedArray, problems: _Problems) -> pa.ChunkedArray:
-    """Date or timestamp vintages as the text of their day (``2015-01-01``); others unchanged.
+def _vintage_codes(
+    col: pa.ChunkedArray, problems: _Problems
+) -> tuple[NDArray[np.integer[Any]], list[Any]]:
+    """:func:`_codes` of the vintages; a date or timestamp vintage is the text of its day.
 
-    The day comes from NumPy, so a stored date beyond Python's calendar is a
-    problem on its rows (outside :data:`~abs_engine.pool.schema.DATE_RANGE`), not
-    an ``OverflowError``.
+    The distinct values are converted (not every row), and their days come from
+    NumPy, so a stored date beyond Python's calendar is a problem on its rows
+    (outside :data:`~abs_engine.pool.schema.DATE_RANGE`), not an ``OverflowError``.
     """
     if not is_temporal(col.type):
-        return col
-    days, present = arrow_days(col)
+        return _codes(col)
+    codes, dictionary = _encoded(col)
+    days, _ = arrow_days(dictionary)  # a dictionary holds no empty value
     lo, hi = (np.datetime64(d, "D") for d in DATE_RANGE)
     far = (days < lo) | (days > hi)
-    if present is not None:
-        far &= present
-    problems.add(
-        np.flatnonzero(far),
-        "vintage",
-        f"vintage is a date outside {DATE_RANGE[0]} to {DATE_RANGE[1]}; "
-        "give the origination month (e.g. 2015-01)",
-    )
-    text = np.datetime_as_string(days)
-    return pa.chunked_array([pa.array(text, mask=None if present is None else ~present)])
+    if far.any():
+        problems.add(
+            np.flatnonzero((codes >= 0) & far[np.maximum(codes, 0)]),
+            "vintage",
+            f"vintage is a date outside {DATE_RANGE[0]} to {DATE_RANGE[1]}; "
+            "give the origination month (e.g. 2015-01)",
+        )
+    return codes, [str(d) for d in np.datetime_as_string(days)]
 
 
 def _vintage_labels(values: list[Any]) -> tuple[list[str], I64 | None]:
@@ -625,7 +632,7 @@ def _check(
                 idx = idx[~empty]
             problems.add(idx, nm, f"negative or infinite {nm}; amounts are >= 0", v[idx])
     grade_codes, grade_vals = _codes(columns.pop("grade"))
-    vint_codes, vint_vals = _codes(_vintage_text(columns.pop("vintage"), problems))
+    vint_codes, vint_vals = _vintage_codes(columns.pop("vintage"), problems)
     for nm, codes in (("grade", grade_codes), ("vintage", vint_codes)):
         if codes.size and codes.min() < 0:
             problems.add(np.flatnonzero(codes < 0), nm, f"empty {nm}")
