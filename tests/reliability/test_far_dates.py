@@ -101,6 +101,26 @@ def test_history_vintage_beyond_the_calendar(
     assert info.value.problems["row"].tolist()[0] == 0
 
 
+def test_history_far_vintage_is_a_problem_on_its_own_rows_only(tmp_path: Path) -> None:
+    """Vintages are converted per distinct value: the rows flagged are those holding the far
+    date (L2's two months, rows 2 and 3), not its neighbours; an empty vintage (row 4) is the
+    'empty vintage' problem and nothing else."""
+    frame = pd.concat([_history(), _history().iloc[[2]]], ignore_index=True)  # L2 twice
+    frame.loc[3, "age"] = 2
+    frame = pd.concat([frame, _history().iloc[[0]].assign(loan_id="L3")], ignore_index=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    ok = _stored(pa.date32(), dt.date(2015, 1, 1))
+    col = pa.array([ok, ok, -800_000, -800_000, None], type=pa.date32())
+    path = tmp_path / "history.parquet"
+    pq.write_table(table.set_column(table.column_names.index("vintage"), "vintage", col), path)
+    with pytest.raises(HistoryValidationError) as info:
+        load_history(path)
+    probs = info.value.problems
+    far = probs[probs["problem"].str.contains("outside 1900-01-01")]
+    assert far["row"].tolist() == [2, 3]
+    assert probs.loc[probs["row"] == 4, "problem"].tolist() == ["empty vintage"]
+
+
 def test_history_date_vintages_keep_their_labels_and_months(tmp_path: Path) -> None:
     """In-range dates and timestamps (any unit, a time zone) still label by their day."""
     for typ in (pa.date32(), pa.date64(), pa.timestamp("ms"), pa.timestamp("s", tz="UTC")):
